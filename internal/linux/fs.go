@@ -1,0 +1,121 @@
+// Package linux holds the Linux readers the checks share: sysctls, /proc
+// and /sys files under a configurable root (so tests point them at fixture
+// trees), process lookup, socket inodes, sock_diag and tcp_info.
+package linux
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// FS reads /proc and /sys below configurable roots.
+type FS struct {
+	Proc string // default /proc
+	Sys  string // default /sys
+}
+
+// NewFS returns an FS for roots under which "proc" and "sys" live ("/" for
+// the real host, a fixture directory in tests). Empty means "/".
+func NewFS(procRoot, sysRoot string) FS {
+	if procRoot == "" {
+		procRoot = "/"
+	}
+	if sysRoot == "" {
+		sysRoot = "/"
+	}
+	return FS{Proc: filepath.Join(procRoot, "proc"), Sys: filepath.Join(sysRoot, "sys")}
+}
+
+// Host is the FS of the real machine.
+var Host = NewFS("/", "/")
+
+// ProcPath joins elements below the proc root.
+func (f FS) ProcPath(elem ...string) string {
+	return filepath.Join(append([]string{f.Proc}, elem...)...)
+}
+
+// SysPath joins elements below the sys root.
+func (f FS) SysPath(elem ...string) string { return filepath.Join(append([]string{f.Sys}, elem...)...) }
+
+// ReadFile reads a file and turns errors into sentences that name the
+// missing privilege where there is one.
+func ReadFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Describe(path, err)
+	}
+	return b, nil
+}
+
+// ErrPermission is wrapped by errors that come from a missing privilege.
+var ErrPermission = errors.New("permission denied")
+
+// Describe turns a file error into one clear sentence.
+func Describe(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("cannot read %s: %w; run as root or as the owner of the process, or via the sudoers rule in packaging/", path, ErrPermission)
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot read %s: no such file", path)
+	case errors.Is(err, syscall.ESRCH):
+		return fmt.Errorf("cannot read %s: the process has exited", path)
+	}
+	return fmt.Errorf("cannot read %s: %v", path, err)
+}
+
+// Sysctl reads a sysctl by its dotted name (net.core.somaxconn) from
+// <proc>/sys. Network sysctls are those of the reading thread's network
+// namespace.
+func (f FS) Sysctl(name string) (string, error) {
+	b, err := ReadFile(f.ProcPath("sys", strings.ReplaceAll(name, ".", "/")))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// SysctlInts reads a sysctl holding one or more whitespace-separated
+// integers (tcp_rmem holds three).
+func (f FS) SysctlInts(name string) ([]int64, error) {
+	s, err := f.Sysctl(name)
+	if err != nil {
+		return nil, err
+	}
+	return ParseInts(name, s)
+}
+
+// SysctlInt reads a sysctl holding one integer.
+func (f FS) SysctlInt(name string) (int64, error) {
+	v, err := f.SysctlInts(name)
+	if err != nil {
+		return 0, err
+	}
+	if len(v) != 1 {
+		return 0, fmt.Errorf("sysctl %s: expected one integer, got %d", name, len(v))
+	}
+	return v[0], nil
+}
+
+// ParseInts parses whitespace-separated integers, naming what it parses in
+// the error.
+func ParseInts(what, s string) ([]int64, error) {
+	fields := strings.Fields(s)
+	if len(fields) == 0 {
+		return nil, fmt.Errorf("%s: empty value", what)
+	}
+	out := make([]int64, 0, len(fields))
+	for _, fl := range fields {
+		v, err := strconv.ParseInt(fl, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not an integer", what, fl)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -1,0 +1,144 @@
+package linux
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Process is a running process as found under /proc.
+type Process struct {
+	PID  int
+	PPID int
+	Comm string // the kernel's short name (at most 15 bytes)
+	Exe  string // basename of argv[0]
+}
+
+// ReadProcess reads /proc/PID/stat and cmdline.
+func (f FS) ReadProcess(pid int) (Process, error) {
+	p := Process{PID: pid}
+	b, err := os.ReadFile(f.ProcPath(strconv.Itoa(pid), "stat"))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return p, fmt.Errorf("no process with PID %d", pid)
+		}
+		return p, Describe(f.ProcPath(strconv.Itoa(pid), "stat"), err)
+	}
+	// comm is in parentheses and may itself hold spaces or parentheses.
+	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+	if open < 0 || end < open {
+		return p, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	p.Comm = string(b[open+1 : end])
+	rest := strings.Fields(string(b[end+1:]))
+	if len(rest) > 2 {
+		p.PPID, _ = strconv.Atoi(rest[1])
+	}
+	if cl, err := os.ReadFile(f.ProcPath(strconv.Itoa(pid), "cmdline")); err == nil {
+		arg0, _, _ := bytes.Cut(cl, []byte{0})
+		p.Exe = filepath.Base(string(arg0))
+	}
+	return p, nil
+}
+
+// Processes lists every process (those that exit while being listed are
+// skipped).
+func (f FS) Processes() ([]Process, error) {
+	ents, err := os.ReadDir(f.Proc)
+	if err != nil {
+		return nil, Describe(f.Proc, err)
+	}
+	var out []Process
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		p, err := f.ReadProcess(pid)
+		if err != nil {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// FindProcesses returns the processes whose comm or argv[0] basename is
+// name (so "nginx" finds "nginx: master process" and its workers).
+func (f FS) FindProcesses(name string) ([]Process, error) {
+	all, err := f.Processes()
+	if err != nil {
+		return nil, err
+	}
+	var out []Process
+	for _, p := range all {
+		exe := strings.TrimSuffix(p.Exe, ":")
+		if p.Comm == name || exe == name || (len(name) > 15 && strings.HasPrefix(name, p.Comm)) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// WithChildren returns pid and its direct children (nginx's workers).
+func (f FS) WithChildren(pid int) ([]int, error) {
+	all, err := f.Processes()
+	if err != nil {
+		return nil, err
+	}
+	out := []int{pid}
+	for _, p := range all {
+		if p.PPID == pid {
+			out = append(out, p.PID)
+		}
+	}
+	return out, nil
+}
+
+// ReadPidfile reads a PID from a pid file and checks the process exists.
+func (f FS) ReadPidfile(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, Describe(path, err)
+	}
+	s := strings.TrimSpace(string(b))
+	pid, err := strconv.Atoi(s)
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("pid file %s does not hold a PID (found %q)", path, clip(s))
+	}
+	if _, err := os.Stat(f.ProcPath(strconv.Itoa(pid))); err != nil {
+		return 0, fmt.Errorf("pid file %s names PID %d, which is not running (stale pid file?)", path, pid)
+	}
+	return pid, nil
+}
+
+// SocketInodes returns the inodes of the sockets process pid has open,
+// from the links in /proc/PID/fd (reading them needs the privilege of the
+// process owner).
+func (f FS) SocketInodes(pid int, into map[uint64]bool) error {
+	dir := f.ProcPath(strconv.Itoa(pid), "fd")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no process with PID %d", pid)
+		}
+		return Describe(dir, err)
+	}
+	for _, e := range ents {
+		link, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // closed while we looked
+		}
+		if s, ok := strings.CutPrefix(link, "socket:["); ok {
+			if ino, err := strconv.ParseUint(strings.TrimSuffix(s, "]"), 10, 64); err == nil {
+				into[ino] = true
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+package mongodb
+
+// ReplOptions are the options of the replica-set modes; embedded in
+// Options.
+type ReplOptions struct{}

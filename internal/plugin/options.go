@@ -1,0 +1,98 @@
+package plugin
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Common are the options every binary has. Embed it in the options struct
+// of a check.
+type Common struct {
+	Help         bool         `short:"h" long:"help" description:"Show this help and exit (exit code 3)"`
+	Version      bool         `short:"V" long:"version" description:"Show name, version and commit and exit (exit code 3)"`
+	Verbose      []bool       `short:"v" long:"verbose" description:"More detail; repeat for more (-vvv also shows internal traces)"`
+	Timeout      Duration     `short:"t" long:"timeout" default:"10s" value-name:"DURATION" description:"Answer within this time (10, 10s, 1.5s)"`
+	TimeoutState TimeoutState `long:"timeout-state" default:"unknown" value-name:"STATE" description:"State reported on timeout: unknown or critical"`
+
+	// Hidden: used by packaging/ to generate definitions and man pages
+	// from the options themselves.
+	EmitOptions bool `long:"emit-options-json" hidden:"true" description:"Print the options as JSON and exit"`
+	EmitMan     bool `long:"emit-man" hidden:"true" description:"Print the man page and exit"`
+}
+
+// CommonOptions gives the runtime access to the embedded Common.
+func (c *Common) CommonOptions() *Common { return c }
+
+// Options is what Main needs of a check's options struct: it embeds Common.
+type Options interface {
+	CommonOptions() *Common
+}
+
+// Duration is an option value in seconds: a bare number ("10", "1.5") or a
+// Go duration ("10s", "1m30s", "250ms"). Negative and zero are rejected.
+type Duration time.Duration
+
+// ParseDuration parses a duration the way Duration options do.
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	var d time.Duration
+	if f, err := strconv.ParseFloat(t, 64); err == nil && !strings.ContainsAny(t, "xXpPnNiI_") {
+		if f > float64(365*24*time.Hour/time.Second) || f < -1e9 {
+			return 0, fmt.Errorf("invalid duration %q: out of range", s)
+		}
+		d = time.Duration(f * float64(time.Second))
+	} else {
+		var err error
+		d, err = time.ParseDuration(t)
+		if err != nil {
+			return 0, fmt.Errorf("invalid duration %q: expected seconds or a duration such as 10, 10s, 1.5s, 2m", s)
+		}
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("invalid duration %q: must be greater than zero", s)
+	}
+	return d, nil
+}
+
+// UnmarshalFlag implements go-flags' Unmarshaler.
+func (d *Duration) UnmarshalFlag(s string) error {
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalFlag implements go-flags' Marshaler.
+func (d Duration) MarshalFlag() (string, error) { return time.Duration(d).String(), nil }
+
+// IsValidValue lets "-t -3" reach UnmarshalFlag (and its clear message)
+// instead of go-flags taking "-3" for an option.
+func (d *Duration) IsValidValue(string) error { return nil }
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// TimeoutState is the state reported when the check runs out of time.
+type TimeoutState State
+
+// UnmarshalFlag implements go-flags' Unmarshaler.
+func (t *TimeoutState) UnmarshalFlag(s string) error {
+	switch strings.ToLower(s) {
+	case "unknown":
+		*t = TimeoutState(Unknown)
+	case "critical":
+		*t = TimeoutState(Critical)
+	default:
+		return fmt.Errorf("invalid --timeout-state %q: expected unknown or critical", s)
+	}
+	return nil
+}
+
+// MarshalFlag implements go-flags' Marshaler.
+func (t TimeoutState) MarshalFlag() (string, error) {
+	return strings.ToLower(State(t).String()), nil
+}

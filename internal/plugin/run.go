@@ -1,0 +1,198 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	flags "github.com/jessevdk/go-flags"
+)
+
+// Set at build time with -ldflags "-X github.com/opschecks/opschecks/internal/plugin.Version=... -X ...Commit=...".
+var (
+	Version = "dev"
+	Commit  = "unknown"
+)
+
+// Spec names a check.
+type Spec struct {
+	Name  string // binary name, e.g. check_numa
+	Label string // first word of the output, e.g. NUMA
+	Doc   string // what the check does, for --help and the man page
+}
+
+// Env is what the runtime hands a check besides its options.
+type Env struct {
+	Verbose int
+	Timeout time.Duration
+}
+
+// CheckFunc runs a check. Returning an error reports it on one line with
+// StateOf(err) (UNKNOWN unless it is an *Error); a context deadline is
+// reported with the timeout state.
+type CheckFunc func(ctx context.Context, env Env) (*Result, error)
+
+// output is where the runtime writes and how it ends; tests replace them.
+type runtimeIO struct {
+	stdout io.Writer
+	exit   func(int)
+	now    func() time.Time
+}
+
+var rt = runtimeIO{stdout: os.Stdout, exit: os.Exit, now: time.Now}
+
+// Main parses the options, runs the check under the watchdog, prints the
+// result and exits. It never returns.
+func Main(spec Spec, opts Options, check CheckFunc) {
+	code := run(spec, opts, check, os.Args[1:])
+	rt.exit(code)
+}
+
+// printer makes sure exactly one result is written even when the watchdog
+// and the check finish at the same moment.
+type printer struct {
+	mu   sync.Mutex
+	done bool
+}
+
+func (p *printer) print(out string, code int) (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return 0, false
+	}
+	p.done = true
+	fmt.Fprint(rt.stdout, out)
+	return code, true
+}
+
+func oneLine(spec Spec, state State, format string, args ...any) string {
+	return fmt.Sprintf("%s %s - %s\n", spec.Label, state, OneLine(fmt.Sprintf(format, args...)))
+}
+
+// NewParser builds the go-flags parser of a check; packaging uses it too.
+func NewParser(spec Spec, opts Options) *flags.Parser {
+	p := flags.NewNamedParser(spec.Name, flags.PassDoubleDash)
+	p.ShortDescription = spec.Label + " check"
+	p.LongDescription = spec.Doc
+	if _, err := p.AddGroup("Options", "", opts); err != nil {
+		panic(err) // a malformed options struct is a bug caught by every test
+	}
+	return p
+}
+
+func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
+	var pr printer
+	c := opts.CommonOptions()
+	defer func() {
+		if v := recover(); v != nil {
+			msg := oneLine(spec, Unknown, "internal error: %v", v)
+			if len(c.Verbose) >= 3 {
+				msg += string(debug.Stack())
+			}
+			if cd, ok := pr.print(msg, int(Unknown)); ok {
+				code = cd
+			}
+		}
+	}()
+
+	parser := NewParser(spec, opts)
+	rest, err := parser.ParseArgs(args)
+	switch {
+	case err != nil:
+		msg := err.Error()
+		var fe *flags.Error
+		if errors.As(err, &fe) {
+			msg = fe.Message
+		}
+		msg = strings.NewReplacer("`", "", "'", "").Replace(msg)
+		pr.print(oneLine(spec, Unknown, "%s (see %s --help)", msg, spec.Name), 3)
+		return 3
+	case c.Help:
+		var b strings.Builder
+		parser.WriteHelp(&b)
+		pr.print(b.String()+"\n", 3)
+		return 3
+	case c.Version:
+		pr.print(fmt.Sprintf("%s %s (commit %s)\n", spec.Name, Version, Commit), 3)
+		return 3
+	case c.EmitMan:
+		var b strings.Builder
+		parser.WriteManPage(&b)
+		pr.print(b.String(), 3)
+		return 3
+	case c.EmitOptions:
+		pr.print(optionsJSON(spec, parser), 3)
+		return 3
+	case len(rest) > 0:
+		pr.print(oneLine(spec, Unknown, "unexpected argument %q (see %s --help)", rest[0], spec.Name), 3)
+		return 3
+	}
+
+	timeout := c.Timeout.D()
+	watchdogAt, ctxAt := deadlines(timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), ctxAt)
+	defer cancel()
+	tstate := State(c.TimeoutState)
+	timedOut := func(what string) string {
+		return oneLine(spec, tstate, "timed out after %s %s (-t %s)", timeout, what, timeout)
+	}
+
+	type answer struct {
+		out  string
+		code int
+	}
+	done := make(chan answer, 1)
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				msg := oneLine(spec, Unknown, "internal error: %v", v)
+				if len(c.Verbose) >= 3 {
+					msg += string(debug.Stack())
+				}
+				done <- answer{msg, int(Unknown)}
+			}
+		}()
+		res, err := check(ctx, Env{Verbose: len(c.Verbose), Timeout: timeout})
+		switch {
+		case err != nil && (errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil):
+			done <- answer{timedOut("while " + err.Error()), int(tstate)}
+		case err != nil:
+			s := StateOf(err)
+			done <- answer{oneLine(spec, s, "%s", err.Error()), int(s)}
+		case res == nil:
+			done <- answer{oneLine(spec, Unknown, "internal error: no result"), int(Unknown)}
+		default:
+			out, s := Render(spec.Label, res)
+			done <- answer{out, int(s)}
+		}
+	}()
+
+	timer := time.NewTimer(watchdogAt)
+	defer timer.Stop()
+	select {
+	case a := <-done:
+		code, _ = pr.print(a.out, a.code)
+	case <-timer.C:
+		// The check is stuck (a syscall, a driver call): answer anyway.
+		code, _ = pr.print(timedOut("without an answer"), int(tstate))
+	}
+	return code
+}
+
+// deadlines returns when the watchdog fires and when the check's context
+// expires, both relative to the start: the context first, so a check can
+// still say what it was waiting for, and the watchdog before -t, so the
+// answer always comes within it.
+func deadlines(timeout time.Duration) (watchdog, ctx time.Duration) {
+	margin := min(timeout/10, 500*time.Millisecond)
+	watchdog = timeout - margin
+	ctx = watchdog - min(timeout/10, time.Second)
+	return watchdog, ctx
+}

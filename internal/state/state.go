@@ -1,0 +1,178 @@
+// Package state keeps the small per-instance state that rate checks need
+// between runs: one JSON file per check instance, replaced atomically and
+// locked against concurrent runs of the same instance.
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultDir is where packages create the state directory.
+const DefaultDir = "/var/lib/opschecks"
+
+// Options is the --state-dir option; embed it in a rate check's options.
+type Options struct {
+	StateDir string `long:"state-dir" default:"/var/lib/opschecks" value-name:"DIR" description:"Directory for the small state file that per-second rates need (created 0700)"`
+}
+
+// File is an open, locked state file. Close releases the lock.
+type File struct {
+	path string
+	lock *os.File
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// Key builds the file name of an instance from the check name and what it
+// checks (ports, hosts, pids...), so two services never share a file. The
+// readable part is shortened; a hash of the full key keeps it unique.
+func Key(check string, parts ...string) string {
+	full := check + "\x00" + strings.Join(parts, "\x00")
+	sum := sha256.Sum256([]byte(full))
+	readable := unsafeChars.ReplaceAllString(strings.Join(append([]string{check}, parts...), "_"), "-")
+	if len(readable) > 80 {
+		readable = readable[:80]
+	}
+	return readable + "-" + hex.EncodeToString(sum[:6]) + ".json"
+}
+
+// Open creates dir (0700) when needed, then opens and locks the state file
+// of the instance named by key. It waits for the lock until deadline.
+func Open(dir, key string, deadline time.Time) (*File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, describe("create state directory "+dir, err)
+	}
+	path := filepath.Join(dir, key)
+	lf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, describe("open state lock "+path+".lock", err)
+	}
+	for {
+		err = unix.Flock(int(lf.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || time.Now().After(deadline) {
+			lf.Close()
+			return nil, fmt.Errorf("cannot lock state file %s: another run of this check holds it (%v)", path, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &File{path: path, lock: lf}, nil
+}
+
+// Path is the state file's path.
+func (f *File) Path() string { return f.path }
+
+// Load reads the previous state into v. found is false when there was none
+// yet; a file that cannot be decoded is reported through note and treated
+// as absent, so the check re-baselines instead of failing.
+func (f *File) Load(v any) (found bool, note string, err error) {
+	b, err := os.ReadFile(f.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", describe("read state file "+f.path, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Sprintf("state file %s was unreadable (%v); collecting a new baseline", f.path, err), nil
+	}
+	return true, "", nil
+}
+
+// Save replaces the state file atomically (write to a temporary file,
+// fsync, rename) with mode 0600.
+func (f *File) Save(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(f.path), ".tmp-"+filepath.Base(f.path)+"-")
+	if err != nil {
+		return describe("write state in "+filepath.Dir(f.path), err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return describe("write state file "+tmp.Name(), err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), f.path); err != nil {
+		return describe("replace state file "+f.path, err)
+	}
+	return nil
+}
+
+// Close releases the lock.
+func (f *File) Close() error {
+	if f.lock == nil {
+		return nil
+	}
+	err := f.lock.Close()
+	f.lock = nil
+	return err
+}
+
+func describe(what string, err error) error {
+	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) {
+		return fmt.Errorf("cannot %s: permission denied; run as the user that owns it (the packages create %s for the nagios user) or pass --state-dir with a directory this user can write", what, DefaultDir)
+	}
+	return fmt.Errorf("cannot %s: %v", what, err)
+}
+
+// Counters is a sample of monotonically increasing counters, as kept
+// between runs.
+type Counters struct {
+	Time   time.Time          `json:"time"`
+	Values map[string]float64 `json:"values"`
+}
+
+// Rates turns two samples into per-second rates. ok is false, with a note
+// for the output, when there is no usable previous sample: none yet, a
+// clock that went backwards or did not advance, or a counter that went
+// backwards (a reboot or restart reset it). Rates are never negative.
+func Rates(prev *Counters, cur Counters) (rates map[string]float64, ok bool, note string) {
+	if prev == nil || prev.Values == nil {
+		return nil, false, "collecting baseline"
+	}
+	dt := cur.Time.Sub(prev.Time).Seconds()
+	if dt <= 0 {
+		return nil, false, "the clock did not advance since the last run; collecting a new baseline"
+	}
+	rates = map[string]float64{}
+	for k, v := range cur.Values {
+		p, had := prev.Values[k]
+		if !had {
+			return nil, false, fmt.Sprintf("counter %s is new; collecting baseline", k)
+		}
+		if v < p {
+			return nil, false, fmt.Sprintf("counter %s went backwards (restart or reboot); collecting a new baseline", k)
+		}
+		rates[k] = (v - p) / dt
+	}
+	return rates, true, ""
+}

@@ -1,0 +1,93 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var (
+	buildMu  sync.Mutex
+	buildDir string
+	built    = map[string]string{}
+)
+
+// ModuleRoot returns the directory holding go.mod.
+func ModuleRoot(t testing.TB) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// BuildCheck builds cmd/<name> once per test process (as the Makefile
+// does: static, version set) and returns the binary's path.
+func BuildCheck(t testing.TB, name string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[name]; ok {
+		return p
+	}
+	if buildDir == "" {
+		d, err := os.MkdirTemp("", "opschecks-bin-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Readable by the unprivileged users some tests run as.
+		_ = os.Chmod(d, 0o755)
+		buildDir = d
+	}
+	out := filepath.Join(buildDir, name)
+	cmd := exec.Command("go", "build", "-trimpath",
+		"-ldflags", "-X github.com/opschecks/opschecks/internal/plugin.Version=test -X github.com/opschecks/opschecks/internal/plugin.Commit=test",
+		"-o", out, "./cmd/"+name)
+	cmd.Dir = ModuleRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", name, err, b)
+	}
+	built[name] = out
+	return out
+}
+
+// Run is the outcome of one run of a check binary.
+type Run struct {
+	Stdout, Stderr string
+	Code           int
+	Elapsed        time.Duration
+}
+
+// FirstLine is the first line of stdout.
+func (r Run) FirstLine() string {
+	l, _, _ := strings.Cut(r.Stdout, "\n")
+	return strings.TrimRight(l, " ")
+}
+
+// RunCheck runs a binary with args and an optional environment, bounded
+// by a generous wall clock so a hung check fails the test instead of
+// hanging it.
+func RunCheck(t testing.TB, bin string, env []string, args ...string) Run {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	err := cmd.Run()
+	r := Run{Stdout: so.String(), Stderr: se.String(), Elapsed: time.Since(start)}
+	if ee, ok := err.(*exec.ExitError); ok {
+		r.Code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running %s %q: %v", bin, args, err)
+	}
+	return r
+}

@@ -1,0 +1,103 @@
+// Package testenv lets tests ask for what they need (root, network
+// namespaces, real binaries) and starts real components for them. Run by
+// hand without a prerequisite, a test skips with the reason; under CI
+// (CI=true) it fails instead, so CI can never pass by skipping.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// InCI reports whether the tests run under CI, where missing
+// prerequisites are failures.
+func InCI() bool {
+	v := strings.ToLower(os.Getenv("CI"))
+	return v == "true" || v == "1" || v == "yes"
+}
+
+// Missing skips the test, or fails it under CI, with the reason.
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("prerequisite missing under CI: "+format, args...)
+	}
+	t.Skipf("prerequisite missing: "+format, args...)
+}
+
+// knownBinaries maps the names tests ask for to the executables and the
+// Debian package that ships them (the README's test command installs them).
+var knownBinaries = map[string]struct {
+	names []string
+	pkg   string
+}{
+	"nginx":       {[]string{"nginx"}, "nginx"},
+	"numactl":     {[]string{"numactl"}, "numactl"},
+	"iptables":    {[]string{"iptables"}, "iptables"},
+	"ip":          {[]string{"ip"}, "iproute2"},
+	"ss":          {[]string{"ss"}, "iproute2"},
+	"nagios4":     {[]string{"nagios4"}, "nagios4-core"},
+	"icinga2":     {[]string{"icinga2"}, "icinga2-bin"},
+	"nrpe":        {[]string{"nrpe", "/usr/sbin/nrpe"}, "nagios-nrpe-server"},
+	"check_nrpe":  {[]string{"check_nrpe", "/usr/lib/nagios/plugins/check_nrpe"}, "nagios-nrpe-plugin"},
+	"check_dummy": {[]string{"check_dummy", "/usr/lib/nagios/plugins/check_dummy"}, "monitoring-plugins-basic"},
+	"openssl":     {[]string{"openssl"}, "openssl"},
+	"rpm":         {[]string{"rpm"}, "rpm"},
+	"dpkg":        {[]string{"dpkg"}, "dpkg"},
+}
+
+// LookBinary finds a named executable; the second result says what is
+// missing when it is not found.
+func LookBinary(name string) (string, string) {
+	kb, ok := knownBinaries[name]
+	if !ok {
+		kb.names, kb.pkg = []string{name}, ""
+	}
+	for _, n := range kb.names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p, ""
+		}
+	}
+	why := name + " is not installed"
+	if kb.pkg != "" {
+		why += " (Debian package " + kb.pkg + ")"
+	}
+	return "", why
+}
+
+// Binary returns the path of a named executable, or skips/fails.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	p, why := LookBinary(name)
+	if p == "" {
+		Missing(t, "%s; run the README's test command, which installs it", why)
+	}
+	return p
+}
+
+// Root requires uid 0.
+func Root(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		Missing(t, "the test needs root")
+	}
+}
+
+// Require asks for several prerequisites by name: "root", "netns" (root
+// and the ip command) or any binary name Binary knows.
+func Require(t testing.TB, what ...string) {
+	t.Helper()
+	for _, w := range what {
+		switch w {
+		case "root":
+			Root(t)
+		case "netns":
+			Root(t)
+			Binary(t, "ip")
+		default:
+			Binary(t, w)
+		}
+	}
+}

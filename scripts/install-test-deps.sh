@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian machine: the real
+# components the tests start (nginx, FerretDB, the Nagios/Icinga/NRPE
+# daemons), the tools they drive (iproute2, iptables, numactl, rpm) and
+# the peers the benchmark compares against. Idempotent: it installs only
+# what is missing.
+set -euo pipefail
+
+PKGS=(nginx numactl iptables iproute2 procps openssl
+      nagios4-core icinga2-bin nagios-nrpe-server nagios-nrpe-plugin
+      monitoring-plugins-basic rpm dpkg-dev hyperfine)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  # Daemons must not start on install: the tests start their own.
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+# FerretDB v1.24.0, a real MongoDB-wire-protocol server, built from the Go
+# module proxy. Its module zip lacks build/version/version.txt, which its
+# build embeds, so build from a copy with that file written.
+FERRET_VERSION=v1.24.0
+BIN="$(go env GOPATH)/bin"
+if ! [ -x "$BIN/ferretdb" ] || ! "$BIN/ferretdb" --version 2>/dev/null | grep -q "${FERRET_VERSION#v}"; then
+  echo "building FerretDB $FERRET_VERSION"
+  dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$FERRET_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  work=$(mktemp -d)
+  cp -r "$dir/." "$work/"
+  chmod -R u+w "$work"
+  echo "$FERRET_VERSION" > "$work/build/version/version.txt"
+  mkdir -p "$BIN"
+  (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$BIN/ferretdb" ./cmd/ferretdb)
+  rm -rf "$work"
+fi
