@@ -69,7 +69,7 @@ var number = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]
 // Parse parses s as a Nagios range. Errors quote the input.
 func Parse(s string) (Range, error) {
 	bad := func(why string) (Range, error) {
-		return Range{}, fmt.Errorf("invalid range %q: %s (expected [@]start:end, e.g. 10, 10:, ~:10, 10:20, @10:20)", s, why)
+		return Range{}, fmt.Errorf("invalid range %q: %s (expected [@]start:end, e.g. 10, 10:, ~:10, 10:20, @10:20)", clip(s), why)
 	}
 	body := strings.TrimSpace(s)
 	if body == "" {
@@ -98,14 +98,14 @@ func Parse(s string) (Range, error) {
 	default:
 		v, err := parseNumber(startStr)
 		if err != nil {
-			return bad(fmt.Sprintf("start %q is not a number", startStr))
+			return bad(fmt.Sprintf("start %q is not a number", clip(startStr)))
 		}
 		r.Start = v
 	}
 	if endStr != "" {
 		v, err := parseNumber(endStr)
 		if err != nil {
-			return bad(fmt.Sprintf("end %q is not a number", endStr))
+			return bad(fmt.Sprintf("end %q is not a number", clip(endStr)))
 		}
 		r.End = v
 	} else if !hasColon {
@@ -115,6 +115,14 @@ func Parse(s string) (Range, error) {
 		return bad("start is greater than end")
 	}
 	return r, nil
+}
+
+// clip keeps error messages one readable line even for huge input.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "..."
+	}
+	return s
 }
 
 func parseNumber(s string) (float64, error) {

@@ -266,7 +266,9 @@ func Render(label string, r *Result) (string, State) {
 // the library's, with perfdata kept on the first line.
 func emit(first, long string, state State) string {
 	var b strings.Builder
-	p := nagios.NewPlugin()
+	// A zero Plugin (not NewPlugin) so go-nagios adds no 'time' metric of
+	// its own after the long output.
+	p := &nagios.Plugin{}
 	p.SetOutputTarget(&b)
 	p.SkipOSExit()
 	p.HideErrorsSection()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -19,6 +20,10 @@ var (
 	Version = "dev"
 	Commit  = "unknown"
 )
+
+// expectedType is go-flags' "(expected *thresholds.Range)": Go type names
+// mean nothing to an operator; our own messages say what is expected.
+var expectedType = regexp.MustCompile(` \(expected \*?[A-Za-z0-9_.]+\)`)
 
 // Spec names a check.
 type Spec struct {
@@ -111,7 +116,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		if errors.As(err, &fe) {
 			msg = fe.Message
 		}
-		msg = strings.NewReplacer("`", "", "'", "").Replace(msg)
+		msg = strings.NewReplacer("`", "", "'", "").Replace(expectedType.ReplaceAllString(msg, ""))
 		pr.print(oneLine(spec, Unknown, "%s (see %s --help)", msg, spec.Name), 3)
 		return 3
 	case c.Help:

@@ -1,0 +1,136 @@
+package plugin_test
+
+import (
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opschecks/opschecks/internal/testenv"
+)
+
+func buildFake(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "check_fake")
+	cmd := exec.Command("go", "build", "-ldflags",
+		"-X github.com/opschecks/opschecks/internal/plugin.Version=1.2.3 -X github.com/opschecks/opschecks/internal/plugin.Commit=abc123",
+		"-o", bin, "./testdata/fakecheck")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+var firstLine = regexp.MustCompile(`^FAKE (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]+( \| [^\n]+)?$`)
+
+func TestBinaryContract(t *testing.T) {
+	bin := buildFake(t)
+	cases := []struct {
+		name    string
+		args    []string
+		code    int
+		contain string
+		lines   int // 0: don't care
+	}{
+		{"ok", nil, 0, "FAKE OK - ", 0},
+		{"warning", []string{"-w", "0.5"}, 1, "FAKE WARNING - ", 0},
+		{"critical", []string{"--value", "95"}, 2, "FAKE CRITICAL - ", 0},
+		{"negative range as argument", []string{"-w", "-5:-1", "-c", "~:", "--value", "-3"}, 0, "'value'=-3;-5:-1;~:;0", 0},
+		{"unknown flag", []string{"--bogus"}, 3, "FAKE UNKNOWN - unknown flag bogus", 1},
+		{"reversed range", []string{"-w", "5:1"}, 3, `FAKE UNKNOWN - invalid argument for flag -w, --warning: invalid range "5:1": start is greater than end`, 1},
+		{"garbage range", []string{"-w", "abc"}, 3, `FAKE UNKNOWN - invalid argument for flag -w, --warning: invalid range "abc"`, 1},
+		{"lone at", []string{"-c", "@"}, 3, `invalid range "@"`, 1},
+		{"two colons", []string{"-c", "1:2:3"}, 3, `invalid range "1:2:3"`, 1},
+		{"negative timeout", []string{"-t", "-3"}, 3, `FAKE UNKNOWN - invalid argument for flag -t, --timeout: invalid duration "-3": must be greater than zero`, 1},
+		{"bad duration", []string{"-t", "soon"}, 3, `invalid duration "soon"`, 1},
+		{"bad timeout state", []string{"--timeout-state", "warning"}, 3, `invalid --timeout-state "warning"`, 1},
+		{"missing argument", []string{"-w"}, 3, "FAKE UNKNOWN - expected argument for flag", 1},
+		{"stray argument", []string{"extra"}, 3, `unexpected argument "extra"`, 1},
+		{"newline in argument", []string{"-w", "1\n2"}, 3, `invalid range "1\n2"`, 1},
+		{"huge argument", []string{"-w", strings.Repeat("9", 100000)}, 3, `invalid range "9999999999999999999999999999999999999999..."`, 1},
+		{"panic", []string{"--behave", "panic"}, 3, "FAKE UNKNOWN - internal error: assignment to entry in nil map", 1},
+		{"error", []string{"--behave", "error"}, 3, "FAKE UNKNOWN - cannot read /nonexistent: no such file", 1},
+		{"verdict", []string{"--behave", "verdict"}, 2, "FAKE CRITICAL - nothing listens on 127.0.0.1:1", 1},
+		{"duplicate perfdata", []string{"--behave", "dupperf"}, 3, `internal error: duplicate perfdata label "value"`, 1},
+		{"bad choice", []string{"--behave", "fly"}, 3, "FAKE UNKNOWN - Invalid value fly for option --behave. Allowed values are", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := testenv.RunCheck(t, bin, nil, tc.args...)
+			if r.Code != tc.code {
+				t.Errorf("exit %d, want %d; stdout %q", r.Code, tc.code, r.Stdout)
+			}
+			if r.Stderr != "" {
+				t.Errorf("stderr not empty: %q", r.Stderr)
+			}
+			if !strings.Contains(r.Stdout, tc.contain) {
+				t.Errorf("stdout %q does not contain %q", r.Stdout, tc.contain)
+			}
+			if !firstLine.MatchString(r.FirstLine()) {
+				t.Errorf("first line %q breaks the contract", r.FirstLine())
+			}
+			if n := strings.Count(strings.TrimRight(r.Stdout, "\n"), "\n") + 1; tc.lines > 0 && n != tc.lines {
+				t.Errorf("%d lines, want %d: %q", n, tc.lines, r.Stdout)
+			}
+			if strings.Contains(r.Stdout, "goroutine ") {
+				t.Errorf("a Go trace leaked: %q", r.Stdout)
+			}
+		})
+	}
+}
+
+func TestPanicTraceOnlyWithVVV(t *testing.T) {
+	bin := buildFake(t)
+	r := testenv.RunCheck(t, bin, nil, "--behave", "panic", "-vvv")
+	if r.Code != 3 || !strings.Contains(r.Stdout, "goroutine ") || r.Stderr != "" {
+		t.Fatalf("-vvv panic: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	bin := buildFake(t)
+	r := testenv.RunCheck(t, bin, nil, "--version")
+	if r.Code != 3 || strings.TrimSpace(r.Stdout) != "check_fake 1.2.3 (commit abc123)" || r.Stderr != "" {
+		t.Errorf("--version: exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+	}
+	r = testenv.RunCheck(t, bin, nil, "-h")
+	if r.Code != 3 || r.Stderr != "" {
+		t.Errorf("-h: exit %d stderr %q", r.Code, r.Stderr)
+	}
+	for _, want := range []string{"--timeout=DURATION", "(default: 10s)", "--timeout-state=STATE", "(default: unknown)", "--critical=", "(default: 90)", "--verbose", "--version", "A fake check"} {
+		if !strings.Contains(strings.Join(strings.Fields(r.Stdout), " "), want) {
+			t.Errorf("help lacks %q:\n%s", want, r.Stdout)
+		}
+	}
+	if strings.Contains(r.Stdout, "emit-options-json") {
+		t.Error("hidden options show in --help")
+	}
+}
+
+// The watchdog answers before -t even when the check ignores its context
+// or is stuck in a system call.
+func TestWatchdog(t *testing.T) {
+	bin := buildFake(t)
+	for _, tc := range []struct {
+		behave, state string
+		code          int
+		extra         []string
+	}{
+		{"hang", "UNKNOWN", 3, nil},
+		{"syscall", "CRITICAL", 2, []string{"--timeout-state", "critical"}},
+		{"ctx", "UNKNOWN", 3, nil},
+	} {
+		t.Run(tc.behave, func(t *testing.T) {
+			args := append([]string{"--behave", tc.behave, "-t", "1.5"}, tc.extra...)
+			r := testenv.RunCheck(t, bin, nil, args...)
+			if r.Code != tc.code || !strings.HasPrefix(r.Stdout, "FAKE "+tc.state+" - timed out after 1.5s") || r.Stderr != "" {
+				t.Errorf("exit %d stdout %q stderr %q", r.Code, r.Stdout, r.Stderr)
+			}
+			if r.Elapsed >= 1500*time.Millisecond || r.Elapsed < 1000*time.Millisecond {
+				t.Errorf("answered after %v, want within (1s, 1.5s)", r.Elapsed)
+			}
+		})
+	}
+}

@@ -1,0 +1,58 @@
+// fakecheck exercises the plugin runtime from the tests: each --behave
+// value makes the check do one thing a real check might.
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/thresholds"
+)
+
+type options struct {
+	plugin.Common
+	Warning  *thresholds.Range `short:"w" long:"warning" description:"Warning range"`
+	Critical *thresholds.Range `short:"c" long:"critical" default:"90" description:"Critical range"`
+	Value    float64           `long:"value" default:"1" description:"Value to evaluate"`
+	Behave   string            `long:"behave" default:"ok" choice:"ok" choice:"hang" choice:"syscall" choice:"panic" choice:"error" choice:"verdict" choice:"ctx" choice:"dupperf"`
+}
+
+func main() {
+	var o options
+	plugin.Main(plugin.Spec{Name: "check_fake", Label: "FAKE", Doc: "A fake check for the runtime's tests."}, &o,
+		func(ctx context.Context, env plugin.Env) (*plugin.Result, error) {
+			switch o.Behave {
+			case "hang":
+				select {} // ignores its context
+			case "syscall":
+				// Blocked in a read that no context can interrupt.
+				var fds [2]int
+				_ = syscall.Pipe(fds[:])
+				buf := make([]byte, 1)
+				_, _ = syscall.Read(fds[0], buf)
+			case "panic":
+				var m map[string]int
+				m["x"] = 1
+			case "error":
+				return nil, errors.New("cannot read /nonexistent: no such file")
+			case "verdict":
+				return nil, plugin.Errorf(plugin.Critical, "nothing listens on 127.0.0.1:1")
+			case "ctx":
+				<-ctx.Done()
+				return nil, ctx.Err()
+			}
+			var r plugin.Result
+			st, _ := thresholds.Evaluate(o.Value, o.Warning, o.Critical)
+			r.Add(st, "value is "+time.Duration(o.Value).String(),
+				plugin.Perf{Label: "value", Value: o.Value, Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)})
+			r.Add(plugin.OK, "second finding").Detailf("argument count %d", len(os.Args))
+			if o.Behave == "dupperf" {
+				r.Add(plugin.OK, "dup", plugin.Perf{Label: "value", Value: 1})
+			}
+			return &r, nil
+		})
+}
