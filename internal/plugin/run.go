@@ -77,8 +77,17 @@ func (p *printer) print(out string, code int) (int, bool) {
 	return code, true
 }
 
+// maxLine bounds the first line: monitoring systems truncate far earlier
+// (NRPE at 64 KiB, Nagios' UI much sooner), and an echoed argument must
+// never make it unreadable.
+const maxLine = 1024
+
 func oneLine(spec Spec, state State, format string, args ...any) string {
-	return fmt.Sprintf("%s %s - %s\n", spec.Label, state, OneLine(fmt.Sprintf(format, args...)))
+	msg := OneLine(fmt.Sprintf(format, args...))
+	if len(msg) > maxLine {
+		msg = msg[:maxLine] + "..."
+	}
+	return fmt.Sprintf("%s %s - %s\n", spec.Label, state, msg)
 }
 
 // NewParser builds the go-flags parser of a check; packaging uses it too.

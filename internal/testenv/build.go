@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,19 +74,36 @@ func (r Run) FirstLine() string {
 // hanging it.
 func RunCheck(t testing.TB, bin string, env []string, args ...string) Run {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), env...)
+	return RunCmd(t, cmd)
+}
+
+// RunCmd runs a prepared command (another user, another namespace) the
+// way RunCheck does.
+func RunCmd(t testing.TB, cmd *exec.Cmd) Run {
+	t.Helper()
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
-	cmd.Env = append(os.Environ(), env...)
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", cmd.Path, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("%s did not answer within 60 s", cmd.Path)
+	}
 	r := Run{Stdout: so.String(), Stderr: se.String(), Elapsed: time.Since(start)}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.Code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("running %s %q: %v", bin, args, err)
+		t.Fatalf("running %s with %d arguments: %v", cmd.Path, len(cmd.Args), err)
 	}
 	return r
 }

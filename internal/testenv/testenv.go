@@ -5,6 +5,7 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -100,4 +101,30 @@ func Require(t testing.TB, what ...string) {
 			Binary(t, w)
 		}
 	}
+}
+
+// UnprivilegedUser returns the uid and gid of a system user without any
+// privilege, creating "opschecks-test" when it does not exist (root only).
+func UnprivilegedUser(t testing.TB) (uid, gid uint32) {
+	t.Helper()
+	Root(t)
+	const name = "opschecks-test"
+	if _, err := exec.Command("id", "-u", name).Output(); err != nil {
+		if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+			Missing(t, "cannot create user %s: %v: %s", name, err, out)
+		}
+	}
+	u, err1 := exec.Command("id", "-u", name).Output()
+	g, err2 := exec.Command("id", "-g", name).Output()
+	if err1 != nil || err2 != nil {
+		t.Fatalf("id %s: %v %v", name, err1, err2)
+	}
+	var ui, gi uint64
+	if _, err := fmt.Sscan(string(u), &ui); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Sscan(string(g), &gi); err != nil {
+		t.Fatal(err)
+	}
+	return uint32(ui), uint32(gi)
 }

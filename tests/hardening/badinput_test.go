@@ -1,0 +1,91 @@
+package hardening
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/opschecks/opschecks/internal/testenv"
+)
+
+// TestBadInputMatrix: every bad input gives exit 3 and one clear line,
+// on every binary.
+func TestBadInputMatrix(t *testing.T) {
+	huge := strings.Repeat("7", 100000) // under the kernel's 128 KiB limit for one argument
+	for _, b := range allBinaries(t) {
+		type tc struct {
+			name string
+			args []string
+			want string
+		}
+		cases := []tc{
+			{"unknown flag", []string{"--bogus"}, "unknown flag bogus"},
+			{"unknown short flag", []string{"-Z"}, "unknown flag Z"},
+			{"stray argument", []string{"stray"}, `unexpected argument "stray"`},
+			{"negative timeout", []string{"-t", "-3"}, "must be greater than zero"},
+			{"zero timeout", []string{"-t", "0"}, "must be greater than zero"},
+			{"bad duration", []string{"-t", "soon"}, `invalid duration "soon"`},
+			{"empty duration", []string{"-t", ""}, `invalid duration ""`},
+			{"huge duration", []string{"-t", huge}, "invalid duration"},
+			{"newline in duration", []string{"-t", "1\n0"}, "invalid duration"},
+			{"bad timeout state", []string{"--timeout-state", "ok"}, "expected unknown or critical"},
+			{"missing argument", []string{"-t"}, "expected argument"},
+		}
+		for _, opt := range []string{"warning", "critical"} {
+			if !b.has(opt) {
+				continue
+			}
+			flag := "--" + opt
+			cases = append(cases,
+				tc{opt + " reversed", []string{flag, "5:1"}, `invalid range "5:1": start is greater than end`},
+				tc{opt + " garbage", []string{flag, "abc"}, `invalid range "abc"`},
+				tc{opt + " lone @", []string{flag, "@"}, `invalid range "@"`},
+				tc{opt + " two colons", []string{flag, "1:2:3"}, `invalid range "1:2:3"`},
+				tc{opt + " empty", []string{flag, ""}, `invalid range ""`},
+				tc{opt + " huge", []string{flag, huge}, "invalid range"},
+				tc{opt + " newline", []string{flag, "1\n2"}, "invalid range"},
+			)
+		}
+		if b.has("pidfile") {
+			cases = append(cases, tc{"nonexistent pidfile", []string{"--pidfile", "/nonexistent/opschecks.pid"}, "/nonexistent/opschecks.pid"})
+		}
+		if b.has("pid") {
+			cases = append(cases, tc{"nonexistent pid", []string{"--pid", "2147483646"}, "2147483646"},
+				tc{"pid not a number", []string{"--pid", "nginx"}, "nginx"})
+		}
+		if b.has("password-file") {
+			cases = append(cases, tc{"nonexistent password file", []string{"--password-file", "/nonexistent/pw"}, "/nonexistent/pw"})
+		}
+		for _, c := range cases {
+			t.Run(b.name+"/"+c.name, func(t *testing.T) {
+				r := testenv.RunCheck(t, b.path, nil, c.args...)
+				unknownOneLine(t, b, r, c.want)
+			})
+		}
+	}
+}
+
+// TestVersionAndHelp: every binary answers --version with the version set
+// at build time and --help with its options, both exit 3.
+func TestVersionAndHelp(t *testing.T) {
+	for _, b := range allBinaries(t) {
+		r := testenv.RunCheck(t, b.path, nil, "--version")
+		if r.Code != 3 || r.Stdout != b.name+" test (commit test)\n" || r.Stderr != "" {
+			t.Errorf("%s --version: exit %d %q %q", b.name, r.Code, r.Stdout, r.Stderr)
+		}
+		r = testenv.RunCheck(t, b.path, nil, "--help")
+		if r.Code != 3 || r.Stderr != "" {
+			t.Errorf("%s --help: exit %d stderr %q", b.name, r.Code, r.Stderr)
+		}
+		flat := strings.Join(strings.Fields(r.Stdout), " ")
+		for _, o := range b.doc.Options {
+			if !strings.Contains(flat, "--"+o.Long) {
+				t.Errorf("%s --help does not list --%s", b.name, o.Long)
+			}
+			for _, d := range o.Default {
+				if !strings.Contains(flat, "default: "+d) && !strings.Contains(flat, "default:") {
+					t.Errorf("%s --help does not show the default of --%s", b.name, o.Long)
+				}
+			}
+		}
+	}
+}
