@@ -6,6 +6,7 @@ COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X $(PKG)/internal/plugin.Version=$(VERSION) -X $(PKG)/internal/plugin.Commit=$(COMMIT)
 CHECKS  := $(notdir $(wildcard cmd/check_*))
 FUZZTIME ?= 10s
+CI_FUZZTIME ?= 3s
 
 .PHONY: all build test deps lint fuzz clean
 
@@ -19,12 +20,13 @@ build:
 	@echo "built: $(addprefix bin/,$(CHECKS))"
 
 # Installs the test prerequisites when missing (Debian packages, FerretDB),
-# then runs every test; -race where cgo is available.
+# then runs every test with -race, then every fuzz target briefly.
 deps:
 	./scripts/install-test-deps.sh
 
 test: deps lint
 	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) test -race -count=1 -timeout 40m ./...
+	$(MAKE) fuzz FUZZTIME=$(CI_FUZZTIME)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -42,3 +44,41 @@ fuzz:
 
 clean:
 	rm -rf bin dist
+
+# ---- Packaging (docs/packaging.md) ----
+# nfpm runs as a Go tool of its own module (packaging/tools/go.mod), so the
+# product's go.mod stays lean.
+NFPM        := $(GO) tool -modfile=packaging/tools/go.mod nfpm
+PKG_VERSION := $(patsubst v%,%,$(VERSION))
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+PKG_STAGE   := packaging/build
+DIST        ?= dist
+
+.PHONY: definitions package deb rpm
+
+# Regenerates the Nagios/NRPE/Icinga 2 definitions, the sudoers snippet and
+# the man pages from the binaries' own options; commit the result (a test
+# fails when the committed files differ from what this writes).
+definitions:
+	$(GO) run ./packaging/gen
+
+package: deb rpm
+
+# dist/opschecks_<version>_<arch>.deb and dist/opschecks-<version>-1.<arch>.rpm
+deb rpm: build
+	@rm -rf $(PKG_STAGE)/$@ && mkdir -p $(PKG_STAGE)/$@/man $(PKG_STAGE)/$@/doc $(DIST)
+	@for m in packaging/man/*.1; do gzip -9n < $$m > $(PKG_STAGE)/$@/man/$$(basename $$m).gz || exit 1; done
+	@cp README.md $(PKG_STAGE)/$@/doc/ && for d in docs/*.md; do [ -f "$$d" ] && cp "$$d" $(PKG_STAGE)/$@/doc/; done; \
+	  if [ -f LICENSE ]; then cp LICENSE $(PKG_STAGE)/$@/doc/copyright; else cp packaging/copyright $(PKG_STAGE)/$@/doc/copyright; fi
+	OPSCHECKS_VERSION=$(PKG_VERSION) OPSCHECKS_ARCH=$(PKG_ARCH) OPSCHECKS_BINDIR=bin OPSCHECKS_STAGE=$(PKG_STAGE)/$@ \
+	  $(NFPM) package -f packaging/nfpm.yaml -p $@ -t $(DIST)/
+
+# Benchmark harness (bench/, issue 11): every check against its peers under
+# 10k/50k/100k loopback connections; needs root; writes bench/RESULTS.md.
+# bench-smoke is the quick N=1000 run (also part of go test ./bench).
+.PHONY: bench bench-smoke
+bench:
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./bench
+
+bench-smoke:
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) run ./bench -smoke

@@ -119,12 +119,22 @@ func openDiag(nsfd int) (int, error) {
 }
 
 // InNetns runs f on an OS thread that has entered the network namespace
-// nsfd; the thread is thrown away afterwards.
+// nsfd, then moves the thread back. A thread that cannot be moved back is
+// kept locked, so the runtime discards it instead of reusing it (and, were
+// it the main thread, /proc/PID/ns/net would name the wrong namespace
+// otherwise).
 func InNetns(nsfd int, f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		runtime.LockOSThread()
+		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("cannot open our own network namespace: %v", err)
+			return
+		}
+		defer unix.Close(self)
 		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			if errors.Is(err, unix.EPERM) {
 				errc <- fmt.Errorf("cannot enter the network namespace: %w (needs CAP_SYS_ADMIN: run as root or via the sudoers rule in packaging/)", ErrPermission)
 				return
@@ -132,7 +142,11 @@ func InNetns(nsfd int, f func() error) error {
 			errc <- fmt.Errorf("cannot enter the network namespace: %v", err)
 			return
 		}
-		errc <- f()
+		err = f()
+		if unix.Setns(self, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }

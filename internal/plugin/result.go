@@ -277,9 +277,11 @@ func emit(first, long string, state State) string {
 	p.LongServiceOutput = long
 	p.ExitStatusCode = int(state)
 	p.ReturnCheckResults()
-	out := b.String()
-	if !strings.HasSuffix(out, "\n") {
-		out += "\n"
+	// go-nagios ends lines with " \n" for its web UI's sake; shells and
+	// parsers are better served without the trailing blanks.
+	lines := strings.Split(strings.TrimRight(b.String(), " \n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " ")
 	}
-	return out
+	return strings.Join(lines, "\n") + "\n"
 }

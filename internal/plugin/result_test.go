@@ -22,13 +22,13 @@ func TestRenderGolden(t *testing.T) {
 	if st != Critical {
 		t.Fatalf("state %v", st)
 	}
-	want := "NGINX_QUEUE CRITICAL - listener 127.0.0.1:8080 queue 9/8 (112%); listener 127.0.0.1:80 queue 0/511 | 'queue'=0;50;90;0;511 'fill_8080'=112.5% 'u'=U \n" +
-		" \n" +
+	want := "NGINX_QUEUE CRITICAL - listener 127.0.0.1:8080 queue 9/8 (112%); listener 127.0.0.1:80 queue 0/511 | 'queue'=0;50;90;0;511 'fill_8080'=112.5% 'u'=U\n" +
+		"\n" +
 		"[CRITICAL] listener 127.0.0.1:8080 queue 9/8 (112%)\n" +
 		"  raise the backlog: listen 8080 backlog=4096;\n" +
 		"[OK] listener 127.0.0.1:80 queue 0/511\n" +
 		"[OK] quiet one\n" +
-		"somaxconn 4096 \n"
+		"somaxconn 4096\n"
 	if out != want {
 		t.Errorf("got:\n%q\nwant:\n%q", out, want)
 	}

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opschecks/opschecks/internal/linux"
 )
 
 // Netns is a network namespace created by a test and deleted when it ends.
@@ -62,26 +63,14 @@ func (n *Netns) Sysctl(key, value string) {
 }
 
 // Do runs f on an OS thread that has entered the namespace, so sockets f
-// creates live there. The thread is discarded afterwards.
+// creates live there; the thread is moved back afterwards.
 func (n *Netns) Do(f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		// Not unlocked: the thread is in another namespace and must die
-		// with this goroutine rather than return to the pool.
-		fd, err := unix.Open("/run/netns/"+n.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", n.Name, err)
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
+	fd, err := unix.Open("/run/netns/"+n.Name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	return linux.InNetns(fd, f)
 }
 
 // Veth joins two namespaces with a veth pair and gives each end an

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opschecks/opschecks/internal/testenv"
+)
+
+// perf returns the value of a perfdata label in the first line, or fails.
+func perf(t *testing.T, r testenv.Run, label string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`'` + regexp.QuoteMeta(label) + `'=([0-9.U]+)`).FindStringSubmatch(r.FirstLine())
+	if m == nil {
+		t.Fatalf("no perfdata %q in %q", label, r.FirstLine())
+	}
+	if m[1] == "U" {
+		return -1
+	}
+	v, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func expect(t *testing.T, r testenv.Run, code int, substr ...string) {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("exit %d, want %d:\n%s%s", r.Code, code, r.Stdout, r.Stderr)
+	}
+	if r.Stderr != "" {
+		t.Fatalf("stderr not empty: %q", r.Stderr)
+	}
+	for _, s := range substr {
+		if !strings.Contains(r.FirstLine(), s) {
+			t.Fatalf("first line lacks %q:\n%s", s, r.Stdout)
+		}
+	}
+}
+
+// TestQueueFillAndDrops is the issue's scenario against a real nginx in a
+// network namespace of its own: stop the worker, overfill the backlog of
+// 8, see the queue and then the drops, resume and drain back to OK.
+func TestQueueFillAndDrops(t *testing.T) {
+	testenv.Require(t, "netns", "nginx")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ns := testenv.NewNetns(t, "nginxq")
+	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: ns, Backlog: 8})
+	stateDir := t.TempDir()
+	// The check runs in the host namespace and finds nginx's through the
+	// pid file: sockets via sock_diag in that namespace, counters from
+	// /proc/PID/net/netstat.
+	args := []string{"--pidfile", ng.PidFile, "--state-dir", stateDir}
+
+	r := testenv.RunCheck(t, bin, nil, args...)
+	expect(t, r, 0, "NGINX_QUEUE OK", ng.Addr+" accept queue 0/8 (0%)", "collecting baseline")
+	if o := perf(t, r, "listen_overflows_total"); o != 0 {
+		t.Fatalf("listen_overflows_total %v in a fresh namespace, want 0", o)
+	}
+	if b := perf(t, r, ng.Addr+"_backlog"); b != 8 {
+		t.Fatalf("backlog %v, want 8 (listen backlog=8)", b)
+	}
+
+	ng.Signal(t, syscall.SIGSTOP)
+	var conns []net.Conn
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	refused := 0
+	dial := func(n int, timeout time.Duration) {
+		t.Helper()
+		err := ns.Do(func() error {
+			d := net.Dialer{Timeout: timeout}
+			for range n {
+				c, err := d.Dial("tcp", ng.Addr)
+				if err != nil {
+					refused++
+					continue
+				}
+				conns = append(conns, c)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The kernel completes handshakes up to backlog+1 = 9 while nginx
+	// sleeps; SYNs beyond that are dropped (ListenOverflows).
+	dial(9, 5*time.Second)
+	dial(3, 300*time.Millisecond)
+	if len(conns) != 9 || refused != 3 {
+		t.Fatalf("%d connections established and %d timed out; want 9 and 3 with backlog 8", len(conns), refused)
+	}
+	r = testenv.RunCheck(t, bin, nil, args...)
+	expect(t, r, 2, "NGINX_QUEUE CRITICAL - "+ng.Addr+" accept queue 9/8 (112.5%)")
+	if q := perf(t, r, ng.Addr+"_queue"); q != 9 {
+		t.Fatalf("queue %v, want 9", q)
+	}
+	if !strings.Contains(r.Stdout, "workers are blocked") {
+		t.Fatalf("no fix hint in the details:\n%s", r.Stdout)
+	}
+	before := perf(t, r, "listen_overflows_total")
+	if before < 3 {
+		t.Fatalf("listen_overflows_total %v, want >= 3 after 3 dropped SYNs", before)
+	}
+
+	// More SYNs into the full queue: the next run sees them as drops/s.
+	dial(6, 150*time.Millisecond)
+	r = testenv.RunCheck(t, bin, nil, args...)
+	expect(t, r, 2, "listen drops ")
+	if d := perf(t, r, "listen_drops_rate"); d <= 0 {
+		t.Fatalf("listen_drops_rate %v, want > 0:\n%s", d, r.Stdout)
+	}
+	if o := perf(t, r, "listen_overflows_total"); o < before+6 {
+		t.Fatalf("listen_overflows_total %v, want >= %v", o, before+6)
+	}
+	if !regexp.MustCompile(`\[(WARNING|CRITICAL)\] listen drops [0-9.]+/s`).MatchString(r.Stdout) {
+		t.Fatalf("drops not reported as WARNING or CRITICAL:\n%s", r.Stdout)
+	}
+	t.Logf("drops run: %s", r.FirstLine())
+
+	// With drops-critical 0.01 the same situation is CRITICAL on drops.
+	dial(2, 150*time.Millisecond)
+	r = testenv.RunCheck(t, bin, nil, append(args, "-w", "~:", "-c", "~:", "--drops-critical", "0.01")...)
+	expect(t, r, 2, "NGINX_QUEUE CRITICAL - listen drops")
+
+	ng.Signal(t, syscall.SIGCONT)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r = testenv.RunCheck(t, bin, nil, args...)
+		if r.Code == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	expect(t, r, 0, "NGINX_QUEUE OK - "+ng.Addr+" accept queue 0/8 (0%)", "listen drops 0/s")
+}
+
+// TestPortInNamespace runs the check inside the namespace by port, and
+// shows a clipped backlog and a port nobody listens on.
+func TestPortInNamespace(t *testing.T) {
+	testenv.Require(t, "netns", "nginx")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ns := testenv.NewNetns(t, "nginxp")
+	ns.Sysctl("net.core.somaxconn", "8")
+	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: ns, Backlog: 64, Server: "listen [::1]:8080 backlog=4;"})
+	state := t.TempDir()
+	run := func(args ...string) testenv.Run {
+		return testenv.RunCheck(t, "ip", nil, append([]string{"netns", "exec", ns.Name, bin, "--state-dir", state}, args...)...)
+	}
+
+	r := run("--port", strconv.Itoa(ng.Port), "--expect-backlog", "64")
+	expect(t, r, 1, "NGINX_QUEUE WARNING - "+ng.Addr+" backlog 8 clipped by net.core.somaxconn 8 (expected 64); [::1]:8080 backlog 4 below the expected 64", "'somaxconn'=8",
+		"'[::1]:8080_backlog'=4", "'127.0.0.1:8080_backlog'=8")
+	if !strings.Contains(r.Stdout, "sysctl -w net.core.somaxconn=64") || !strings.Contains(r.Stdout, "add backlog=64 to the listen directive of [::1]:8080") {
+		t.Fatalf("no sysctl hint:\n%s", r.Stdout)
+	}
+
+	// The check in the host namespace looking into nginx's needs
+	// CAP_SYS_ADMIN for setns; without it, it says so.
+	r = testenv.RunCheck(t, testenv.Binary(t, "setpriv"), nil, "--bounding-set=-sys_admin", bin, "--state-dir", state, "--pid", strconv.Itoa(ng.PID))
+	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - cannot enter the network namespace: permission denied (needs CAP_SYS_ADMIN")
+
+	r = run("--listen", "127.0.0.1:9")
+	expect(t, r, 2)
+	if r.Stdout != "NGINX_QUEUE CRITICAL - nothing listens on 127.0.0.1:9\n" {
+		t.Fatalf("got %q", r.Stdout)
+	}
+	r = run("--port", strconv.Itoa(ng.Port), "--port", "81")
+	expect(t, r, 2, "NGINX_QUEUE CRITICAL - nothing listens on port 81", ng.Addr+" accept queue 0/8")
+
+	// A pid of nginx whose listeners are not the requested port.
+	r = run("--pid", strconv.Itoa(ng.PID), "--listen", "127.0.0.1:81")
+	expect(t, r, 2, fmt.Sprintf("PID %d does not listen on 127.0.0.1:81", ng.PID))
+}
+
+// TestStubStatus reads a real nginx's stub_status, and the failures: a
+// page that is not stub_status, a 404 and a refused connection.
+func TestStubStatus(t *testing.T) {
+	testenv.Require(t, "nginx")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ng := testenv.StartNginx(t, testenv.NginxOptions{})
+	state := t.TempDir()
+	base := []string{"--state-dir", state, "--listen", ng.Addr}
+
+	// By process name: master and worker, their listening socket.
+	r := testenv.RunCheck(t, bin, nil, "--state-dir", state, "--process", "nginx", "--listen", ng.Addr)
+	expect(t, r, 0, "NGINX_QUEUE OK - "+ng.Addr+" accept queue 0/8 (0%)")
+
+	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", ng.StatusURL())...)
+	expect(t, r, 0, "NGINX_QUEUE OK", "nginx 1 active connections (reading 0, writing 1, waiting 0)", "'handled'=", "'nginx_dropped_rate'=U")
+	first := perf(t, r, "accepts")
+	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", ng.StatusURL())...)
+	expect(t, r, 0, "nginx dropped 0/s connections")
+	if a := perf(t, r, "accepts"); a != first+1 {
+		t.Fatalf("accepts %v after %v, want one more", a, first)
+	}
+
+	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", "http://"+ng.Addr+"/hello")...)
+	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: http://"+ng.Addr+"/hello: not stub_status output")
+
+	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", "http://"+ng.Addr+"/missing")...)
+	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: http://"+ng.Addr+"/missing answered 404 Not Found, expected 200")
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", "http://user:s3cret@"+closed+"/nginx_status")...)
+	expect(t, r, 2, "NGINX_QUEUE CRITICAL - stub_status: http://user:xxxxx@"+closed+"/nginx_status refused the connection")
+	if strings.Contains(r.Stdout, "s3cret") {
+		t.Fatalf("password in output:\n%s", r.Stdout)
+	}
+}
+
+// TestBadInput: every bad input is one UNKNOWN line; a process that does
+// not run is CRITICAL.
+func TestBadInput(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	state := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		code int
+		line string
+	}{
+		{[]string{"--process", "opschecks-no-such-process"}, 2, "NGINX_QUEUE CRITICAL - no process named opschecks-no-such-process is running"},
+		{[]string{"--pidfile", state + "/none.pid"}, 3, "NGINX_QUEUE UNKNOWN - pid file " + state + "/none.pid does not exist: is nginx running, and is this its pid file? (use --process nginx to alert CRITICAL when nginx is down)"},
+		{[]string{}, 3, "NGINX_QUEUE UNKNOWN - nothing to check: give --port, --listen, --pid, --pidfile or --process (e.g. --process nginx)"},
+		{[]string{"--port", "0"}, 3, "NGINX_QUEUE UNKNOWN - invalid --port \"0\": expected a TCP port from 1 to 65535"},
+		{[]string{"--port", "http"}, 3, "NGINX_QUEUE UNKNOWN - invalid --port \"http\": expected a TCP port from 1 to 65535"},
+		{[]string{"--listen", "localhost"}, 3, "NGINX_QUEUE UNKNOWN - invalid --listen \"localhost\": expected ADDR:PORT such as 127.0.0.1:8080, [::1]:8080 or *:80"},
+		{[]string{"--port", "80", "-w", "90:10"}, 3, "NGINX_QUEUE UNKNOWN - "},
+		{[]string{"--pid", "1", "--process", "nginx"}, 3, "NGINX_QUEUE UNKNOWN - --pid, --pidfile and --process are alternatives: give at most one"},
+		{[]string{"--port", "80", "--status-url", "ftp://x/"}, 3, "NGINX_QUEUE UNKNOWN - invalid --status-url \"ftp://x/\": expected http://HOST[:PORT]/PATH or https://..."},
+	} {
+		r := testenv.RunCheck(t, bin, nil, append([]string{"--state-dir", state}, tc.args...)...)
+		if r.Code != tc.code || !strings.HasPrefix(r.FirstLine(), tc.line) || r.Stderr != "" {
+			t.Errorf("%q: exit %d %q (stderr %q), want %d %q", tc.args, r.Code, r.Stdout, r.Stderr, tc.code, tc.line)
+		}
+		if tc.code == 3 && strings.Count(r.Stdout, "\n") != 1 {
+			t.Errorf("%q: UNKNOWN is not one line: %q", tc.args, r.Stdout)
+		}
+	}
+}
+
+// TestUnprivileged: a user who may not read nginx's /proc/PID/fd is told
+// which privilege is missing.
+func TestUnprivileged(t *testing.T) {
+	testenv.Require(t, "root", "nginx")
+	setpriv := testenv.Binary(t, "setpriv")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ng := testenv.StartNginx(t, testenv.NginxOptions{})
+	r := testenv.RunCheck(t, setpriv, nil, "--reuid=nobody", "--regid=nogroup", "--clear-groups", bin,
+		"--state-dir", "/nonexistent", "--pid", strconv.Itoa(ng.PID))
+	expect(t, r, 3, fmt.Sprintf("NGINX_QUEUE UNKNOWN - cannot read /proc/%d/fd: permission denied; run as root or as the owner of the process", ng.PID))
+}

@@ -1,0 +1,298 @@
+// Package keepalive checks TCP keepalive settings against the idle timeout
+// of a NAT device or load balancer in the path: the keepalive sysctls of
+// the network namespace that matters, and the keepalive timer and idle
+// time of each established socket.
+package keepalive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/thresholds"
+)
+
+// Config is what the check needs from its options.
+type Config struct {
+	FS         linux.FS
+	Idle       IdleTimeout
+	PID        int
+	Process    string
+	Ports      []Port
+	Remotes    []Prefix
+	Sockets    bool
+	MaxDetect  time.Duration // 0: no threshold
+	Warn, Crit *thresholds.Range
+}
+
+// Sysctls are the keepalive settings of one network namespace, in seconds.
+type Sysctls struct {
+	Time, Intvl, Probes int64
+}
+
+// namespace is the network namespace the check audits.
+type namespace struct {
+	fd    int    // open namespace file, 0 for our own
+	desc  string // for the output
+	enter string // command prefix that runs a command inside it
+}
+
+// Check runs the host audit and, when asked for, the per-socket audit.
+func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, error) {
+	if cfg.PID < 0 {
+		return nil, fmt.Errorf("invalid --pid %d: expected a process ID greater than 0", cfg.PID)
+	}
+	if cfg.PID > 0 && cfg.Process != "" {
+		return nil, errors.New("give either --pid or --process, not both")
+	}
+	if cfg.Idle.D <= 0 {
+		return nil, errors.New("--idle-timeout must be greater than zero")
+	}
+	pids, scope, err := targets(cfg)
+	if err != nil {
+		return nil, err
+	}
+	perSocket := cfg.Sockets || len(pids) > 0 || len(cfg.Ports) > 0 || len(cfg.Remotes) > 0
+
+	var filter Filter
+	if len(pids) > 0 {
+		filter.Inodes = map[uint64]bool{}
+		for _, pid := range pids {
+			if err := cfg.FS.SocketInodes(pid, filter.Inodes); err != nil {
+				if cfg.Process != "" && strings.HasPrefix(err.Error(), "no process") {
+					continue // exited since we listed it
+				}
+				return nil, err
+			}
+		}
+	}
+	filter.Ports, filter.Remotes = cfg.Ports, cfg.Remotes
+
+	ns, err := pickNamespace(cfg, pids)
+	if err != nil {
+		return nil, err
+	}
+	if ns.fd > 0 {
+		defer unix.Close(ns.fd)
+	}
+
+	var sc Sysctls
+	read := func() error {
+		var err error
+		if sc.Time, err = cfg.FS.SysctlInt("net.ipv4.tcp_keepalive_time"); err != nil {
+			return err
+		}
+		if sc.Intvl, err = cfg.FS.SysctlInt("net.ipv4.tcp_keepalive_intvl"); err != nil {
+			return err
+		}
+		sc.Probes, err = cfg.FS.SysctlInt("net.ipv4.tcp_keepalive_probes")
+		return err
+	}
+	if ns.fd > 0 {
+		// /proc/sys/net shows the namespace of the thread that opens it.
+		err = linux.InNetns(ns.fd, read)
+	} else {
+		err = read()
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	res := &plugin.Result{}
+	HostFindings(res, sc, cfg, ns)
+
+	if perSocket {
+		a := NewAudit(cfg.Idle.D, filter)
+		q := linux.Query{States: linux.StateMask(linux.TCPEstablished), Info: true, NetNSFD: ns.fd}
+		if err := linux.DumpTCP(ctx, q, a.Add); err != nil {
+			return nil, err
+		}
+		SocketFindings(res, a, cfg, scope)
+	}
+	return res, nil
+}
+
+// targets resolves --pid and --process to PIDs, and names them for the
+// output.
+func targets(cfg Config) ([]int, string, error) {
+	switch {
+	case cfg.PID > 0:
+		if _, err := cfg.FS.ReadProcess(cfg.PID); err != nil {
+			return nil, "", err
+		}
+		return []int{cfg.PID}, fmt.Sprintf(" of PID %d", cfg.PID), nil
+	case cfg.Process != "":
+		procs, err := cfg.FS.FindProcesses(cfg.Process)
+		if err != nil {
+			return nil, "", err
+		}
+		if len(procs) == 0 {
+			return nil, "", plugin.Errorf(plugin.Critical, "no process named %q is running", cfg.Process)
+		}
+		pids := make([]int, len(procs))
+		for i, p := range procs {
+			pids[i] = p.PID
+		}
+		sort.Ints(pids)
+		return pids, fmt.Sprintf(" of process %s (%d PIDs)", cfg.Process, len(pids)), nil
+	}
+	return nil, "", nil
+}
+
+func nsInode(path string) (uint64, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0, linux.Describe(path, err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, fmt.Errorf("cannot stat %s", path)
+	}
+	return st.Ino, nil
+}
+
+// pickNamespace returns the network namespace of the target processes, or
+// our own when there are none or they share ours.
+func pickNamespace(cfg Config, pids []int) (namespace, error) {
+	own, ownErr := nsInode(cfg.FS.ProcPath("self", "ns", "net"))
+	if len(pids) == 0 {
+		if ownErr != nil {
+			return namespace{desc: "the check's own network namespace"}, nil
+		}
+		return namespace{desc: fmt.Sprintf("the check's own network namespace (net:[%d])", own)}, nil
+	}
+	byNS := map[uint64][]int{}
+	var first uint64
+	for _, pid := range pids {
+		ino, err := nsInode(cfg.FS.ProcPath(strconv.Itoa(pid), "ns", "net"))
+		if err != nil {
+			if cfg.Process != "" && errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			return namespace{}, err
+		}
+		if len(byNS) == 0 {
+			first = ino
+		}
+		byNS[ino] = append(byNS[ino], pid)
+	}
+	if len(byNS) == 0 {
+		return namespace{}, plugin.Errorf(plugin.Critical, "no process named %q is running", cfg.Process)
+	}
+	if len(byNS) > 1 {
+		var groups []string
+		for ino, ps := range byNS {
+			groups = append(groups, fmt.Sprintf("net:[%d] PIDs %v", ino, ps))
+		}
+		sort.Strings(groups)
+		return namespace{}, fmt.Errorf("processes named %q live in %d network namespaces (%s); choose one with --pid", cfg.Process, len(byNS), strings.Join(groups, ", "))
+	}
+	pid := byNS[first][0]
+	if ownErr == nil && first == own {
+		return namespace{desc: fmt.Sprintf("the check's own network namespace (net:[%d]), shared with PID %d", own, pid)}, nil
+	}
+	path := cfg.FS.ProcPath(strconv.Itoa(pid), "ns", "net")
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return namespace{}, linux.Describe(path, err)
+	}
+	return namespace{
+		fd:    fd,
+		desc:  fmt.Sprintf("the network namespace of PID %d (net:[%d])", pid, first),
+		enter: fmt.Sprintf("nsenter --net=/proc/%d/ns/net ", pid),
+	}, nil
+}
+
+func secs(v int64) time.Duration { return time.Duration(v) * time.Second }
+
+// recommend returns a keepalive time comfortably below the idle timeout:
+// a third of it, whole seconds, between 1 s and 600 s (90 s gives 30 s).
+func recommend(idle time.Duration) int64 {
+	return min(max(int64(idle/time.Second)/3, 1), 600)
+}
+
+// HostFindings judges the namespace's keepalive sysctls.
+func HostFindings(res *plugin.Result, sc Sysctls, cfg Config, ns namespace) {
+	idle := cfg.Idle.D
+	gap, gapName := sc.Time, "tcp_keepalive_time"
+	if sc.Intvl > sc.Time {
+		gap, gapName = sc.Intvl, "tcp_keepalive_intvl"
+	}
+	detect := sc.Time + sc.Intvl*sc.Probes
+
+	idleS := idle.Seconds()
+	atOrAbove := &thresholds.Range{Start: idleS, End: math.Inf(1), Inside: true}
+	perf := []plugin.Perf{
+		{Label: "tcp_keepalive_time", Value: float64(sc.Time), UOM: "s", Crit: atOrAbove, Min: plugin.F(0)},
+		{Label: "tcp_keepalive_intvl", Value: float64(sc.Intvl), UOM: "s", Crit: atOrAbove, Min: plugin.F(0)},
+		{Label: "tcp_keepalive_probes", Value: float64(sc.Probes), Min: plugin.F(0)},
+	}
+	detectPerf := plugin.Perf{Label: "keepalive_detect_time", Value: float64(detect), UOM: "s", Min: plugin.F(0)}
+	if cfg.MaxDetect > 0 {
+		detectPerf.Warn = &thresholds.Range{Start: 0, End: cfg.MaxDetect.Seconds()}
+	}
+	perf = append(perf, detectPerf, plugin.Perf{Label: "idle_timeout", Value: idleS, UOM: "s", Min: plugin.F(0)})
+
+	if secs(gap) >= idle {
+		f := res.Add(plugin.Critical, fmt.Sprintf("keepalive probe gap %ds (%s) >= idle timeout %s in %s", gap, gapName, cfg.Idle, ns.desc), perf...)
+		rec := recommend(idle)
+		intvl := min(sc.Intvl, rec)
+		f.Detailf("the device forgets an idle connection before the next keepalive probe: the first probe comes after tcp_keepalive_time, then one every max(tcp_keepalive_time, tcp_keepalive_intvl)")
+		f.Detailf("fix for this namespace: %ssysctl -w net.ipv4.tcp_keepalive_time=%d net.ipv4.tcp_keepalive_intvl=%d", ns.enter, rec, intvl)
+		if ns.enter != "" {
+			f.Detailf("persist it where the namespace is made, e.g. docker run --sysctl net.ipv4.tcp_keepalive_time=%d, or a Kubernetes pod securityContext.sysctls entry", rec)
+		} else {
+			f.Detailf("persist it: printf 'net.ipv4.tcp_keepalive_time = %d\\nnet.ipv4.tcp_keepalive_intvl = %d\\n' > /etc/sysctl.d/90-keepalive.conf && sysctl --system", rec, intvl)
+		}
+		f.Detailf("per socket instead: setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, 1) and setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, %d) (TCP_KEEPINTVL %d) in the application, e.g. Go net.KeepAliveConfig{Idle: %ds}, libpq keepalives_idle=%d", rec, intvl, rec, rec)
+		f.Detailf("the sysctls only apply to sockets that set SO_KEEPALIVE; audit the sockets with --sockets, --pid or --process")
+	} else {
+		f := res.Add(plugin.OK, fmt.Sprintf("keepalive probe gap %ds < idle timeout %s in %s", gap, cfg.Idle, ns.desc), perf...)
+		f.Detailf("the sysctls only apply to sockets that set SO_KEEPALIVE; audit the sockets with --sockets, --pid or --process")
+	}
+	if cfg.MaxDetect > 0 && secs(detect) > cfg.MaxDetect {
+		f := res.Add(plugin.Warning, fmt.Sprintf("a dead peer is detected after %ds (tcp_keepalive_time + tcp_keepalive_intvl * tcp_keepalive_probes) > --max-detect %s", detect, seconds(cfg.MaxDetect)))
+		f.Detailf("lower tcp_keepalive_intvl or tcp_keepalive_probes: %ssysctl -w net.ipv4.tcp_keepalive_probes=N net.ipv4.tcp_keepalive_intvl=S (or TCP_KEEPINTVL/TCP_KEEPCNT per socket)", ns.enter)
+	}
+}
+
+// SocketFindings reports the per-socket audit.
+func SocketFindings(res *plugin.Result, a *Audit, cfg Config, scope string) {
+	idle := cfg.Idle.String()
+	if scope == "" && (len(cfg.Ports) > 0 || len(cfg.Remotes) > 0) {
+		scope = " matching the filter"
+	}
+	st, _ := thresholds.Evaluate(float64(a.AtRisk), cfg.Warn, cfg.Crit)
+	text := fmt.Sprintf("%d established sockets%s: %d without keepalive, %d with a keepalive timer above %s, %d idle longer than %s",
+		a.Total, scope, a.NoKeepalive, a.LongGap, idle, a.AtRisk, idle)
+	f := res.Add(st, text,
+		plugin.Perf{Label: "sockets_total", Value: float64(a.Total), Min: plugin.F(0)},
+		plugin.Perf{Label: "sockets_no_keepalive", Value: float64(a.NoKeepalive), Min: plugin.F(0)},
+		plugin.Perf{Label: "sockets_long_interval", Value: float64(a.LongGap), Min: plugin.F(0)},
+		plugin.Perf{Label: "sockets_at_risk", Value: float64(a.AtRisk), Warn: cfg.Warn, Crit: cfg.Crit, Min: plugin.F(0)},
+	)
+	names := [kinds]string{"without keepalive", "keepalive timer above the idle timeout", "idle longer than the idle timeout"}
+	for kind := range kinds {
+		for _, ex := range a.examples(kind) {
+			f.Detailf("%s: %s", names[kind], ex)
+		}
+	}
+	if a.Busy > 0 {
+		f.Detailf("%d sockets had a retransmit or window probe timer pending, which hides the keepalive timer; they were not judged on keepalive", a.Busy)
+	}
+	if a.NoKeepalive > 0 || a.LongGap > 0 || a.AtRisk > 0 {
+		rec := recommend(cfg.Idle.D)
+		f.Detailf("fix in the application: enable SO_KEEPALIVE with TCP_KEEPIDLE and TCP_KEEPINTVL below the idle timeout (e.g. %ds), or for sockets that set SO_KEEPALIVE without TCP_KEEPIDLE lower net.ipv4.tcp_keepalive_time", rec)
+	}
+}

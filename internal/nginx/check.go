@@ -1,0 +1,396 @@
+package nginx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/state"
+	"github.com/opschecks/opschecks/thresholds"
+)
+
+// CheckName names the state files.
+const CheckName = "check_nginx_queue"
+
+// Config is what the check needs from its options.
+type Config struct {
+	FS      linux.FS
+	Ports   []string
+	Listens []string
+	PID     int
+	Pidfile string
+	Process string
+
+	Warn, Crit           thresholds.Range // queue fill in percent
+	DropsWarn, DropsCrit thresholds.Range // drops per second
+	ExpectBacklog        int
+
+	StatusURL      string
+	StatusInsecure bool
+
+	StateDir string
+	Now      func() time.Time
+}
+
+// saved is the state kept between runs.
+type saved struct {
+	Netns  string          `json:"netns"`
+	Kernel *state.Counters `json:"kernel,omitempty"`
+	Nginx  *state.Counters `json:"nginx,omitempty"`
+}
+
+// Check runs the whole check.
+func Check(ctx context.Context, c Config, env plugin.Env) (*plugin.Result, error) {
+	if c.FS.Proc == "" {
+		c.FS = linux.Host
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	sel, err := c.selector()
+	if err != nil {
+		return nil, err
+	}
+	target, err := FindTarget(c.FS, c.PID, c.Pidfile, c.Process)
+	if err != nil {
+		return nil, err
+	}
+	if target == nil && len(sel.Ports) == 0 && len(sel.Listens) == 0 {
+		return nil, errors.New("nothing to check: give --port, --listen, --pid, --pidfile or --process (e.g. --process nginx)")
+	}
+	master := 0
+	if target != nil {
+		master = target.PIDs[0]
+		if sel.Inodes, err = target.Inodes(c.FS); err != nil {
+			return nil, err
+		}
+	}
+	ns, err := OpenNetns(c.FS, master)
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+
+	socks, err := ListenSockets(ctx, ns.FD, sel)
+	if err != nil {
+		return nil, err
+	}
+	listeners := Group(socks)
+	res := &plugin.Result{}
+	if err := c.queues(res, listeners, sel, target); err != nil {
+		return nil, err
+	}
+	if err := c.audit(res, ns, listeners); err != nil {
+		return nil, err
+	}
+
+	var stub *StubStatus
+	if c.StatusURL != "" {
+		s, err := FetchStubStatus(ctx, c.StatusURL, c.StatusInsecure)
+		var se *StatusError
+		switch {
+		case errors.As(err, &se):
+			f := res.Add(se.State, "stub_status: "+se.Msg)
+			if se.Hint != "" {
+				f.Detailf("%s", se.Hint)
+			}
+		case err != nil:
+			return nil, err
+		default:
+			stub = &s
+			stubFinding(res, s)
+		}
+	}
+
+	netstat := c.FS.ProcPath("net", "netstat")
+	if master != 0 {
+		netstat = c.FS.ProcPath(strconv.Itoa(master), "net", "netstat")
+	}
+	if err := c.drops(ctx, res, netstat, ns, stub, target); err != nil {
+		return nil, err
+	}
+	if env.Verbose > 0 {
+		res.Detailf("network namespace %s; %d listening socket(s) selected", ns.ID, len(socks))
+		for _, s := range socks {
+			res.Detailf("socket %s inode %d queue %d backlog %d uid %d", s.Src, s.Inode, s.RQueue, s.WQueue, s.UID)
+		}
+	}
+	return res, nil
+}
+
+func (c Config) selector() (Selector, error) {
+	var sel Selector
+	for _, p := range c.Ports {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n < 1 || n > 65535 {
+			return sel, fmt.Errorf("invalid --port %q: expected a TCP port from 1 to 65535", p)
+		}
+		sel.Ports = append(sel.Ports, uint16(n))
+	}
+	for _, l := range c.Listens {
+		ap, err := ParseListen(l)
+		if err != nil {
+			return sel, err
+		}
+		sel.Listens = append(sel.Listens, ap)
+	}
+	n := 0
+	for _, set := range []bool{c.PID != 0, c.Pidfile != "", c.Process != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		return sel, errors.New("--pid, --pidfile and --process are alternatives: give at most one")
+	}
+	if c.StatusURL != "" {
+		if u, err := url.Parse(c.StatusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return sel, fmt.Errorf("invalid --status-url %q: expected http://HOST[:PORT]/PATH or https://...", redact(c.StatusURL))
+		}
+	}
+	if c.ExpectBacklog < 0 {
+		return sel, fmt.Errorf("invalid --expect-backlog %d: expected a positive number of connections", c.ExpectBacklog)
+	}
+	return sel, nil
+}
+
+// stateKey names the state file after everything that decides what the
+// counters mean, so two services never share one.
+func (c Config) stateKey() string {
+	var parts []string
+	if c.PID != 0 {
+		parts = append(parts, "pid="+strconv.Itoa(c.PID))
+	}
+	if c.Pidfile != "" {
+		parts = append(parts, "pidfile="+c.Pidfile)
+	}
+	if c.Process != "" {
+		parts = append(parts, "process="+c.Process)
+	}
+	for _, p := range c.Ports {
+		parts = append(parts, "port="+p)
+	}
+	for _, l := range c.Listens {
+		parts = append(parts, "listen="+l)
+	}
+	if c.StatusURL != "" {
+		parts = append(parts, "status="+redact(c.StatusURL))
+	}
+	return state.Key(CheckName, parts...)
+}
+
+const queueHint = "the kernel holds connections nginx has not accept()ed yet: workers are blocked or busy (CPU, blocking upstream or disk, stopped process) or worker_connections is exhausted; look at the workers (top, strace -p), then raise backlog= on the listen directive together with net.core.somaxconn to absorb bursts"
+
+func (c Config) queues(res *plugin.Result, ls []Listener, sel Selector, t *Target) error {
+	missing := sel.Missing(ls)
+	if len(ls) == 0 {
+		switch {
+		case len(missing) > 0 && t != nil:
+			return plugin.Errorf(plugin.Critical, "%s does not listen on %s", t.What, strings.Join(missing, ", "))
+		case len(missing) > 0:
+			return plugin.Errorf(plugin.Critical, "nothing listens on %s", strings.Join(missing, ", "))
+		default:
+			return plugin.Errorf(plugin.Critical, "%s has no listening TCP socket", t.What)
+		}
+	}
+	for _, m := range missing {
+		what := "nothing listens on " + m
+		if t != nil {
+			what = t.What + " does not listen on " + m
+		}
+		res.Add(plugin.Critical, what).Detailf("start nginx or fix its listen directive (or the --port/--listen of this check)")
+	}
+	for _, l := range ls {
+		fill := l.Fill()
+		st, _ := thresholds.Evaluate(fill, &c.Warn, &c.Crit)
+		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill))
+		if l.Sockets > 1 {
+			text += fmt.Sprintf(" (fullest of %d sockets)", l.Sockets)
+		}
+		f := res.Add(st, text,
+			plugin.Perf{Label: l.Name() + "_queue", Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
+			plugin.Perf{Label: l.Name() + "_backlog", Value: float64(l.Backlog), Min: plugin.F(0)},
+			plugin.Perf{Label: l.Name() + "_fill", Value: round(fill), UOM: "%", Warn: &c.Warn, Crit: &c.Crit, Min: plugin.F(0)},
+		)
+		if st != plugin.OK {
+			f.Detailf("%s", queueHint)
+		}
+	}
+	return nil
+}
+
+func (c Config) audit(res *plugin.Result, ns *Netns, ls []Listener) error {
+	var somaxconn, synBacklog, cookies int64
+	err := ns.Do(func() error {
+		var err error
+		if somaxconn, err = c.FS.SysctlInt("net.core.somaxconn"); err != nil {
+			return err
+		}
+		if synBacklog, err = c.FS.SysctlInt("net.ipv4.tcp_max_syn_backlog"); err != nil {
+			return err
+		}
+		cookies, err = c.FS.SysctlInt("net.ipv4.tcp_syncookies")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	f := res.Add(plugin.OK, fmt.Sprintf("net.core.somaxconn %d, tcp_max_syn_backlog %d, tcp_syncookies %d", somaxconn, synBacklog, cookies),
+		plugin.Perf{Label: "somaxconn", Value: float64(somaxconn), Min: plugin.F(0)},
+		plugin.Perf{Label: "tcp_max_syn_backlog", Value: float64(synBacklog), Min: plugin.F(0)},
+	)
+	f.Quiet = true
+	if cookies == 0 {
+		f.Detailf("tcp_syncookies is 0: a SYN flood or a long SYN queue drops connections; sysctl -w net.ipv4.tcp_syncookies=1")
+	}
+	want := int64(c.ExpectBacklog)
+	if want == 0 {
+		return nil
+	}
+	for _, l := range ls {
+		b := int64(l.Backlog)
+		switch {
+		case b >= want:
+		case b == somaxconn:
+			res.Add(plugin.Warning, fmt.Sprintf("%s backlog %d clipped by net.core.somaxconn %d (expected %d)", l.Name(), b, somaxconn, want)).
+				Detailf("the kernel caps listen(2)'s backlog at net.core.somaxconn: sysctl -w net.core.somaxconn=%d, persist it in /etc/sysctl.d/, then restart nginx so it calls listen() again", want).
+				Detailf("with a larger backlog also consider net.ipv4.tcp_max_syn_backlog=%d", max(want, synBacklog))
+		default:
+			res.Add(plugin.Warning, fmt.Sprintf("%s backlog %d below the expected %d", l.Name(), b, want)).
+				Detailf("nginx asks for 511 unless told: add backlog=%d to the listen directive of %s and reload nginx", want, l.Name())
+		}
+	}
+	return nil
+}
+
+func stubFinding(res *plugin.Result, s StubStatus) {
+	res.Add(plugin.OK, fmt.Sprintf("nginx %d active connections (reading %d, writing %d, waiting %d)", s.Active, s.Reading, s.Writing, s.Waiting),
+		plugin.Perf{Label: "active", Value: float64(s.Active), Min: plugin.F(0)},
+		plugin.Perf{Label: "reading", Value: float64(s.Reading), Min: plugin.F(0)},
+		plugin.Perf{Label: "writing", Value: float64(s.Writing), Min: plugin.F(0)},
+		plugin.Perf{Label: "waiting", Value: float64(s.Waiting), Min: plugin.F(0)},
+		plugin.Perf{Label: "accepts", Value: float64(s.Accepts), UOM: "c", Min: plugin.F(0)},
+		plugin.Perf{Label: "handled", Value: float64(s.Handled), UOM: "c", Min: plugin.F(0)},
+		plugin.Perf{Label: "requests", Value: float64(s.Requests), UOM: "c", Min: plugin.F(0)},
+	)
+}
+
+func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath string, ns *Netns, stub *StubStatus, t *Target) error {
+	b, err := linux.ReadFile(netstatPath)
+	if err != nil {
+		return err
+	}
+	ns2, err := linux.ParseNetstat(bytes.NewReader(b))
+	if err != nil {
+		return fmt.Errorf("%s: %v", netstatPath, err)
+	}
+	tcpExt := ns2["TcpExt"]
+	overflows, ok1 := tcpExt["ListenOverflows"]
+	drops, ok2 := tcpExt["ListenDrops"]
+	if !ok1 || !ok2 {
+		return fmt.Errorf("%s has no TcpExt ListenOverflows/ListenDrops counters", netstatPath)
+	}
+	now := c.Now()
+	kernel := state.Counters{Time: now, Values: map[string]float64{
+		"ListenOverflows": float64(overflows), "ListenDrops": float64(drops)}}
+	var nginxCur *state.Counters
+	if stub != nil {
+		nginxCur = &state.Counters{Time: now, Values: map[string]float64{"dropped": float64(stub.Dropped())}}
+	}
+
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = now.Add(10 * time.Second)
+	}
+	sf, err := state.Open(c.StateDir, c.stateKey(), deadline)
+	if err != nil {
+		return err
+	}
+	defer sf.Close()
+	var prev saved
+	found, note, err := sf.Load(&prev)
+	if err != nil {
+		return err
+	}
+	if found && prev.Netns != ns.ID {
+		note = fmt.Sprintf("the network namespace changed (%s -> %s); collecting a new baseline", prev.Netns, ns.ID)
+		prev = saved{}
+	}
+	next := saved{Netns: ns.ID, Kernel: &kernel, Nginx: nginxCur}
+	if nginxCur == nil {
+		next.Nginx = prev.Nginx // keep the sample across a failed status fetch
+	}
+	if err := sf.Save(next); err != nil {
+		return err
+	}
+
+	where := "this host's network namespace"
+	if t != nil {
+		where = "the network namespace of " + t.What
+	}
+	rates, ok, why := state.Rates(prev.Kernel, kernel)
+	if note != "" {
+		why = note
+	}
+	perf := func(r float64, name string) plugin.Perf {
+		return plugin.Perf{Label: name, Value: r, Warn: &c.DropsWarn, Crit: &c.DropsCrit, Min: plugin.F(0)}
+	}
+	totals := []plugin.Perf{
+		{Label: "listen_overflows_total", Value: float64(overflows), UOM: "c", Min: plugin.F(0)},
+		{Label: "listen_drops_total", Value: float64(drops), UOM: "c", Min: plugin.F(0)},
+	}
+	if !ok || note != "" {
+		res.Add(plugin.OK, "listen drops: "+why,
+			append([]plugin.Perf{perf(math.NaN(), "listen_drops_rate"), perf(math.NaN(), "listen_overflows_rate")}, totals...)...)
+	} else {
+		dr, or := rates["ListenDrops"], rates["ListenOverflows"]
+		st, _ := thresholds.Evaluate(dr, &c.DropsWarn, &c.DropsCrit)
+		f := res.Add(st, fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
+			append([]plugin.Perf{perf(round(dr), "listen_drops_rate"), perf(round(or), "listen_overflows_rate")}, totals...)...)
+		if st != plugin.OK {
+			f.Detailf("counted in %s (TcpExt of %s), for all its listeners", where, netstatPath)
+			if or > 0 {
+				f.Detailf("ListenOverflows: an accept queue was full and the kernel dropped the SYN or the handshake's last ACK; %s", queueHint)
+			}
+			if dr > or {
+				f.Detailf("ListenDrops beyond overflows: SYNs dropped for other reasons (SYN queue full without syncookies, memory pressure, no route back); check tcp_max_syn_backlog and tcp_syncookies")
+			}
+		}
+	}
+
+	if stub == nil {
+		return nil
+	}
+	nr, ok, why := state.Rates(prev.Nginx, *nginxCur)
+	if note != "" {
+		why = note
+	}
+	if !ok {
+		res.Add(plugin.OK, "nginx dropped connections: "+why, perf(math.NaN(), "nginx_dropped_rate"))
+		return nil
+	}
+	d := nr["dropped"]
+	st, _ := thresholds.Evaluate(d, &c.DropsWarn, &c.DropsCrit)
+	f := res.Add(st, fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(d)), perf(round(d), "nginx_dropped_rate"))
+	if st != plugin.OK {
+		f.Detailf("nginx accepted connections and closed them at once: worker_connections is exhausted; raise worker_connections (and worker_rlimit_nofile) or add workers")
+	}
+	return nil
+}
+
+func round(v float64) float64 { return math.Round(v*100) / 100 }
+
+func num(v float64) string { return strconv.FormatFloat(round(v), 'f', -1, 64) }
+
+// String helps tests print a listener.
+func (l Listener) String() string {
+	return fmt.Sprintf("%s %d/%d (%d sockets)", l.Addr, l.Queue, l.Backlog, l.Sockets)
+}

@@ -1,0 +1,187 @@
+package nginx
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"net/netip"
+
+	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/thresholds"
+)
+
+// fakeProc is a proc root with the files the check reads when no process
+// is given: its own namespace link, the sysctls and netstat.
+type fakeProc struct {
+	t    *testing.T
+	root string
+}
+
+func newFakeProc(t *testing.T, somaxconn int) *fakeProc {
+	p := &fakeProc{t: t, root: t.TempDir()}
+	p.write("proc/sys/net/core/somaxconn", fmt.Sprint(somaxconn))
+	p.write("proc/sys/net/ipv4/tcp_max_syn_backlog", "512")
+	p.write("proc/sys/net/ipv4/tcp_syncookies", "1")
+	p.netns("net:[4026531840]")
+	p.netstat(0, 0)
+	return p
+}
+
+func (p *fakeProc) write(rel, content string) {
+	path := filepath.Join(p.root, rel)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content+"\n"), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *fakeProc) netns(id string) {
+	link := filepath.Join(p.root, "proc/self/ns/net")
+	_ = os.MkdirAll(filepath.Dir(link), 0o755)
+	_ = os.Remove(link)
+	if err := os.Symlink(id, link); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *fakeProc) netstat(overflows, drops int) {
+	p.write("proc/net/netstat", fmt.Sprintf("TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 %d %d\nIpExt: InNoRoutes\nIpExt: 0", overflows, drops))
+}
+
+// TestCheckRates runs the check against a real loopback listener whose
+// accept queue the test fills, with netstat counters from a fixture so the
+// rates and their thresholds are exact.
+func TestCheckRates(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	addr := l.Addr().String()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 3 {
+		c, err := net.Dial("tcp", addr) // never accepted: waits in the queue
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	proc := newFakeProc(t, 4096)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Listens: []string{addr},
+		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
+		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
+		StateDir: t.TempDir(), Now: func() time.Time { return now }}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	type step struct {
+		name            string
+		advance         time.Duration
+		overflows, drop int
+		netns           string
+		warnQueue       string
+		state           plugin.State
+		has             []string
+	}
+	for _, s := range []step{
+		{name: "baseline", state: plugin.OK, has: []string{"accept queue 3/", "listen drops: collecting baseline", "'listen_drops_rate'=U;0;10;0"}},
+		{name: "no drops", advance: 10 * time.Second, state: plugin.OK, has: []string{"listen drops 0/s (overflows 0/s)", "'listen_drops_rate'=0;0;10;0"}},
+		{name: "some drops warn", advance: 10 * time.Second, overflows: 20, drop: 25, state: plugin.Warning,
+			has: []string{"WARNING - listen drops 2.5/s (overflows 2/s)", "ListenOverflows: an accept queue was full", "ListenDrops beyond overflows"}},
+		{name: "many drops", advance: 2 * time.Second, overflows: 60, drop: 65, state: plugin.Critical, has: []string{"CRITICAL - listen drops 20/s (overflows 20/s)"}},
+		{name: "counter reset", advance: 10 * time.Second, overflows: 1, drop: 1, state: plugin.OK, has: []string{"went backwards"}},
+		{name: "namespace changed", advance: 10 * time.Second, overflows: 500, drop: 500, netns: "net:[99]", state: plugin.OK, has: []string{"network namespace changed"}},
+		{name: "queue warns", advance: 10 * time.Second, overflows: 500, drop: 500, netns: "net:[99]", warnQueue: "0", state: plugin.Warning,
+			has: []string{"WARNING - " + addr + " accept queue 3/", "workers are blocked"}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			now = now.Add(s.advance)
+			proc.netstat(s.overflows, s.drop)
+			if s.netns != "" {
+				proc.netns(s.netns)
+			}
+			c := cfg
+			if s.warnQueue != "" {
+				c.Warn = thresholds.MustParse(s.warnQueue)
+			}
+			res, err := Check(ctx, c, plugin.Env{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, st := plugin.Render("NGINX_QUEUE", res)
+			if st != s.state {
+				t.Errorf("state %v, want %v:\n%s", st, s.state, out)
+			}
+			for _, h := range s.has {
+				if !strings.Contains(out, h) {
+					t.Errorf("output lacks %q:\n%s", h, out)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckClippedBacklog(t *testing.T) {
+	// Go listens with the backlog net.core.somaxconn; the fixture's
+	// somaxconn matches what the kernel really applied.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var backlog uint32
+	sel := Selector{Listens: []netip.AddrPort{mustListen(t, l.Addr().String())}}
+	socks, err := ListenSockets(context.Background(), 0, sel)
+	if err != nil || len(socks) != 1 {
+		t.Fatalf("sock_diag found %d sockets: %v", len(socks), err)
+	}
+	backlog = socks[0].WQueue
+	proc := newFakeProc(t, int(backlog))
+	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Ports: []string{fmt.Sprint(socks[0].Src.Port())},
+		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
+		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
+		StateDir: t.TempDir(), ExpectBacklog: int(backlog) * 2}
+	res, err := Check(context.Background(), cfg, plugin.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, st := plugin.Render("NGINX_QUEUE", res)
+	want := fmt.Sprintf("WARNING - %s backlog %d clipped by net.core.somaxconn %d (expected %d)", l.Addr(), backlog, backlog, backlog*2)
+	if st != plugin.Warning || !strings.Contains(out, want) || !strings.Contains(out, fmt.Sprintf("sysctl -w net.core.somaxconn=%d", backlog*2)) {
+		t.Fatalf("want %q and the sysctl hint, got:\n%s", want, out)
+	}
+
+	// The same backlog below somaxconn: nginx's own listen backlog= is low.
+	proc.write("proc/sys/net/core/somaxconn", fmt.Sprint(backlog*4))
+	res, err = Check(context.Background(), cfg, plugin.Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = plugin.Render("NGINX_QUEUE", res)
+	if !strings.Contains(out, fmt.Sprintf("backlog %d below the expected %d", backlog, backlog*2)) || !strings.Contains(out, "add backlog=") {
+		t.Fatalf("no below-expected warning:\n%s", out)
+	}
+}
+
+func mustListen(t *testing.T, s string) netip.AddrPort {
+	a, err := ParseListen(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}

@@ -1,0 +1,164 @@
+// Package nginx is the domain of check_nginx_queue: the kernel accept
+// queues of nginx's listening sockets, the listen drops of its network
+// namespace, the somaxconn audit and nginx's stub_status page.
+package nginx
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/opschecks/opschecks/internal/linux"
+)
+
+// Listener is one listening address as the kernel reports it. Several
+// sockets can listen on one address (nginx's "reuseport" makes one per
+// worker); the listener then shows the fullest of them.
+type Listener struct {
+	Addr    netip.AddrPort
+	Queue   uint32 // connections waiting for accept() (idiag_rqueue)
+	Backlog uint32 // effective backlog, min(listen backlog, somaxconn) (idiag_wqueue)
+	Sockets int
+}
+
+// Fill is the accept queue against the backlog in percent. The kernel lets
+// the queue reach backlog+1, so a full queue shows slightly over 100.
+func (l Listener) Fill() float64 {
+	return float64(l.Queue) * 100 / float64(max(l.Backlog, 1))
+}
+
+// Name is how the listener appears in output and perfdata labels.
+func (l Listener) Name() string { return l.Addr.String() }
+
+// Selector says which listeners the check looks at.
+type Selector struct {
+	Ports   []uint16
+	Listens []netip.AddrPort
+	Inodes  map[uint64]bool // nil: any socket; else only these (a process's)
+}
+
+// Wants reports whether a listening socket on addr with inode is selected.
+func (s Selector) Wants(addr netip.AddrPort, inode uint64) bool {
+	if s.Inodes != nil && !s.Inodes[inode] {
+		return false
+	}
+	if len(s.Ports) == 0 && len(s.Listens) == 0 {
+		return true
+	}
+	for _, p := range s.Ports {
+		if addr.Port() == p {
+			return true
+		}
+	}
+	for _, l := range s.Listens {
+		if Serves(addr, l) {
+			return true
+		}
+	}
+	return false
+}
+
+// Serves reports whether a socket listening on sock accepts connections
+// for want: the same address, or a wildcard address of the same port
+// (0.0.0.0 for IPv4, :: for both, as with the default bindv6only=0).
+func Serves(sock, want netip.AddrPort) bool {
+	if sock.Port() != want.Port() {
+		return false
+	}
+	a, w := sock.Addr().Unmap(), want.Addr().Unmap()
+	switch {
+	case a == w:
+		return true
+	case a.IsUnspecified() && a.Is6():
+		return true
+	case a.IsUnspecified() && a.Is4():
+		return w.Is4()
+	}
+	return false
+}
+
+// Missing returns, in the order given, the requested ports and addresses
+// that none of the listeners serves.
+func (s Selector) Missing(ls []Listener) []string {
+	var out []string
+	for _, p := range s.Ports {
+		found := false
+		for _, l := range ls {
+			found = found || l.Addr.Port() == p
+		}
+		if !found {
+			out = append(out, "port "+strconv.Itoa(int(p)))
+		}
+	}
+	for _, want := range s.Listens {
+		found := false
+		for _, l := range ls {
+			found = found || Serves(l.Addr, want)
+		}
+		if !found {
+			out = append(out, want.String())
+		}
+	}
+	return out
+}
+
+// Group merges the sockets of one address into one Listener that shows
+// the fullest socket, and sorts by address.
+func Group(socks []linux.Socket) []Listener {
+	by := map[netip.AddrPort]*Listener{}
+	for _, s := range socks {
+		addr := netip.AddrPortFrom(s.Src.Addr().Unmap(), s.Src.Port())
+		l := by[addr]
+		if l == nil {
+			l = &Listener{Addr: addr}
+			by[addr] = l
+		}
+		l.Sockets++
+		cand := Listener{Queue: s.RQueue, Backlog: s.WQueue}
+		if l.Sockets == 1 || cand.Fill() > l.Fill() {
+			l.Queue, l.Backlog = s.RQueue, s.WQueue
+		}
+	}
+	out := make([]Listener, 0, len(by))
+	for _, l := range by {
+		out = append(out, *l)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i].Addr, out[j].Addr
+		if a.Port() != b.Port() {
+			return a.Port() < b.Port()
+		}
+		return a.Addr().Less(b.Addr())
+	})
+	return out
+}
+
+// ListenSockets asks the kernel (sock_diag, LISTEN sockets only) for the
+// selected listening sockets, in the network namespace nsfd (0: ours).
+func ListenSockets(ctx context.Context, nsfd int, sel Selector) ([]linux.Socket, error) {
+	var out []linux.Socket
+	err := linux.DumpTCP(ctx, linux.Query{States: linux.StateMask(linux.TCPListen), NetNSFD: nsfd}, func(s *linux.Socket) error {
+		if s.State == linux.TCPListen && sel.Wants(s.Src, s.Inode) {
+			out = append(out, *s)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ParseListen parses a --listen value: ADDR:PORT, [IPv6]:PORT, or
+// *:PORT / 0.0.0.0:PORT for the wildcard.
+func ParseListen(s string) (netip.AddrPort, error) {
+	v := strings.TrimSpace(s)
+	if rest, ok := strings.CutPrefix(v, "*:"); ok {
+		v = "0.0.0.0:" + rest
+	}
+	ap, err := netip.ParseAddrPort(v)
+	if err != nil || ap.Port() == 0 {
+		return netip.AddrPort{}, fmt.Errorf("invalid --listen %q: expected ADDR:PORT such as 127.0.0.1:8080, [::1]:8080 or *:80", s)
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}

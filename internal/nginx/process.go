@@ -1,0 +1,172 @@
+package nginx
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/plugin"
+)
+
+// Target is the nginx found through --pid, --pidfile or --process: its
+// master and workers.
+type Target struct {
+	What string // how it was asked for, for messages: "nginx (PID 12)"
+	PIDs []int  // master first
+}
+
+// FindTarget resolves --pid, --pidfile or --process (at most one is set;
+// none gives a nil Target). A named PID that does not exist or a pid file
+// that does not exist is bad input (UNKNOWN), as for every check of the
+// suite; a stale pid file (nginx crashed) and a --process with no match
+// are nginx being down: CRITICAL.
+func FindTarget(f linux.FS, pid int, pidfile, process string) (*Target, error) {
+	switch {
+	case pidfile != "":
+		if _, err := os.Stat(pidfile); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("pid file %s does not exist: is nginx running, and is this its pid file? (use --process nginx to alert CRITICAL when nginx is down)", pidfile)
+		}
+		p, err := f.ReadPidfile(pidfile)
+		if err != nil {
+			if strings.Contains(err.Error(), "not running") {
+				return nil, plugin.Errorf(plugin.Critical, "%v", err)
+			}
+			return nil, err
+		}
+		return withChildren(f, p, fmt.Sprintf("nginx (PID %d from %s)", p, pidfile))
+	case pid != 0:
+		if pid < 0 {
+			return nil, fmt.Errorf("invalid --pid %d: expected a positive process ID", pid)
+		}
+		if _, err := f.ReadProcess(pid); err != nil {
+			if strings.HasPrefix(err.Error(), "no process") {
+				return nil, fmt.Errorf("no process with PID %d is running", pid)
+			}
+			return nil, err
+		}
+		return withChildren(f, pid, fmt.Sprintf("PID %d", pid))
+	case process != "":
+		ps, err := f.FindProcesses(process)
+		if err != nil {
+			return nil, err
+		}
+		if len(ps) == 0 {
+			return nil, plugin.Errorf(plugin.Critical, "no process named %s is running", process)
+		}
+		in := map[int]bool{}
+		for _, p := range ps {
+			in[p.PID] = true
+		}
+		// Masters (whose parent is not one of them) first.
+		sort.SliceStable(ps, func(i, j int) bool {
+			mi, mj := !in[ps[i].PPID], !in[ps[j].PPID]
+			if mi != mj {
+				return mi
+			}
+			return ps[i].PID < ps[j].PID
+		})
+		t := &Target{}
+		for _, p := range ps {
+			t.PIDs = append(t.PIDs, p.PID)
+		}
+		t.What = fmt.Sprintf("%s (PID %s)", process, pidList(t.PIDs))
+		return t, nil
+	}
+	return nil, nil
+}
+
+func withChildren(f linux.FS, pid int, what string) (*Target, error) {
+	pids, err := f.WithChildren(pid)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{What: what, PIDs: pids}, nil
+}
+
+func pidList(p []int) string {
+	s := make([]string, 0, len(p))
+	for i, v := range p {
+		if i == 4 {
+			s = append(s, fmt.Sprintf("and %d more", len(p)-4))
+			break
+		}
+		s = append(s, strconv.Itoa(v))
+	}
+	return strings.Join(s, ", ")
+}
+
+// Inodes collects the socket inodes of all the target's processes. A
+// worker that exits meanwhile is skipped; a missing privilege is an error
+// that names it.
+func (t *Target) Inodes(f linux.FS) (map[uint64]bool, error) {
+	in := map[uint64]bool{}
+	for i, pid := range t.PIDs {
+		if err := f.SocketInodes(pid, in); err != nil {
+			if i > 0 && strings.HasPrefix(err.Error(), "no process") {
+				continue
+			}
+			return nil, err
+		}
+	}
+	return in, nil
+}
+
+// Netns is the network namespace a check looks into.
+type Netns struct {
+	ID string // "net:[4026531992]"
+	FD int    // open namespace when it is not ours, else 0
+}
+
+// Close releases the namespace file descriptor.
+func (n *Netns) Close() {
+	if n.FD > 0 {
+		unix.Close(n.FD)
+		n.FD = 0
+	}
+}
+
+// OpenNetns finds the network namespace of pid (0: our own) and opens it
+// when it differs from ours, so the sockets and sysctls read are that
+// process's.
+func OpenNetns(f linux.FS, pid int) (*Netns, error) {
+	self := f.ProcPath("self", "ns", "net")
+	own, err := os.Readlink(self)
+	if err != nil {
+		return nil, linux.Describe(self, err)
+	}
+	if pid == 0 {
+		return &Netns{ID: own}, nil
+	}
+	path := f.ProcPath(strconv.Itoa(pid), "ns", "net")
+	id, err := os.Readlink(path)
+	if err != nil {
+		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
+			return nil, fmt.Errorf("cannot read %s: %w; reading another user's network namespace needs root (CAP_SYS_PTRACE) or the sudoers rule in packaging/", path, linux.ErrPermission)
+		}
+		return nil, linux.Describe(path, err)
+	}
+	if id == own {
+		return &Netns{ID: id}, nil
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, linux.Describe(path, err)
+	}
+	return &Netns{ID: id, FD: fd}, nil
+}
+
+// Do runs fn inside the namespace (directly when it is ours).
+func (n *Netns) Do(fn func() error) error {
+	if n.FD == 0 {
+		return fn()
+	}
+	return linux.InNetns(n.FD, fn)
+}

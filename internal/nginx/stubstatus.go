@@ -1,0 +1,201 @@
+package nginx
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+)
+
+// StubStatus is the page of nginx's ngx_http_stub_status_module.
+type StubStatus struct {
+	Active                     int64
+	Accepts, Handled, Requests int64
+	Reading, Writing, Waiting  int64
+}
+
+// Dropped is the number of connections nginx accepted but closed at once
+// because worker_connections was exhausted.
+func (s StubStatus) Dropped() int64 { return s.Accepts - s.Handled }
+
+// maxStubBody bounds what is read of a status page; the real one is about
+// 110 bytes.
+const maxStubBody = 64 * 1024
+
+// ParseStubStatus parses a stub_status page:
+//
+//	Active connections: 291
+//	server accepts handled requests
+//	 16630948 16630948 31070465
+//	Reading: 6 Writing: 179 Waiting: 106
+func ParseStubStatus(r io.Reader) (StubStatus, error) {
+	var s StubStatus
+	var lines []string
+	sc := bufio.NewScanner(io.LimitReader(r, maxStubBody))
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return s, fmt.Errorf("reading stub_status: %v", err)
+	}
+	if len(lines) != 4 {
+		return s, fmt.Errorf("not stub_status output: %d non-empty lines, expected 4 (Active connections, server accepts handled requests, three numbers, Reading/Writing/Waiting)", len(lines))
+	}
+	rest, ok := strings.CutPrefix(lines[0], "Active connections:")
+	if !ok {
+		return s, fmt.Errorf("not stub_status output: first line %q does not start with \"Active connections:\"", clip(lines[0]))
+	}
+	var err error
+	if s.Active, err = count("Active connections", strings.TrimSpace(rest)); err != nil {
+		return s, err
+	}
+	if strings.Join(strings.Fields(lines[1]), " ") != "server accepts handled requests" {
+		return s, fmt.Errorf("not stub_status output: second line %q is not \"server accepts handled requests\"", clip(lines[1]))
+	}
+	f := strings.Fields(lines[2])
+	if len(f) != 3 {
+		return s, fmt.Errorf("not stub_status output: %d numbers for accepts, handled and requests, expected 3", len(f))
+	}
+	for i, dst := range []*int64{&s.Accepts, &s.Handled, &s.Requests} {
+		if *dst, err = count([]string{"accepts", "handled", "requests"}[i], f[i]); err != nil {
+			return s, err
+		}
+	}
+	f = strings.Fields(lines[3])
+	names := []string{"Reading:", "Writing:", "Waiting:"}
+	if len(f) != 6 {
+		return s, fmt.Errorf("not stub_status output: last line %q is not \"Reading: N Writing: N Waiting: N\"", clip(lines[3]))
+	}
+	for i, dst := range []*int64{&s.Reading, &s.Writing, &s.Waiting} {
+		if f[2*i] != names[i] {
+			return s, fmt.Errorf("not stub_status output: found %q where %q was expected", clip(f[2*i]), names[i])
+		}
+		if *dst, err = count(strings.TrimSuffix(names[i], ":"), f[2*i+1]); err != nil {
+			return s, err
+		}
+	}
+	if s.Handled > s.Accepts {
+		return s, fmt.Errorf("not stub_status output: handled (%d) is greater than accepts (%d)", s.Handled, s.Accepts)
+	}
+	return s, nil
+}
+
+func count(name, v string) (int64, error) {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("not stub_status output: %s %q is not a non-negative integer", name, clip(v))
+	}
+	return n, nil
+}
+
+func clip(s string) string {
+	if len(s) > 60 {
+		return s[:60] + "..."
+	}
+	return s
+}
+
+// StatusError is a failure to read stub_status, with the state it is
+// reported with.
+type StatusError struct {
+	State plugin.State
+	Msg   string
+	Hint  string
+}
+
+func (e *StatusError) Error() string { return e.Msg }
+
+// FetchStubStatus gets and parses the stub_status page at rawURL within
+// ctx's deadline. A refused connection is CRITICAL (nginx is down), an
+// answer that is not a stub_status page is UNKNOWN. Errors never show
+// credentials that the URL may hold.
+func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubStatus, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return StubStatus{}, &StatusError{State: plugin.Unknown,
+			Msg: fmt.Sprintf("invalid --status-url %q: expected http://HOST[:PORT]/PATH or https://...", redact(rawURL))}
+	}
+	shown := u.Redacted()
+	tr := &http.Transport{
+		Proxy:             nil, // the status page is local; never go through a proxy
+		DisableKeepAlives: true,
+		TLSClientConfig:   &tls.Config{InsecureSkipVerify: insecure}, //nolint:gosec // asked for by --status-insecure
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return StubStatus{}, &StatusError{State: plugin.Unknown, Msg: fmt.Sprintf("invalid --status-url %s: %v", shown, err)}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return StubStatus{}, fmt.Errorf("fetching %s: %w", shown, ctx.Err())
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return StubStatus{}, &StatusError{State: plugin.Critical,
+				Msg:  fmt.Sprintf("%s refused the connection", shown),
+				Hint: "nginx is not running or does not listen there: check systemctl status nginx and the listen directive of the status server"}
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return StubStatus{}, &StatusError{State: plugin.Critical, Msg: fmt.Sprintf("%s did not answer in time", shown),
+				Hint: "nginx accepts no connections (a full accept queue or stopped workers?)"}
+		}
+		return StubStatus{}, &StatusError{State: plugin.Critical, Msg: fmt.Sprintf("cannot fetch %s: %s", shown, redactErr(err, u))}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return StubStatus{}, &StatusError{State: plugin.Unknown,
+			Msg:  fmt.Sprintf("%s answered %s, expected 200 with the stub_status page", shown, resp.Status),
+			Hint: "point --status-url at a location with \"stub_status;\" that allows this host (allow 127.0.0.1;)"}
+	}
+	s, err := ParseStubStatus(resp.Body)
+	if err != nil && ctx.Err() != nil {
+		// Stalled mid-body: the timeout state, like any other timeout.
+		return StubStatus{}, fmt.Errorf("reading %s: %w", shown, ctx.Err())
+	}
+	if err != nil {
+		return StubStatus{}, &StatusError{State: plugin.Unknown, Msg: fmt.Sprintf("%s: %v", shown, err),
+			Hint: "point --status-url at a location with \"stub_status;\""}
+	}
+	return s, nil
+}
+
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+		return "..." + raw[i:]
+	}
+	return raw
+}
+
+// redactErr removes the URL with its credentials from an error text (the
+// transport quotes the request URL).
+func redactErr(err error, u *url.URL) string {
+	msg := err.Error()
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		msg = ue.Err.Error()
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "xxxxx")
+		}
+	}
+	return msg
+}

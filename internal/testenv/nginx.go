@@ -1,0 +1,199 @@
+package testenv
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// NginxOptions configures StartNginx.
+type NginxOptions struct {
+	Netns   *Netns // run inside this namespace; nil for the test's own
+	Port    int    // 0: a free loopback port (8080 inside a Netns)
+	Backlog int    // listen backlog=; 0 means 8
+	// Server is extra configuration inside the server block.
+	Server string
+}
+
+// Nginx is a real nginx (Debian package) started by a test with its own
+// configuration, pid file and error log in a temporary directory, one
+// worker, listening on a loopback port with a small backlog and a
+// stub_status location at /nginx_status. It is stopped at cleanup.
+type Nginx struct {
+	Addr     string // 127.0.0.1:PORT
+	Port     int
+	Dir      string
+	PidFile  string
+	ErrorLog string
+	PID      int // the master
+	Netns    *Netns
+	cmd      *exec.Cmd
+	exited   chan struct{}
+}
+
+// StatusURL is the stub_status URL.
+func (n *Nginx) StatusURL() string { return "http://" + n.Addr + "/nginx_status" }
+
+// StartNginx starts nginx and waits until its worker runs.
+func StartNginx(t testing.TB, o NginxOptions) *Nginx {
+	t.Helper()
+	bin := Binary(t, "nginx")
+	if o.Backlog == 0 {
+		o.Backlog = 8
+	}
+	if o.Port == 0 {
+		if o.Netns != nil {
+			o.Port = 8080
+		} else {
+			o.Port = nginxFreePort(t)
+		}
+	}
+	dir := t.TempDir()
+	n := &Nginx{Port: o.Port, Addr: fmt.Sprintf("127.0.0.1:%d", o.Port), Dir: dir,
+		PidFile: filepath.Join(dir, "nginx.pid"), ErrorLog: filepath.Join(dir, "error.log"),
+		Netns: o.Netns, exited: make(chan struct{})}
+	user := ""
+	if os.Geteuid() == 0 {
+		// Workers would otherwise switch to nobody/www-data, which cannot
+		// enter the test's 0700 temporary directory.
+		user = "user root;"
+	}
+	conf := fmt.Sprintf(`%s
+worker_processes 1;
+daemon off;
+master_process on;
+pid %[2]s/nginx.pid;
+error_log %[2]s/error.log info;
+events { worker_connections 128; }
+http {
+    access_log off;
+    client_body_temp_path %[2]s/body;
+    proxy_temp_path %[2]s/proxy;
+    fastcgi_temp_path %[2]s/fastcgi;
+    uwsgi_temp_path %[2]s/uwsgi;
+    scgi_temp_path %[2]s/scgi;
+    server {
+        listen %[3]s backlog=%[4]d;
+        location = /nginx_status { stub_status; }
+        location = /hello { default_type text/plain; return 200 "hello\n"; }
+        location / { return 404; }
+%[5]s
+    }
+}
+`, user, dir, n.Addr, o.Backlog, o.Server)
+	confPath := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"-p", dir + "/", "-e", n.ErrorLog, "-c", confPath}
+	if o.Netns != nil {
+		n.cmd = o.Netns.Command(bin, args...)
+	} else {
+		n.cmd = exec.Command(bin, args...)
+	}
+	var out bytes.Buffer
+	n.cmd.Stdout, n.cmd.Stderr = &out, &out
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("starting nginx: %v", err)
+	}
+	n.PID = n.cmd.Process.Pid // ip netns exec execs nginx in place
+	go func() { _ = n.cmd.Wait(); close(n.exited) }()
+	t.Cleanup(n.stop)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(n.PidFile); err == nil && len(n.Workers()) > 0 {
+			return n
+		}
+		select {
+		case <-n.exited:
+			log, _ := os.ReadFile(n.ErrorLog)
+			t.Fatalf("nginx exited at start: %s\n%s", out.String(), log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(n.ErrorLog)
+			t.Fatalf("nginx did not start within 10s: %s\n%s", out.String(), log)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Workers returns the PIDs of the master's children.
+func (n *Nginx) Workers() []int {
+	ents, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(n.PID) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Signal sends sig to every worker (SIGSTOP/SIGCONT to fill and drain the
+// accept queue).
+func (n *Nginx) Signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	ws := n.Workers()
+	if len(ws) == 0 {
+		t.Fatalf("nginx %d has no worker", n.PID)
+	}
+	for _, w := range ws {
+		if err := syscall.Kill(w, sig); err != nil {
+			t.Fatalf("kill -%d %d: %v", sig, w, err)
+		}
+	}
+}
+
+func (n *Nginx) stop() {
+	for _, w := range n.Workers() {
+		_ = syscall.Kill(w, syscall.SIGCONT)
+	}
+	_ = syscall.Kill(n.PID, syscall.SIGTERM)
+	select {
+	case <-n.exited:
+		return
+	case <-time.After(5 * time.Second):
+	}
+	for _, w := range n.Workers() {
+		_ = syscall.Kill(w, syscall.SIGKILL)
+	}
+	_ = syscall.Kill(n.PID, syscall.SIGKILL)
+	select {
+	case <-n.exited:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// nginxFreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
+func nginxFreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("finding a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
