@@ -1,0 +1,108 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/thresholds"
+)
+
+// Check runs the selected mode: it validates the options, connects (which
+// pings the server), runs the mode and disconnects. Secrets are removed
+// from everything it returns.
+func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result, err error) {
+	secrets := uriPassword(o.URI)
+	if o.Password != "" {
+		secrets = append(secrets, o.Password)
+	}
+	defer func() {
+		redactResult(res, secrets)
+		err = redactError(err, secrets)
+	}()
+
+	mode, ok := modes[o.Mode]
+	if !ok {
+		return nil, fmt.Errorf("unknown --mode %q: expected one of %s", o.Mode, strings.Join(ModeNames(), ", "))
+	}
+	if v := validators[o.Mode]; v != nil {
+		if err := v(o); err != nil {
+			return nil, err
+		}
+	}
+	pw, pwSet, err := resolvePassword(o)
+	if err != nil {
+		return nil, err
+	}
+	if pwSet {
+		secrets = append(secrets, pw)
+	}
+	s, err := connect(ctx, o, credentials{user: o.User, password: pw, passwordSet: pwSet})
+	if err != nil {
+		return nil, err
+	}
+	s.secrets = append(s.secrets, secrets...)
+	defer func() {
+		// Disconnecting is a courtesy to the server; it must not delay
+		// the answer.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 200*time.Millisecond)
+		defer cancel()
+		s.Close(cctx)
+	}()
+	res, err = mode(ctx, s, o, env)
+	if res != nil && env.Verbose >= 2 {
+		if o.URI != "" {
+			res.Detailf("connection string: %s", StripURIPassword(o.URI))
+		}
+		res.Detailf("connected to %s (direct: %t) in %.3f s", s.Target, s.Direct, s.ConnectTime.Seconds())
+	}
+	if err != nil {
+		var me *MissingError
+		if errors.As(err, &me) {
+			return nil, err
+		}
+		if ctx.Err() == nil && plugin.StateOf(err) == plugin.Unknown {
+			var ce mongo.CommandError
+			if errors.As(err, &ce) && (ce.Code == 13 || ce.Name == "Unauthorized") {
+				who := "pass --user and a password"
+				if s.User != "" {
+					who = "grant user " + s.User + " the clusterMonitor role (and read on the databases for the size modes)"
+				}
+				err = fmt.Errorf("%s at %s: %w; %s", o.Mode, s.Target, err, who)
+			} else {
+				err = fmt.Errorf("%s at %s: %w", o.Mode, s.Target, err)
+			}
+		}
+	}
+	return res, err
+}
+
+// validators check a mode's options before any connection is made, so bad
+// input is an UNKNOWN line without network traffic.
+var validators = map[string]func(*Options) error{}
+
+// orDefault returns r, or the mode's default when the option is not given.
+func orDefault(r *thresholds.Range, def string) *thresholds.Range {
+	if r != nil {
+		return r
+	}
+	if def == "" {
+		return nil
+	}
+	d := thresholds.MustParse(def)
+	return &d
+}
+
+// evaluate is thresholds.Evaluate for a finding's state.
+func evaluate(v float64, w, c *thresholds.Range) plugin.State {
+	st, err := thresholds.Evaluate(v, w, c)
+	if err != nil {
+		return plugin.Unknown
+	}
+	return st
+}

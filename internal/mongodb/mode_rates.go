@@ -1,0 +1,181 @@
+package mongodb
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/state"
+)
+
+// counterSet is a serverStatus section of monotonically increasing
+// counters whose per-second rates a mode reports.
+type counterSet struct {
+	section  string
+	required []string
+	optional []string
+	// alerting are the counters whose summed rate -w/-c apply to.
+	alerting []string
+	what     string
+	hint     string
+}
+
+var (
+	opcounterSet = counterSet{
+		section:  "opcounters",
+		required: []string{"insert", "query", "update", "delete", "getmore", "command"},
+		alerting: []string{"insert", "query", "update", "delete", "getmore", "command"},
+		what:     "operations/s",
+		hint:     "compare with the usual load of this server; a sudden rise is often a client in a retry loop or a missing index (look at the slow query log and db.currentOp())",
+	}
+	assertSet = counterSet{
+		section:  "asserts",
+		required: []string{"regular", "warning", "msg", "user"},
+		optional: []string{"tripwire", "rollovers"},
+		alerting: []string{"regular", "warning", "msg"},
+		what:     "server asserts/s (regular+warning+msg)",
+		hint:     "regular, warning and msg asserts are server-side errors: read the mongod log for the matching assertion messages; user asserts are failed client operations (duplicate keys, validation)",
+	}
+)
+
+func init() {
+	register("opcounters", rateMode(opcounterSet))
+	register("asserts", rateMode(assertSet))
+	for _, m := range []string{"opcounters", "asserts"} {
+		validators[m] = func(o *Options) error {
+			if o.StateDir == "" {
+				return fmt.Errorf("--state-dir is empty: expected a directory for the state file that per-second rates need")
+			}
+			return nil
+		}
+	}
+}
+
+// counters reads the counters of a set from serverStatus.
+func (cs counterSet) counters(ss Doc) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, k := range cs.required {
+		v, err := ss.Num(cs.section, k)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	for _, k := range cs.optional {
+		if v, err := ss.Num(cs.section, k); err == nil {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// rateMode samples the counters and compares them with the sample of the
+// previous run, kept in a file under --state-dir. The server's uptime is
+// kept with the sample so a restart re-baselines even when counters have
+// already grown past their old values.
+func rateMode(cs counterSet) ModeFunc {
+	return func(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
+		ss, err := s.serverStatus(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("serverStatus: %w", err)
+		}
+		cur, err := cs.counters(ss)
+		if err != nil {
+			return nil, err
+		}
+		if up, err := ss.Num("uptime"); err == nil {
+			// Grows with time: a restart makes it go backwards, which
+			// state.Rates treats as a reset.
+			cur["_uptime"] = up
+		}
+		dl, ok := ctx.Deadline()
+		if !ok {
+			dl = time.Now().Add(5 * time.Second)
+		}
+		key := state.Key("check_mongodb", cs.section, s.Target, o.User)
+		rates, ok, note, err := sampleRates(o.StateDir, key, cur, time.Now(), dl)
+		if err != nil {
+			return nil, err
+		}
+		return rateResult(cs, s.Target, cur, rates, ok, note, o), nil
+	}
+}
+
+// sampleRates stores the sample cur taken at now in the state file key
+// and returns the rates since the previous sample; ok is false, with a
+// note, when there is no usable previous sample.
+func sampleRates(dir, key string, cur map[string]float64, now, deadline time.Time) (map[string]float64, bool, string, error) {
+	f, err := state.Open(dir, key, deadline)
+	if err != nil {
+		return nil, false, "", err
+	}
+	defer f.Close()
+	var prev state.Counters
+	found, note, err := f.Load(&prev)
+	if err != nil {
+		return nil, false, "", err
+	}
+	sample := state.Counters{Time: now, Values: cur}
+	var p *state.Counters
+	if found {
+		p = &prev
+	}
+	rates, ok, rnote := state.Rates(p, sample)
+	if err := f.Save(sample); err != nil {
+		return nil, false, "", err
+	}
+	if note == "" {
+		note = rnote
+	}
+	delete(rates, "_uptime")
+	return rates, ok, note, nil
+}
+
+// rateResult builds the result from rates (nil on a baseline run).
+func rateResult(cs counterSet, target string, cur, rates map[string]float64, ok bool, note string, o *Options) *plugin.Result {
+	keys := append(append([]string(nil), cs.required...), cs.optional...)
+	var r plugin.Result
+	if !ok {
+		f := r.Add(plugin.OK, fmt.Sprintf("%s: %s: %s", target, cs.section, note))
+		for _, k := range keys {
+			if _, has := cur[k]; has {
+				f.Perf = append(f.Perf, plugin.Perf{Label: cs.section + "_" + k, Value: math.NaN(), Min: plugin.F(0)})
+			}
+		}
+		f.Perf = append(f.Perf, plugin.Perf{Label: cs.section + "_alerting", Value: math.NaN(), Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)})
+		return &r
+	}
+	total := 0.0
+	for _, k := range cs.alerting {
+		total += rates[k]
+	}
+	st := evaluate(total, o.Warning, o.Critical)
+	var parts []string
+	var perf []plugin.Perf
+	for _, k := range keys {
+		v, has := rates[k]
+		if !has {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s", k, fmtRate(v)))
+		perf = append(perf, plugin.Perf{Label: cs.section + "_" + k, Value: round(v, 3), Min: plugin.F(0)})
+	}
+	perf = append(perf, plugin.Perf{Label: cs.section + "_alerting", Value: round(total, 3), Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)})
+	f := r.Add(st, fmt.Sprintf("%s: %s %s (%s)", target, fmtNum(total), cs.what, strings.Join(parts, ", ")), perf...)
+	if st != plugin.OK {
+		f.Detailf("%s", cs.hint)
+	}
+	return &r
+}
+
+func fmtRate(v float64) string { return fmtNum(v) + "/s" }
+
+func fmtNum(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}

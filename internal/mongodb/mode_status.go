@@ -1,0 +1,173 @@
+package mongodb
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+)
+
+func init() {
+	register("connections", statusMode(connectionsResult))
+	register("memory", statusMode(memoryResult))
+	register("wiredtiger-cache", statusMode(wiredTigerResult))
+	register("queues", statusMode(queuesResult))
+}
+
+// serverStatus fetches serverStatus without the sections no mode reads.
+func (s *Session) serverStatus(ctx context.Context) (Doc, error) {
+	var raw bson.Raw
+	err := s.RunAdmin(ctx, bson.D{{Key: "serverStatus", Value: 1}, {Key: "repl", Value: 0}, {Key: "metrics", Value: 0}, {Key: "locks", Value: 0}}, &raw)
+	return Doc{Name: "serverStatus", Raw: raw}, err
+}
+
+// statusMode turns a pure function of the serverStatus document into a
+// mode; the functions are tested on fixture documents.
+func statusMode(f func(ss Doc, target string, o *Options) (*plugin.Result, error)) ModeFunc {
+	return func(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
+		ss, err := s.serverStatus(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("serverStatus: %w", err)
+		}
+		return f(ss, s.Target, o)
+	}
+}
+
+func connectionsResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
+	cur, err := ss.Num("connections", "current")
+	if err != nil {
+		return nil, err
+	}
+	avail, err := ss.Num("connections", "available")
+	if err != nil {
+		return nil, err
+	}
+	limit := cur + avail
+	pct := 0.0
+	if limit > 0 {
+		pct = cur / limit * 100
+	}
+	w, c := orDefault(o.Warning, "80"), orDefault(o.Critical, "90")
+	st := evaluate(pct, w, c)
+	var r plugin.Result
+	f := r.Add(st, fmt.Sprintf("%s: %.0f of %.0f connections used (%.1f%%)", target, cur, limit, pct),
+		plugin.Perf{Label: "connections_used", Value: round(pct, 2), UOM: "%", Warn: w, Crit: c, Min: plugin.F(0), Max: plugin.F(100)},
+		plugin.Perf{Label: "connections_current", Value: cur, Min: plugin.F(0), Max: plugin.F(limit)},
+		plugin.Perf{Label: "connections_available", Value: avail, Min: plugin.F(0)},
+	)
+	if created, err := ss.Num("connections", "totalCreated"); err == nil {
+		f.Perf = append(f.Perf, plugin.Perf{Label: "connections_created", Value: created, UOM: "c", Min: plugin.F(0)})
+	}
+	if st != plugin.OK {
+		f.Detailf("the limit is net.maxIncomingConnections and the open-files limit of mongod (ulimit -n, LimitNOFILE in the systemd unit); look for clients that leak connections or use too large pools (db.currentOp(), serverStatus.connections)")
+	}
+	return &r, nil
+}
+
+func memoryResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
+	res, err := ss.Num("mem", "resident")
+	if err != nil {
+		return nil, err
+	}
+	virt, err := ss.Num("mem", "virtual")
+	if err != nil {
+		return nil, err
+	}
+	st := evaluate(res, o.Warning, o.Critical)
+	var r plugin.Result
+	f := r.Add(st, fmt.Sprintf("%s: resident memory %.0f MiB (virtual %.0f MiB)", target, res, virt),
+		plugin.Perf{Label: "mem_resident", Value: res, UOM: "MB", Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)},
+		plugin.Perf{Label: "mem_virtual", Value: virt, UOM: "MB", Min: plugin.F(0)},
+	)
+	if st != plugin.OK {
+		f.Detailf("most of mongod's memory is the WiredTiger cache (storage.wiredTiger.engineConfig.cacheSizeGB, 50%% of RAM minus 1 GiB by default); lower it or add memory")
+	}
+	return &r, nil
+}
+
+func wiredTigerResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
+	if !ss.Has("wiredTiger") {
+		if eng := ss.Str("storageEngine", "name"); eng != "" {
+			return nil, &MissingError{Field: "serverStatus.wiredTiger", Note: "the storage engine is " + eng + ", not wiredTiger"}
+		}
+	}
+	maxB, err := ss.Num("wiredTiger", "cache", "maximum bytes configured")
+	if err != nil {
+		return nil, err
+	}
+	used, err := ss.Num("wiredTiger", "cache", "bytes currently in the cache")
+	if err != nil {
+		return nil, err
+	}
+	dirty, err := ss.Num("wiredTiger", "cache", "tracked dirty bytes in the cache")
+	if err != nil {
+		return nil, err
+	}
+	if maxB <= 0 {
+		return nil, fmt.Errorf("serverStatus.wiredTiger.cache.maximum bytes configured is %.0f: expected a positive cache size", maxB)
+	}
+	usedPct, dirtyPct := used/maxB*100, dirty/maxB*100
+	w, c := orDefault(o.Warning, "95"), orDefault(o.Critical, "99")
+	dw, dc := orDefault(o.DirtyWarning, "10"), orDefault(o.DirtyCritical, "20")
+	var r plugin.Result
+	f := r.Add(evaluate(usedPct, w, c), fmt.Sprintf("%s: WiredTiger cache %.1f%% used (%s of %s)", target, usedPct, mib(used), mib(maxB)),
+		plugin.Perf{Label: "cache_used", Value: round(usedPct, 2), UOM: "%", Warn: w, Crit: c, Min: plugin.F(0), Max: plugin.F(100)},
+		plugin.Perf{Label: "cache_used_bytes", Value: used, UOM: "B", Min: plugin.F(0), Max: plugin.F(maxB)},
+	)
+	if f.State != plugin.OK {
+		f.Detailf("above 95%% of the cache application threads evict pages themselves and requests stall; give the cache more memory (cacheSizeGB) or reduce the working set (indexes, queries that scan)")
+	}
+	g := r.Add(evaluate(dirtyPct, dw, dc), fmt.Sprintf("dirty %.1f%% (%s)", dirtyPct, mib(dirty)),
+		plugin.Perf{Label: "cache_dirty", Value: round(dirtyPct, 2), UOM: "%", Warn: dw, Crit: dc, Min: plugin.F(0), Max: plugin.F(100)},
+		plugin.Perf{Label: "cache_dirty_bytes", Value: dirty, UOM: "B", Min: plugin.F(0)},
+	)
+	if g.State != plugin.OK {
+		g.Detailf("above 20%% dirty WiredTiger makes application threads write pages out; the disks do not keep up with the write load (iostat), or checkpoints are slow")
+	}
+	return &r, nil
+}
+
+func queuesResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
+	rd, err := ss.Num("globalLock", "currentQueue", "readers")
+	if err != nil {
+		return nil, err
+	}
+	wr, err := ss.Num("globalLock", "currentQueue", "writers")
+	if err != nil {
+		return nil, err
+	}
+	w, c := orDefault(o.Warning, "10"), orDefault(o.Critical, "50")
+	st := plugin.Worst(evaluate(rd, w, c), evaluate(wr, w, c))
+	var r plugin.Result
+	f := r.Add(st, fmt.Sprintf("%s: %.0f readers and %.0f writers queued", target, rd, wr),
+		plugin.Perf{Label: "queue_readers", Value: rd, Warn: w, Crit: c, Min: plugin.F(0)},
+		plugin.Perf{Label: "queue_writers", Value: wr, Warn: w, Crit: c, Min: plugin.F(0)},
+	)
+	if ar, err := ss.Num("globalLock", "activeClients", "readers"); err == nil {
+		aw, _ := ss.Num("globalLock", "activeClients", "writers")
+		f.Perf = append(f.Perf,
+			plugin.Perf{Label: "active_readers", Value: ar, Min: plugin.F(0)},
+			plugin.Perf{Label: "active_writers", Value: aw, Min: plugin.F(0)})
+	}
+	if st != plugin.OK {
+		f.Detailf("operations wait for a lock or an execution ticket; find long-running operations with db.currentOp({secs_running: {$gt: 1}}) and slow queries in the log, and check the disks")
+	}
+	return &r, nil
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}
+
+func mib(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", b/(1<<30))
+	default:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	}
+}
