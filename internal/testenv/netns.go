@@ -56,10 +56,15 @@ func (n *Netns) MustRun(name string, args ...string) string {
 }
 
 // Sysctl sets a sysctl inside the namespace (net.* sysctls are per
-// namespace, so this never touches the host's).
+// namespace, so this never touches the host's) and reads it back: some
+// (net.core.rmem_max) are global on recent kernels and refuse the write.
 func (n *Netns) Sysctl(key, value string) {
 	n.t.Helper()
 	n.MustRun("sysctl", "-q", "-w", key+"="+value)
+	got := strings.Join(strings.Fields(n.MustRun("sysctl", "-n", key)), " ")
+	if want := strings.Join(strings.Fields(value), " "); got != want {
+		n.t.Fatalf("in netns %s: sysctl %s is %q after writing %q (not per namespace on this kernel?)", n.Name, key, got, want)
+	}
 }
 
 // Do runs f on an OS thread that has entered the namespace, so sockets f
