@@ -44,7 +44,7 @@ func (e oplogEntry) time() time.Time {
 	if e.TS.T > 0 {
 		return time.Unix(int64(e.TS.T), 0).UTC()
 	}
-	return dateTime(e.Wall)
+	return rsDate(e.Wall)
 }
 
 // DecodeOplogEntry reads the find reply's single entry (cursor.firstBatch
@@ -82,7 +82,7 @@ func (rc *replClient) oplogEnd(ctx context.Context, dir int) (time.Time, error) 
 		{Key: "singleBatch", Value: true},
 	}
 	if err := rc.run(ctx, "local", cmd, &raw); err != nil {
-		return time.Time{}, replError(rc.s, "find on local.oplog.rs", err)
+		return time.Time{}, rsError(rc.s, "find on local.oplog.rs", err)
 	}
 	t, ok, err := DecodeOplogEntry(raw)
 	if err != nil {
@@ -113,7 +113,7 @@ func (rc *replClient) oplogWindow(ctx context.Context) (*oplogWindow, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &oplogWindow{First: first, Last: last, Span: last.Sub(first), Member: rc.member(), Where: helloWhere(rc.hello)}
+	w := &oplogWindow{First: first, Last: last, Span: last.Sub(first), Member: rc.member(), Where: rsHelloWhere(rc.hello)}
 	if h := rc.hello; h != nil && !h.Writable && h.SetName != "" {
 		if !rc.s.Direct && rc.pinned == nil {
 			// No primary and no pinned member: any secondary may have
@@ -136,14 +136,14 @@ func modeOplogWindow(ctx context.Context, s *Session, o *Options, _ plugin.Env) 
 	if err != nil {
 		return nil, err
 	}
-	r := oplogResult(w, orDefault(o.Warning, defOplogWarn), orDefault(o.Critical, defOplogCrit))
+	r := rsOplogResult(w, orDefault(o.Warning, defOplogWarn), orDefault(o.Critical, defOplogCrit))
 	for _, n := range rc.notes {
 		r.Detailf("%s", n)
 	}
 	return r, nil
 }
 
-func oplogResult(w *oplogWindow, warn, crit *thresholds.Range) *plugin.Result {
+func rsOplogResult(w *oplogWindow, warn, crit *thresholds.Range) *plugin.Result {
 	hours := math.Round(w.Span.Hours()*100) / 100
 	st := evaluate(hours, warn, crit)
 	var r plugin.Result

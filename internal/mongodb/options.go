@@ -27,8 +27,8 @@ type Options struct {
 
 	Mode string `short:"m" long:"mode" default:"connect" value-name:"MODE" description:"What to check: connect, connections, memory, wiredtiger-cache, queues, opcounters, asserts, database-size, collection-size, index-size, startup-warnings, and the replica-set modes (see the documentation for each mode's thresholds)"`
 
-	Warning       *thresholds.Range `short:"w" long:"warning" value-name:"RANGE" description:"Warning range of the mode's main metric (the default depends on the mode: connect 1 s, connections 80 %, wiredtiger-cache 95 %, queues 10; the other modes alert only when a range is given)"`
-	Critical      *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range of the mode's main metric (the default depends on the mode: connect 3 s, connections 90 %, wiredtiger-cache 99 %, queues 50)"`
+	Warning       *thresholds.Range `short:"w" long:"warning" value-name:"RANGE" description:"Warning range of the mode's main metric (the default depends on the mode: connect 1 s, connections 80 %, wiredtiger-cache 95 %, queues 10, replication-lag 60 s, replication-lag-percent 50 %, oplog-window 24: hours; the other modes alert only when a range is given)"`
+	Critical      *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range of the mode's main metric (the default depends on the mode: connect 3 s, connections 90 %, wiredtiger-cache 99 %, queues 50, replication-lag 300 s, replication-lag-percent 80 %, oplog-window 4: hours)"`
 	DirtyWarning  *thresholds.Range `long:"dirty-warning" value-name:"RANGE" description:"wiredtiger-cache: warning range of the dirty part of the cache, percent (default 10)"`
 	DirtyCritical *thresholds.Range `long:"dirty-critical" value-name:"RANGE" description:"wiredtiger-cache: critical range of the dirty part of the cache, percent (default 20)"`
 

@@ -36,7 +36,7 @@ var rsStateNames = map[int]string{
 	rsArbiter: "ARBITER", rsDown: "DOWN", rsRollback: "ROLLBACK", rsRemoved: "REMOVED",
 }
 
-func stateName(s int) string {
+func rsStateName(s int) string {
 	if n, ok := rsStateNames[s]; ok {
 		return n
 	}
@@ -113,16 +113,16 @@ type rawMember struct {
 	SecondaryDelaySecs *float64      `bson:"secondaryDelaySecs"`
 }
 
-func dateTime(d bson.DateTime) time.Time {
+func rsDate(d bson.DateTime) time.Time {
 	if d <= 0 {
 		return time.Time{}
 	}
 	return d.Time().UTC()
 }
 
-// optimeOf reads an optime: {ts: Timestamp, t: term} (protocol version
+// rsOptime reads an optime: {ts: Timestamp, t: term} (protocol version
 // 1) or a bare Timestamp (old servers).
-func optimeOf(v bson.RawValue) time.Time {
+func rsOptime(v bson.RawValue) time.Time {
 	switch v.Type {
 	case bson.TypeEmbeddedDocument:
 		if t, _, ok := v.Document().Lookup("ts").TimestampOK(); ok && t > 0 {
@@ -150,7 +150,7 @@ func DecodeReplStatus(raw bson.Raw) (*ReplStatus, error) {
 	if len(rs.Members) == 0 {
 		return nil, &MissingError{Field: "replSetGetStatus.members"}
 	}
-	st := &ReplStatus{Set: rs.Set, Date: dateTime(rs.Date), MyState: rs.MyState, Term: rs.Term,
+	st := &ReplStatus{Set: rs.Set, Date: rsDate(rs.Date), MyState: rs.MyState, Term: rs.Term,
 		MajorityVoteCount: rs.MajorityVoteCount, VotingMembers: rs.VotingMembers}
 	for i, mr := range rs.Members {
 		var m rawMember
@@ -161,14 +161,14 @@ func DecodeReplStatus(raw bson.Raw) (*ReplStatus, error) {
 			return nil, &MissingError{Field: fmt.Sprintf("replSetGetStatus.members.%d.name", i)}
 		}
 		rm := ReplMember{ID: m.ID, Name: m.Name, Health: 1, State: m.State, StateStr: m.StateStr, Self: m.Self,
-			LastHeartbeatRecv: dateTime(m.LastHeartbeatRecv), Votes: 1, Priority: 1,
+			LastHeartbeatRecv: rsDate(m.LastHeartbeatRecv), Votes: 1, Priority: 1,
 			Arbiter: m.State == rsArbiter}
 		if m.Health != nil {
 			rm.Health = *m.Health
 		}
-		rm.Optime = dateTime(m.OptimeDate)
+		rm.Optime = rsDate(m.OptimeDate)
 		if rm.Optime.IsZero() {
-			rm.Optime = optimeOf(m.Optime)
+			rm.Optime = rsOptime(m.Optime)
 		}
 		rm.SyncSource = m.SyncSourceHost
 		if rm.SyncSource == "" {
@@ -178,7 +178,7 @@ func DecodeReplStatus(raw bson.Raw) (*ReplStatus, error) {
 		if rm.Message == "" {
 			rm.Message = m.InfoMessage
 		}
-		if d := firstNumber(m.SecondaryDelaySecs, m.SlaveDelay); d > 0 {
+		if d := rsFirstNumber(m.SecondaryDelaySecs, m.SlaveDelay); d > 0 {
 			rm.Delay = time.Duration(d * float64(time.Second))
 		}
 		st.Members = append(st.Members, rm)
@@ -191,7 +191,7 @@ func DecodeReplStatus(raw bson.Raw) (*ReplStatus, error) {
 	return st, nil
 }
 
-func firstNumber(vs ...*float64) float64 {
+func rsFirstNumber(vs ...*float64) float64 {
 	for _, v := range vs {
 		if v != nil {
 			return *v
@@ -234,7 +234,7 @@ func (st *ReplStatus) ApplyConfig(raw bson.Raw) error {
 			}
 			m.Hidden = cm.Hidden
 			m.Arbiter = m.Arbiter || cm.ArbiterOnly
-			if d := firstNumber(cm.SecondaryDelaySecs, cm.SlaveDelay); d > 0 {
+			if d := rsFirstNumber(cm.SecondaryDelaySecs, cm.SlaveDelay); d > 0 {
 				m.Delay = time.Duration(d * float64(time.Second))
 			}
 			if cm.Votes != nil {
@@ -249,8 +249,8 @@ func (st *ReplStatus) ApplyConfig(raw bson.Raw) error {
 	return nil
 }
 
-// Hello is the part of a hello reply the replica-set modes use.
-type Hello struct {
+// ReplHello is the part of a hello reply the replica-set modes use.
+type ReplHello struct {
 	SetName   string         `bson:"setName"`
 	Hosts     []string       `bson:"hosts"`
 	Passives  []string       `bson:"passives"`
@@ -269,7 +269,7 @@ type Hello struct {
 // ApplyHello marks members that hello lists nowhere as hidden: hello
 // names every visible member in hosts, passives or arbiters. It is the
 // fallback when replSetGetConfig is not allowed.
-func (st *ReplStatus) ApplyHello(h *Hello) {
+func (st *ReplStatus) ApplyHello(h *ReplHello) {
 	if h == nil || len(h.Hosts)+len(h.Passives)+len(h.Arbiters) == 0 {
 		return
 	}
@@ -322,7 +322,7 @@ func (m *ReplMember) label() string {
 		attrs = append(attrs, "hidden")
 	}
 	if m.Delay > 0 {
-		attrs = append(attrs, fmt.Sprintf("delayed %s", secs(m.Delay)))
+		attrs = append(attrs, fmt.Sprintf("delayed %s", rsSecs(m.Delay)))
 	}
 	if len(attrs) == 0 {
 		return m.Name
@@ -330,30 +330,30 @@ func (m *ReplMember) label() string {
 	return m.Name + " (" + strings.Join(attrs, ", ") + ")"
 }
 
-func secs(d time.Duration) string {
+func rsSecs(d time.Duration) string {
 	return fmt.Sprintf("%.0f s", d.Seconds())
 }
 
-// stateVerdict maps a member's state to the plugin state the
+// rsVerdict maps a member's state to the plugin state the
 // replica-set modes report it with, with the reason and a hint. See
 // docs/check_mongodb_replset.md.
-func stateVerdict(m *ReplMember) (plugin.State, string, string) {
+func rsVerdict(m *ReplMember) (plugin.State, string, string) {
 	if m.Arbiter || m.State == rsArbiter {
 		if !m.healthy() || m.State != rsArbiter {
-			return plugin.Warning, fmt.Sprintf("arbiter %s is %s", m.Name, memberStateText(m)),
+			return plugin.Warning, fmt.Sprintf("arbiter %s is %s", m.Name, rsStateText(m)),
 				"the arbiter's vote is missing: restart it or fix its network path, else one more failure can leave the set without a majority"
 		}
 		return plugin.OK, fmt.Sprintf("arbiter %s is ARBITER", m.Name), ""
 	}
 	if m.Health < 1 && m.State != rsRemoved {
-		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), memberStateText(m)),
+		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), rsStateText(m)),
 			"the member does not answer heartbeats: check that mongod runs on it and that the members can reach each other"
 	}
 	switch m.State {
 	case rsPrimary, rsSecondary:
-		return plugin.OK, fmt.Sprintf("%s is %s", m.label(), stateName(m.State)), ""
+		return plugin.OK, fmt.Sprintf("%s is %s", m.label(), rsStateName(m.State)), ""
 	case rsStartup, rsStartup2:
-		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), stateName(m.State)),
+		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), rsStateName(m.State)),
 			"the member is starting or in initial sync; it serves no reads and is no failover target until it reaches SECONDARY (watch its log)"
 	case rsRecovering:
 		return plugin.Warning, fmt.Sprintf("%s is RECOVERING", m.label()),
@@ -362,17 +362,17 @@ func stateVerdict(m *ReplMember) (plugin.State, string, string) {
 		return plugin.Warning, fmt.Sprintf("%s is ROLLBACK", m.label()),
 			"the member is rolling back writes a former primary did not replicate; check the rollback directory for the undone documents"
 	case rsDown, rsUnknown:
-		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), memberStateText(m)),
+		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), rsStateText(m)),
 			"the member does not answer heartbeats: check that mongod runs on it and that the members can reach each other"
 	case rsRemoved:
 		return plugin.Critical, fmt.Sprintf("%s is REMOVED", m.label()),
 			"the member is not in the replica-set configuration: add it back with rs.add() or stop monitoring it"
 	}
-	return plugin.Unknown, fmt.Sprintf("%s is in %s", m.label(), stateName(m.State)), ""
+	return plugin.Unknown, fmt.Sprintf("%s is in %s", m.label(), rsStateName(m.State)), ""
 }
 
-func memberStateText(m *ReplMember) string {
-	s := stateName(m.State)
+func rsStateText(m *ReplMember) string {
+	s := rsStateName(m.State)
 	if m.Health < 1 {
 		s += ", unreachable"
 	}
@@ -382,9 +382,9 @@ func memberStateText(m *ReplMember) string {
 	return s
 }
 
-// isNoReplication reports the errors of a server that is not a
+// rsNoReplication reports the errors of a server that is not a
 // replica-set member (standalone, or not initiated).
-func isNoReplication(err error) bool {
+func rsNoReplication(err error) bool {
 	var ce mongo.CommandError
 	if errors.As(err, &ce) {
 		return ce.Code == 76 || ce.Code == 94
@@ -396,7 +396,7 @@ func isNoReplication(err error) bool {
 // replView is what the replica-set modes fetched.
 type replView struct {
 	Status *ReplStatus
-	Hello  *Hello
+	Hello  *ReplHello
 	Notes  []string
 }
 
@@ -405,7 +405,7 @@ type replView struct {
 type replClient struct {
 	s     *Session
 	rp    *readpref.ReadPref
-	hello *Hello
+	hello *ReplHello
 	notes []string
 	// pinned is a direct client to the one secondary that answers when
 	// a replica-set connection has no reachable primary: with
@@ -447,7 +447,7 @@ func openRepl(ctx context.Context, s *Session, o *Options) (*replClient, error) 
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
 		}
-		why := oneLineErr(err)
+		why := rsErrText(err)
 		if errors.Is(err, context.DeadlineExceeded) {
 			why = fmt.Sprintf("no answer within %.1f s", wait.Seconds())
 		}
@@ -458,7 +458,7 @@ func openRepl(ctx context.Context, s *Session, o *Options) (*replClient, error) 
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			rc.notes = append(rc.notes, fmt.Sprintf("could not connect to %s alone (%s): the commands may have been answered by different secondaries", h.Me, oneLineErr(err)))
+			rc.notes = append(rc.notes, fmt.Sprintf("could not connect to %s alone (%s): the commands may have been answered by different secondaries", h.Me, rsErrText(err)))
 		}
 	}
 	return rc, nil
@@ -509,7 +509,7 @@ func (rc *replClient) run(ctx context.Context, db string, cmd bson.D, out *bson.
 	return r.Decode(out)
 }
 
-func (rc *replClient) fetchHello(ctx context.Context) (*Hello, error) {
+func (rc *replClient) fetchHello(ctx context.Context) (*ReplHello, error) {
 	var raw bson.Raw
 	if err := rc.run(ctx, "admin", bson.D{{Key: "hello", Value: 1}}, &raw); err != nil {
 		return nil, err
@@ -523,7 +523,7 @@ func (rc *replClient) fetchHello(ctx context.Context) (*Hello, error) {
 func (rc *replClient) fetchRepl(ctx context.Context) (*replView, error) {
 	var raw bson.Raw
 	if err := rc.run(ctx, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}}, &raw); err != nil {
-		return nil, replError(rc.s, "replSetGetStatus", err)
+		return nil, rsError(rc.s, "replSetGetStatus", err)
 	}
 	st, err := DecodeReplStatus(raw)
 	if err != nil {
@@ -535,7 +535,7 @@ func (rc *replClient) fetchRepl(ctx context.Context) (*replView, error) {
 		if ctx.Err() != nil {
 			return nil, err
 		}
-		v.Notes = append(v.Notes, fmt.Sprintf("replSetGetConfig failed (%s): hidden members guessed from hello, delays from replSetGetStatus; grant the clusterMonitor role for exact figures", oneLineErr(err)))
+		v.Notes = append(v.Notes, fmt.Sprintf("replSetGetConfig failed (%s): hidden members guessed from hello, delays from replSetGetStatus; grant the clusterMonitor role for exact figures", rsErrText(err)))
 	} else if err := st.ApplyConfig(cfg); err != nil {
 		v.Notes = append(v.Notes, err.Error())
 	}
@@ -561,8 +561,8 @@ func fetchRepl(ctx context.Context, s *Session, o *Options) (*replClient, *replV
 }
 
 // DecodeHello decodes a hello (or legacy isMaster) reply.
-func DecodeHello(raw bson.Raw) (*Hello, error) {
-	var h Hello
+func DecodeHello(raw bson.Raw) (*ReplHello, error) {
+	var h ReplHello
 	if err := bson.Unmarshal(raw, &h); err != nil {
 		return nil, fmt.Errorf("decoding hello: %v", err)
 	}
@@ -573,24 +573,27 @@ func DecodeHello(raw bson.Raw) (*Hello, error) {
 	return &h, nil
 }
 
-func replError(s *Session, cmd string, err error) error {
+func rsError(s *Session, cmd string, err error) error {
 	var ce mongo.CommandError
 	if errors.As(err, &ce) && ce.Code == 93 {
-		return plugin.Errorf(plugin.Critical, "%s is REMOVED: it is not in the replica-set configuration (%s: %s); add it back with rs.add() or stop monitoring it", s.Target, cmd, oneLineErr(err))
+		return plugin.Errorf(plugin.Critical, "%s is REMOVED: it is not in the replica-set configuration (%s: %s); add it back with rs.add() or stop monitoring it", s.Target, cmd, rsErrText(err))
 	}
-	if isNoReplication(err) {
-		return fmt.Errorf("%s is not a member of an initiated replica set (%s: %s): the replica-set modes need mongod started with --replSet and rs.initiate() run", s.Target, cmd, oneLineErr(err))
+	if rsNoReplication(err) {
+		return fmt.Errorf("%s is not a member of an initiated replica set (%s: %s): the replica-set modes need mongod started with --replSet and rs.initiate() run", s.Target, cmd, rsErrText(err))
 	}
 	if errors.As(err, &ce) && (ce.Code == 13 || ce.Code == 18) {
-		return fmt.Errorf("%s refused %s (%s): the user needs the clusterMonitor role", s.Target, cmd, oneLineErr(err))
+		return fmt.Errorf("%s refused %s (%s): the user needs the clusterMonitor role", s.Target, cmd, rsErrText(err))
 	}
-	return err
+	if errors.As(err, &ce) && ce.Code == 59 {
+		return fmt.Errorf("%s does not know %s: %s; the replica-set modes need a mongod replica-set member (mongos and MongoDB-compatible servers such as FerretDB lack it)", s.Target, cmd, rsErrText(err))
+	}
+	return fmt.Errorf("%s failed: %w", cmd, err)
 }
 
-func oneLineErr(err error) string { return plugin.OneLine(trimDriver(err.Error())) }
+func rsErrText(err error) string { return plugin.OneLine(trimDriver(err.Error())) }
 
-// sortedMembers returns the members in name order, for stable output.
-func sortedMembers(st *ReplStatus) []*ReplMember {
+// rsSorted returns the members in name order, for stable output.
+func rsSorted(st *ReplStatus) []*ReplMember {
 	out := make([]*ReplMember, 0, len(st.Members))
 	for i := range st.Members {
 		out = append(out, &st.Members[i])
@@ -599,18 +602,18 @@ func sortedMembers(st *ReplStatus) []*ReplMember {
 	return out
 }
 
-// whereText names the set and the member the check talked to, for
+// rsWhere names the set and the member the check talked to, for
 // summaries: "rs0 via 127.0.0.1:27017 (SECONDARY)".
-func whereText(st *ReplStatus) string {
+func rsWhere(st *ReplStatus) string {
 	if self := st.self(); self != nil {
-		return fmt.Sprintf("%s via %s (%s)", st.Set, self.Name, stateName(self.State))
+		return fmt.Sprintf("%s via %s (%s)", st.Set, self.Name, rsStateName(self.State))
 	}
 	return st.Set
 }
 
-// helloWhere names the set and the member from hello, as whereText does
+// rsHelloWhere names the set and the member from hello, as whereText does
 // from the status.
-func helloWhere(h *Hello) string {
+func rsHelloWhere(h *ReplHello) string {
 	if h == nil || h.SetName == "" {
 		return ""
 	}

@@ -15,16 +15,16 @@ import (
 // simulator: real sockets, the real driver discovering the topology, the
 // real output and exit code.
 
-func checkBin(t *testing.T) string {
+func rsBin(t *testing.T) string {
 	t.Helper()
 	return testenv.BuildCheck(t, "check_mongodb")
 }
 
 // runCheck runs the binary and checks the plugin contract on every run:
 // exit code 0-3, nothing on stderr, a first line with the label.
-func runCheck(t *testing.T, env []string, args ...string) testenv.Run {
+func rsRun(t *testing.T, env []string, args ...string) testenv.Run {
 	t.Helper()
-	r := testenv.RunCheck(t, checkBin(t), env, args...)
+	r := testenv.RunCheck(t, rsBin(t), env, args...)
 	if r.Code < 0 || r.Code > 3 {
 		t.Fatalf("exit code %d\n%s", r.Code, r.Stdout)
 	}
@@ -37,7 +37,7 @@ func runCheck(t *testing.T, env []string, args ...string) testenv.Run {
 	return r
 }
 
-func want(t *testing.T, r testenv.Run, code int, substrings ...string) {
+func rsWant(t *testing.T, r testenv.Run, code int, substrings ...string) {
 	t.Helper()
 	if r.Code != code {
 		t.Errorf("exit code %d, want %d", r.Code, code)
@@ -52,7 +52,7 @@ func want(t *testing.T, r testenv.Run, code int, substrings ...string) {
 	}
 }
 
-func lacks(t *testing.T, r testenv.Run, substrings ...string) {
+func rsLacks(t *testing.T, r testenv.Run, substrings ...string) {
 	t.Helper()
 	for _, s := range substrings {
 		if strings.Contains(r.Stdout, s) {
@@ -63,7 +63,7 @@ func lacks(t *testing.T, r testenv.Run, substrings ...string) {
 
 // perf returns the perfdata value of label (host:port labels are quoted
 // only when needed, so accept both).
-func perf(t *testing.T, r testenv.Run, label string) string {
+func rsPerf(t *testing.T, r testenv.Run, label string) string {
 	t.Helper()
 	_, pd, ok := strings.Cut(r.FirstLine(), " | ")
 	if !ok {
@@ -77,7 +77,7 @@ func perf(t *testing.T, r testenv.Run, label string) string {
 	return m[1]
 }
 
-func threeMembers(lag1, lag2 time.Duration) mongosim.Scenario {
+func rsThree(lag1, lag2 time.Duration) mongosim.Scenario {
 	return mongosim.Scenario{Members: []mongosim.Member{
 		{State: mongosim.Primary},
 		{State: mongosim.Secondary, Lag: lag1},
@@ -86,11 +86,11 @@ func threeMembers(lag1, lag2 time.Duration) mongosim.Scenario {
 }
 
 func TestReplicationLagHealthy(t *testing.T) {
-	set := mongosim.Start(t, threeMembers(2*time.Second, 0))
-	r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-	want(t, r, 0, "MONGODB OK - rs0 via "+set.Addr(0)+" (PRIMARY): max lag 2 s ("+set.Addr(1)+") behind primary "+set.Addr(0))
+	set := mongosim.Start(t, rsThree(2*time.Second, 0))
+	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
+	rsWant(t, r, 0, "MONGODB OK - rs0 via "+set.Addr(0)+" (PRIMARY): max lag 2 s ("+set.Addr(1)+") behind primary "+set.Addr(0))
 	for i, v := range []string{"0s", "2s", "0s"} {
-		if got := perf(t, r, set.Addr(i)); got != v {
+		if got := rsPerf(t, r, set.Addr(i)); got != v {
 			t.Errorf("perfdata of %s = %s, want %s", set.Addr(i), got, v)
 		}
 	}
@@ -100,58 +100,62 @@ func TestReplicationLagHealthy(t *testing.T) {
 }
 
 func TestReplicationLagSecondaryBehind(t *testing.T) {
-	set := mongosim.Start(t, threeMembers(120*time.Second, 0))
+	set := mongosim.Start(t, rsThree(120*time.Second, 0))
 	t.Run("replica-set URI, all members", func(t *testing.T) {
-		r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-		want(t, r, 1, "MONGODB WARNING - "+set.Addr(1)+" lag 120 s; rs0 via "+set.Addr(0)+" (PRIMARY)")
-		if perf(t, r, set.Addr(1)) != "120s" {
+		r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
+		rsWant(t, r, 1, "MONGODB WARNING - "+set.Addr(1)+" lag 120 s; rs0 via "+set.Addr(0)+" (PRIMARY)")
+		if rsPerf(t, r, set.Addr(1)) != "120s" {
 			t.Fatal(r.FirstLine())
 		}
 	})
 	t.Run("critical threshold", func(t *testing.T) {
-		r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-w", "30", "-c", "100")
-		want(t, r, 2, "MONGODB CRITICAL - "+set.Addr(1)+" lag 120 s", ";30;100;0")
+		r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-w", "30", "-c", "100")
+		rsWant(t, r, 2, "MONGODB CRITICAL - "+set.Addr(1)+" lag 120 s", ";30;100;0")
 	})
 	t.Run("direct to the lagging secondary: self by default", func(t *testing.T) {
-		r := runCheck(t, nil, "-H", "127.0.0.1", "-P", port(set.Addr(1)), "--mode", "replication-lag")
-		want(t, r, 1, set.Addr(1)+" (connected) lag 120 s", "rs0 via "+set.Addr(1)+" (SECONDARY)")
-		lacks(t, r, set.Addr(2)+"=", set.Addr(0)+"=")
+		r := rsRun(t, nil, "-H", "127.0.0.1", "-P", rsPort(set.Addr(1)), "--mode", "replication-lag")
+		rsWant(t, r, 1, set.Addr(1)+" (connected) lag 120 s", "rs0 via "+set.Addr(1)+" (SECONDARY)")
+		rsLacks(t, r, set.Addr(2)+"=", set.Addr(0)+"=")
 	})
 	t.Run("direct to a healthy secondary", func(t *testing.T) {
-		r := runCheck(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag")
-		want(t, r, 0, "MONGODB OK - rs0 via "+set.Addr(2)+" (SECONDARY): max lag 0 s")
-		lacks(t, r, set.Addr(1)+"=")
+		r := rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag")
+		rsWant(t, r, 0, "MONGODB OK - rs0 via "+set.Addr(2)+" (SECONDARY): max lag 0 s")
+		rsLacks(t, r, set.Addr(1)+"=")
 	})
 	t.Run("direct to a healthy secondary, all members", func(t *testing.T) {
-		r := runCheck(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag", "--member", "all")
-		want(t, r, 1, set.Addr(1)+" lag 120 s")
+		r := rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag", "--member", "all")
+		rsWant(t, r, 1, set.Addr(1)+" lag 120 s")
+	})
+	t.Run("--member with a whole-set mode", func(t *testing.T) {
+		r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replset-state", "--member", "all")
+		rsWant(t, r, 3, "MONGODB UNKNOWN - --member applies only to --mode replication-lag and replication-lag-percent, not replset-state")
 	})
 	t.Run("bad --member", func(t *testing.T) {
-		r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "--member", "some")
-		want(t, r, 3, "MONGODB UNKNOWN - ", "expected self or all")
+		r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "--member", "some")
+		rsWant(t, r, 3, "MONGODB UNKNOWN - ", "expected self or all")
 		if strings.Count(r.Stdout, "\n") != 1 {
 			t.Fatalf("more than one line: %q", r.Stdout)
 		}
 	})
 }
 
-func port(addr string) string {
+func rsPort(addr string) string {
 	_, p, _ := strings.Cut(addr, ":")
 	return p
 }
 
 func TestReplicationLagPrimaryDown(t *testing.T) {
-	sc := threeMembers(0, 7*time.Second)
+	sc := rsThree(0, 7*time.Second)
 	sc.Members[0].Unreachable = true
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-	want(t, r, 1,
+	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
+	rsWant(t, r, 1,
 		set.Addr(0)+" is DOWN, unreachable",
 		"(no lag measured)",
 		"the freshest member "+set.Addr(1)+" (SECONDARY; no primary)",
 		"rs0 has no primary",
 	)
-	if perf(t, r, set.Addr(0)) != "U" || perf(t, r, set.Addr(2)) != "7s" {
+	if rsPerf(t, r, set.Addr(0)) != "U" || rsPerf(t, r, set.Addr(2)) != "7s" {
 		t.Fatalf("perfdata: %s", r.FirstLine())
 	}
 }
@@ -166,32 +170,32 @@ func TestReplicationLagMemberStates(t *testing.T) {
 		{mongosim.Rollback, "is ROLLBACK (no lag measured)"},
 	} {
 		t.Run(tc.state.String(), func(t *testing.T) {
-			sc := threeMembers(0, 0)
+			sc := rsThree(0, 0)
 			sc.Members[2].State = tc.state
 			sc.Members[2].Lag = 5 * time.Hour // must not show as lag
 			set := mongosim.Start(t, sc)
-			r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-			want(t, r, 1, "MONGODB WARNING - "+set.Addr(2)+" "+tc.text)
-			if perf(t, r, set.Addr(2)) != "U" {
+			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
+			rsWant(t, r, 1, "MONGODB WARNING - "+set.Addr(2)+" "+tc.text)
+			if rsPerf(t, r, set.Addr(2)) != "U" {
 				t.Fatal(r.FirstLine())
 			}
-			lacks(t, r, "18000")
+			rsLacks(t, r, "18000")
 		})
 	}
 }
 
 func TestReplicationLagDelayedHidden(t *testing.T) {
-	sc := threeMembers(time.Second, 0)
+	sc := rsThree(time.Second, 0)
 	sc.Members = append(sc.Members, mongosim.Member{State: mongosim.Secondary, Hidden: true, Delay: time.Hour, Lag: time.Hour + 30*time.Second})
 	for _, v := range []string{"4.4", "6.0", "8.0"} {
 		t.Run(v, func(t *testing.T) {
 			sc.Version = v
 			set := mongosim.Start(t, sc)
-			r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-w", "20")
-			want(t, r, 1,
+			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-w", "20")
+			rsWant(t, r, 1,
 				set.Addr(3)+" (hidden, delayed 3600 s) lag 30 s",
 				"3630 s behind primary "+set.Addr(0)+", minus the configured delay of 3600 s")
-			if perf(t, r, set.Addr(3)) != "30s" {
+			if rsPerf(t, r, set.Addr(3)) != "30s" {
 				t.Fatal(r.FirstLine())
 			}
 		})
@@ -199,45 +203,45 @@ func TestReplicationLagDelayedHidden(t *testing.T) {
 }
 
 func TestReplicationLagStaleHeartbeat(t *testing.T) {
-	sc := threeMembers(0, 0)
+	sc := rsThree(0, 0)
 	sc.HeartbeatAge = 45 * time.Second
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, nil, "--uri", set.DirectURI(1), "--mode", "replication-lag")
-	want(t, r, 1, "MONGODB WARNING - the last heartbeat from primary "+set.Addr(0)+" is 45 s old, so lag against it may be understated")
+	r := rsRun(t, nil, "--uri", set.DirectURI(1), "--mode", "replication-lag")
+	rsWant(t, r, 1, "MONGODB WARNING - the last heartbeat from primary "+set.Addr(0)+" is 45 s old, so lag against it may be understated")
 }
 
 // Without replSetGetConfig, hidden members come from hello (they are in
 // none of its lists) and delays from replSetGetStatus.
 func TestReplicationLagWithoutConfigAccess(t *testing.T) {
-	sc := threeMembers(0, 0)
+	sc := rsThree(0, 0)
 	sc.DenyConfig = true
 	sc.Members = append(sc.Members, mongosim.Member{State: mongosim.Secondary, Hidden: true, Delay: time.Hour, Lag: time.Hour + 400*time.Second})
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-	want(t, r, 2, set.Addr(3)+" (hidden, delayed 3600 s) lag 400 s", "replSetGetConfig failed", "clusterMonitor")
+	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
+	rsWant(t, r, 2, set.Addr(3)+" (hidden, delayed 3600 s) lag 400 s", "replSetGetConfig failed", "clusterMonitor")
 	if set.Commands("replSetGetConfig") == 0 {
 		t.Fatal("replSetGetConfig not asked")
 	}
 }
 
 func TestReplicationLagAheadIsZero(t *testing.T) {
-	set := mongosim.Start(t, threeMembers(-3*time.Second, 0))
-	r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-	want(t, r, 0, "ahead of primary")
-	if perf(t, r, set.Addr(1)) != "0s" {
+	set := mongosim.Start(t, rsThree(-3*time.Second, 0))
+	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
+	rsWant(t, r, 0, "ahead of primary")
+	if rsPerf(t, r, set.Addr(1)) != "0s" {
 		t.Fatal(r.FirstLine())
 	}
 }
 
 func TestReplicationLagArbiterSkipped(t *testing.T) {
-	sc := threeMembers(time.Second, 0)
+	sc := rsThree(time.Second, 0)
 	sc.Members[2] = mongosim.Member{State: mongosim.Arbiter}
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-	want(t, r, 0, "arbiter "+set.Addr(2)+" skipped")
-	lacks(t, r, set.Addr(2)+"=")
-	r = runCheck(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag", "--member", "self")
-	want(t, r, 3, "is an arbiter and holds no data")
+	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
+	rsWant(t, r, 0, "arbiter "+set.Addr(2)+" skipped")
+	rsLacks(t, r, set.Addr(2)+"=")
+	r = rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag", "--member", "self")
+	rsWant(t, r, 3, "is an arbiter and holds no data")
 }
 
 func TestReplicationLagPercent(t *testing.T) {
@@ -252,16 +256,16 @@ func TestReplicationLagPercent(t *testing.T) {
 		{11 * time.Hour, 2, "110%"},
 	} {
 		t.Run(tc.lag.String(), func(t *testing.T) {
-			sc := threeMembers(tc.lag, 0)
+			sc := rsThree(tc.lag, 0)
 			sc.Members[0].OplogWindow = 10 * time.Hour
 			set := mongosim.Start(t, sc)
-			r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag-percent")
-			want(t, r, tc.code, "oplog window 10.0 h on "+set.Addr(0), ";50;80;0")
-			if got := perf(t, r, set.Addr(1)); got != tc.value {
+			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag-percent")
+			rsWant(t, r, tc.code, "oplog window 10.0 h on "+set.Addr(0), ";50;80;0")
+			if got := rsPerf(t, r, set.Addr(1)); got != tc.value {
 				t.Fatalf("perfdata %s, want %s", got, tc.value)
 			}
 			if tc.lag > 10*time.Hour {
-				want(t, r, tc.code, "needs an initial sync")
+				rsWant(t, r, tc.code, "needs an initial sync")
 			}
 		})
 	}
@@ -278,19 +282,28 @@ func TestOplogWindow(t *testing.T) {
 		{90 * time.Minute, 2, "MONGODB CRITICAL - rs0 via {0} (PRIMARY): oplog window 1.50 h"},
 	} {
 		t.Run(tc.window.String(), func(t *testing.T) {
-			sc := threeMembers(0, 0)
+			sc := rsThree(0, 0)
 			sc.Members[0].OplogWindow = tc.window
 			set := mongosim.Start(t, sc)
-			r := runCheck(t, nil, "--uri", set.URI(), "--mode", "oplog-window")
-			want(t, r, tc.code, strings.ReplaceAll(tc.text, "{0}", set.Addr(0)), "'oplog_window_hours'=", ";24:;4:;0")
+			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "oplog-window")
+			rsWant(t, r, tc.code, strings.ReplaceAll(tc.text, "{0}", set.Addr(0)), "'oplog_window_hours'=", ";24:;4:;0")
 		})
 	}
+	t.Run("no primary: both ends from one secondary", func(t *testing.T) {
+		sc := rsThree(0, 10*time.Minute)
+		sc.Members[0].Unreachable = true
+		set := mongosim.Start(t, sc)
+		for range 4 {
+			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "oplog-window")
+			rsWant(t, r, 0, " (SECONDARY): oplog window 48.00 h", "which is not the primary", "'oplog_window_hours'=48;")
+		}
+	})
 	t.Run("direct to a secondary", func(t *testing.T) {
-		sc := threeMembers(0, 0)
+		sc := rsThree(0, 0)
 		sc.Members[1].OplogWindow = 30 * time.Hour
 		set := mongosim.Start(t, sc)
-		r := runCheck(t, nil, "--uri", set.DirectURI(1), "--mode", "oplog-window", "-w", "36:", "-c", "12:")
-		want(t, r, 1, "rs0 via "+set.Addr(1)+" (SECONDARY): oplog window 30.00 h", "which is not the primary", ";36:;12:;0")
+		r := rsRun(t, nil, "--uri", set.DirectURI(1), "--mode", "oplog-window", "-w", "36:", "-c", "12:")
+		rsWant(t, r, 1, "rs0 via "+set.Addr(1)+" (SECONDARY): oplog window 30.00 h", "which is not the primary", ";36:;12:;0")
 	})
 }
 
@@ -328,7 +341,7 @@ func TestReplsetState(t *testing.T) {
 	} {
 		for _, v := range []string{"4.4", "6.0", "8.0"} {
 			t.Run(tc.name+"/"+v, func(t *testing.T) {
-				sc := threeMembers(0, 0)
+				sc := rsThree(0, 0)
 				sc.Version = v
 				tc.edit(&sc)
 				set := mongosim.Start(t, sc)
@@ -339,7 +352,7 @@ func TestReplsetState(t *testing.T) {
 						via = i
 					}
 				}
-				r := runCheck(t, nil, "--uri", set.URI(via), "--mode", "replset-state", "-t", "5")
+				r := rsRun(t, nil, "--uri", set.URI(via), "--mode", "replset-state", "-t", "5")
 				var texts []string
 				for _, s := range tc.texts {
 					for i := range sc.Members {
@@ -347,7 +360,7 @@ func TestReplsetState(t *testing.T) {
 					}
 					texts = append(texts, s)
 				}
-				want(t, r, tc.code, texts...)
+				rsWant(t, r, tc.code, texts...)
 				if r.Elapsed > 4*time.Second {
 					t.Fatalf("took %v", r.Elapsed)
 				}
@@ -357,30 +370,30 @@ func TestReplsetState(t *testing.T) {
 }
 
 func TestReplsetStateDirectConnection(t *testing.T) {
-	sc := threeMembers(0, 0)
+	sc := rsThree(0, 0)
 	sc.Members[0].Unreachable = true
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, nil, "-H", "127.0.0.1", "-P", port(set.Addr(2)), "--mode", "replset-state")
-	want(t, r, 2, "rs0 has no PRIMARY", "rs0 via "+set.Addr(2)+" (SECONDARY): no primary")
+	r := rsRun(t, nil, "-H", "127.0.0.1", "-P", rsPort(set.Addr(2)), "--mode", "replset-state")
+	rsWant(t, r, 2, "rs0 has no PRIMARY", "rs0 via "+set.Addr(2)+" (SECONDARY): no primary")
 }
 
 // --replica-set with -H/-P is the other way to name a set.
 func TestReplicaSetOption(t *testing.T) {
-	set := mongosim.Start(t, threeMembers(90*time.Second, 0))
-	r := runCheck(t, nil, "-H", "127.0.0.1", "-P", port(set.Addr(2)), "--replica-set", "rs0", "--mode", "replication-lag")
-	want(t, r, 1, set.Addr(1)+" lag 90 s; rs0 via "+set.Addr(0)+" (PRIMARY)")
+	set := mongosim.Start(t, rsThree(90*time.Second, 0))
+	r := rsRun(t, nil, "-H", "127.0.0.1", "-P", rsPort(set.Addr(2)), "--replica-set", "rs0", "--mode", "replication-lag")
+	rsWant(t, r, 1, set.Addr(1)+" lag 90 s; rs0 via "+set.Addr(0)+" (PRIMARY)")
 }
 
 func TestRemovedMemberDirect(t *testing.T) {
-	sc := threeMembers(0, 0)
+	sc := rsThree(0, 0)
 	sc.Members[2].State = mongosim.Removed
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, nil, "--uri", set.DirectURI(2), "--mode", "replset-state")
-	want(t, r, 2, "MONGODB CRITICAL - "+set.Addr(2)+" is REMOVED")
+	r := rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replset-state")
+	rsWant(t, r, 2, "MONGODB CRITICAL - "+set.Addr(2)+" is REMOVED")
 }
 
 func TestHangingMember(t *testing.T) {
-	sc := threeMembers(0, 0)
+	sc := rsThree(0, 0)
 	sc.Members[1].Hang = true
 	set := mongosim.Start(t, sc)
 	for _, tc := range []struct {
@@ -388,8 +401,8 @@ func TestHangingMember(t *testing.T) {
 		code  int
 	}{{"unknown", 3}, {"critical", 2}} {
 		t.Run(tc.state, func(t *testing.T) {
-			r := runCheck(t, nil, "--uri", set.DirectURI(1), "--mode", "replication-lag", "-t", "2", "--timeout-state", tc.state)
-			want(t, r, tc.code, "timed out")
+			r := rsRun(t, nil, "--uri", set.DirectURI(1), "--mode", "replication-lag", "-t", "2", "--timeout-state", tc.state)
+			rsWant(t, r, tc.code, "timed out")
 			if r.Elapsed > 3*time.Second {
 				t.Fatalf("answered after %v with -t 2", r.Elapsed)
 			}
@@ -399,8 +412,8 @@ func TestHangingMember(t *testing.T) {
 		})
 	}
 	t.Run("set URI still answers", func(t *testing.T) {
-		r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-t", "3")
-		want(t, r, 1, set.Addr(1)+" is DOWN, unreachable (Couldn't get a connection", "(no lag measured)")
+		r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-t", "3")
+		rsWant(t, r, 1, set.Addr(1)+" is DOWN, unreachable (Couldn't get a connection", "(no lag measured)")
 		if r.Elapsed > 2500*time.Millisecond {
 			t.Fatalf("took %v", r.Elapsed)
 		}
@@ -410,35 +423,35 @@ func TestHangingMember(t *testing.T) {
 // A primary that just hung is still named by the secondaries: the check
 // waits for it only part of -t, then answers from a secondary and says so.
 func TestHangingPrimaryStillNamed(t *testing.T) {
-	sc := threeMembers(0, 90*time.Second)
+	sc := rsThree(0, 90*time.Second)
 	sc.Members[0].Hang = true
 	sc.Members[0].HangSeenUp = true
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-t", "3")
-	want(t, r, 1, "behind primary "+set.Addr(0), "names "+set.Addr(0)+" as primary, which the check could not reach (no answer within ")
-	if perf(t, r, set.Addr(2)) != "90s" {
+	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-t", "3")
+	rsWant(t, r, 1, "behind primary "+set.Addr(0), "names "+set.Addr(0)+" as primary, which the check could not reach (no answer within ")
+	if rsPerf(t, r, set.Addr(2)) != "90s" {
 		t.Fatal(r.FirstLine())
 	}
 	// Both oplog ends come from the one secondary the check pinned
 	// (with primaryPreferred they could come from two, whose optimes
 	// differ by 90 s).
-	r = runCheck(t, nil, "--uri", set.URI(), "--mode", "oplog-window", "-t", "3")
-	want(t, r, 0, " (SECONDARY): oplog window 48.00 h", "which is not the primary")
+	r = rsRun(t, nil, "--uri", set.URI(), "--mode", "oplog-window", "-t", "3")
+	rsWant(t, r, 0, " (SECONDARY): oplog window 48.00 h", "which is not the primary")
 	if r.Elapsed > 2500*time.Millisecond {
 		t.Fatalf("answered after %v with -t 3", r.Elapsed)
 	}
 }
 
 func TestPrimaryChange(t *testing.T) {
-	set := mongosim.Start(t, threeMembers(0, 0))
+	set := mongosim.Start(t, rsThree(0, 0))
 	dir := t.TempDir()
 	run := func() testenv.Run {
-		return runCheck(t, nil, "--uri", set.URI(), "--mode", "primary-change", "--state-dir", dir)
+		return rsRun(t, nil, "--uri", set.URI(), "--mode", "primary-change", "--state-dir", dir)
 	}
 	r := run()
-	want(t, r, 0, "rs0 via "+set.Addr(0)+" (PRIMARY): primary is "+set.Addr(0)+" (first run, remembered)")
+	rsWant(t, r, 0, "rs0 via "+set.Addr(0)+" (PRIMARY): primary is "+set.Addr(0)+" (first run, remembered)")
 	r = run()
-	want(t, r, 0, "primary is "+set.Addr(0)+", unchanged since")
+	rsWant(t, r, 0, "primary is "+set.Addr(0)+", unchanged since")
 
 	set.Update(func(s *mongosim.Scenario) {
 		s.Members[0].State = mongosim.Secondary
@@ -446,13 +459,13 @@ func TestPrimaryChange(t *testing.T) {
 		s.Members[1].Term = 2
 	})
 	r = run()
-	want(t, r, 1, "MONGODB WARNING - rs0 via "+set.Addr(1)+" (PRIMARY): primary changed from "+set.Addr(0)+" to "+set.Addr(1))
+	rsWant(t, r, 1, "MONGODB WARNING - rs0 via "+set.Addr(1)+" (PRIMARY): primary changed from "+set.Addr(0)+" to "+set.Addr(1))
 	r = run()
-	want(t, r, 0, "primary is "+set.Addr(1)+", unchanged since")
+	rsWant(t, r, 0, "primary is "+set.Addr(1)+", unchanged since")
 
 	set.Update(func(s *mongosim.Scenario) { s.Members[1].State = mongosim.Secondary })
-	r = runCheck(t, nil, "--uri", set.DirectURI(2), "--mode", "primary-change", "--state-dir", dir)
-	want(t, r, 2, "MONGODB CRITICAL - rs0 via "+set.Addr(2)+" (SECONDARY): no primary", "the last primary seen was "+set.Addr(1))
+	r = rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "primary-change", "--state-dir", dir)
+	rsWant(t, r, 2, "MONGODB CRITICAL - rs0 via "+set.Addr(2)+" (SECONDARY): no primary", "the last primary seen was "+set.Addr(1))
 
 	// The state survived the run without a primary: the old primary
 	// coming back is a change against the last one seen.
@@ -461,24 +474,24 @@ func TestPrimaryChange(t *testing.T) {
 		s.Members[0].Term = 3
 	})
 	r = run()
-	want(t, r, 1, "primary changed from "+set.Addr(1)+" to "+set.Addr(0))
+	rsWant(t, r, 1, "primary changed from "+set.Addr(1)+" to "+set.Addr(0))
 	if set.Commands("insert")+set.Commands("update") != 0 {
 		t.Fatal("primary-change wrote to the database")
 	}
 }
 
 func TestReplsetAuth(t *testing.T) {
-	sc := threeMembers(0, 0)
+	sc := rsThree(0, 0)
 	sc.Users = map[string]string{"monitor": "pa55-w0rd"}
 	set := mongosim.Start(t, sc)
-	r := runCheck(t, []string{"MONGODB_PASSWORD=pa55-w0rd"}, "--uri", set.URI(), "--user", "monitor", "--mode", "replset-state")
-	want(t, r, 0, "MONGODB OK - rs0 via "+set.Addr(0))
+	r := rsRun(t, []string{"MONGODB_PASSWORD=pa55-w0rd"}, "--uri", set.URI(), "--user", "monitor", "--mode", "replset-state")
+	rsWant(t, r, 0, "MONGODB OK - rs0 via "+set.Addr(0))
 	if set.Commands("saslStart") == 0 {
 		t.Fatal("no SCRAM conversation")
 	}
-	r = runCheck(t, []string{"MONGODB_PASSWORD=wrong-pa55"}, "--uri", set.URI(), "--user", "monitor", "--mode", "replset-state")
-	want(t, r, 2, "authentication failed")
-	lacks(t, r, "wrong-pa55")
-	r = runCheck(t, nil, "--uri", set.URI(), "--mode", "replset-state")
-	want(t, r, 3, "needs the clusterMonitor role")
+	r = rsRun(t, []string{"MONGODB_PASSWORD=wrong-pa55"}, "--uri", set.URI(), "--user", "monitor", "--mode", "replset-state")
+	rsWant(t, r, 2, "authentication failed")
+	rsLacks(t, r, "wrong-pa55")
+	r = rsRun(t, nil, "--uri", set.URI(), "--mode", "replset-state")
+	rsWant(t, r, 3, "needs the clusterMonitor role")
 }

@@ -23,8 +23,8 @@ const (
 func init() {
 	register("replication-lag", modeReplicationLag)
 	register("replication-lag-percent", modeReplicationLagPercent)
-	validators["replication-lag"] = validateRepl
-	validators["replication-lag-percent"] = validateRepl
+	validators["replication-lag"] = rsValidate
+	validators["replication-lag-percent"] = rsValidate
 }
 
 func modeReplicationLag(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
@@ -33,7 +33,7 @@ func modeReplicationLag(ctx context.Context, s *Session, o *Options, _ plugin.En
 		return nil, err
 	}
 	rc.close(ctx)
-	return lagResult(v, memberScope(s, o), orDefault(o.Warning, defLagWarn), orDefault(o.Critical, defLagCrit), nil)
+	return rsLagResult(v, rsMemberScope(s, o), orDefault(o.Warning, defLagWarn), orDefault(o.Critical, defLagCrit), nil)
 }
 
 func modeReplicationLagPercent(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
@@ -46,13 +46,13 @@ func modeReplicationLagPercent(ctx context.Context, s *Session, o *Options, _ pl
 	if err != nil {
 		return nil, err
 	}
-	return lagResult(v, memberScope(s, o), orDefault(o.Warning, defLagPctWarn), orDefault(o.Critical, defLagPctCrit), w)
+	return rsLagResult(v, rsMemberScope(s, o), orDefault(o.Warning, defLagPctWarn), orDefault(o.Critical, defLagPctCrit), w)
 }
 
-// memberScope is --member, defaulting to all members for a replica-set
+// rsMemberScope is --member, defaulting to all members for a replica-set
 // connection; for a direct connection lagResult decides by the member's
 // state.
-func memberScope(s *Session, o *Options) string {
+func rsMemberScope(s *Session, o *Options) string {
 	if o.Member == "" && !s.Direct {
 		return "all"
 	}
@@ -69,10 +69,10 @@ type MemberLag struct {
 	Measured bool
 }
 
-// lagReference picks what lag is measured against: the primary (the
+// rsReference picks what lag is measured against: the primary (the
 // freshest one if a partition shows two), or with no primary the member
 // with the newest optime.
-func lagReference(st *ReplStatus) (ref *ReplMember, isPrimary bool) {
+func rsReference(st *ReplStatus) (ref *ReplMember, isPrimary bool) {
 	for _, p := range st.primaries() {
 		if ref == nil || p.Optime.After(ref.Optime) {
 			ref = p
@@ -93,22 +93,22 @@ func lagReference(st *ReplStatus) (ref *ReplMember, isPrimary bool) {
 	return ref, false
 }
 
-// measurable says whether a member's optime means something: a healthy
+// rsMeasurable says whether a member's optime means something: a healthy
 // PRIMARY or SECONDARY with an optime. Members starting, recovering,
 // rolling back or down are reported by state instead.
-func measurable(m *ReplMember) bool {
+func rsMeasurable(m *ReplMember) bool {
 	return m.healthy() && (m.State == rsPrimary || m.State == rsSecondary) && !m.Optime.IsZero()
 }
 
 // MeasureLag computes every data-bearing member's lag against ref.
 func MeasureLag(st *ReplStatus, ref *ReplMember) []MemberLag {
 	var out []MemberLag
-	for _, m := range sortedMembers(st) {
+	for _, m := range rsSorted(st) {
 		if m.Arbiter {
 			continue
 		}
 		ml := MemberLag{Member: m}
-		if measurable(m) && ref != nil {
+		if rsMeasurable(m) && ref != nil {
 			ml.Measured = true
 			ml.Raw = ref.Optime.Sub(m.Optime)
 			ml.Lag = max(ml.Raw-m.Delay, 0)
@@ -118,14 +118,14 @@ func MeasureLag(st *ReplStatus, ref *ReplMember) []MemberLag {
 	return out
 }
 
-// lagResult builds the replication-lag result, or with window the
+// rsLagResult builds the replication-lag result, or with window the
 // replication-lag-percent result (lag as a percentage of the window).
-func lagResult(v *replView, member string, w, c *thresholds.Range, window *oplogWindow) (*plugin.Result, error) {
+func rsLagResult(v *replView, member string, w, c *thresholds.Range, window *oplogWindow) (*plugin.Result, error) {
 	st := v.Status
 	self := st.self()
-	ref, isPrimary := lagReference(st)
+	ref, isPrimary := rsReference(st)
 	if ref == nil {
-		return nil, plugin.Errorf(plugin.Critical, "%s: no member of %s is healthy with a known optime, so lag cannot be measured; run --mode replset-state for the members' states", whereText(st), st.Set)
+		return nil, plugin.Errorf(plugin.Critical, "%s: no member of %s is healthy with a known optime, so lag cannot be measured; run --mode replset-state for the members' states", rsWhere(st), st.Set)
 	}
 	if member == "" {
 		member = "all"
@@ -143,12 +143,12 @@ func lagResult(v *replView, member string, w, c *thresholds.Range, window *oplog
 	}
 	percent := window != nil
 	if percent && window.Span <= 0 {
-		return nil, fmt.Errorf("the oplog window on %s is %s, so lag cannot be expressed as a part of it", window.Member, secs(window.Span))
+		return nil, fmt.Errorf("the oplog window on %s is %s, so lag cannot be expressed as a part of it", window.Member, rsSecs(window.Span))
 	}
 
 	refText := "primary " + ref.Name
 	if !isPrimary {
-		refText = fmt.Sprintf("the freshest member %s (%s; no primary)", ref.Name, stateName(ref.State))
+		refText = fmt.Sprintf("the freshest member %s (%s; no primary)", ref.Name, rsStateName(ref.State))
 	}
 
 	var r plugin.Result
@@ -172,7 +172,7 @@ func lagResult(v *replView, member string, w, c *thresholds.Range, window *oplog
 		perf := plugin.Perf{Label: m.Name, Value: value, UOM: unit, Warn: w, Crit: c, Min: plugin.F(0)}
 		if !ml.Measured {
 			perf.UOM = ""
-			vst, text, hint := stateVerdict(m)
+			vst, text, hint := rsVerdict(m)
 			if vst == plugin.OK {
 				vst, text = plugin.Unknown, fmt.Sprintf("%s reports no optime", m.label())
 			}
@@ -183,40 +183,40 @@ func lagResult(v *replView, member string, w, c *thresholds.Range, window *oplog
 			continue
 		}
 		if m == ref {
-			r.Add(plugin.OK, fmt.Sprintf("%s is the reference (%s)", m.label(), stateName(m.State)), perf).Quiet = true
+			r.Add(plugin.OK, fmt.Sprintf("%s is the reference (%s)", m.label(), rsStateName(m.State)), perf).Quiet = true
 			continue
 		}
 		stt := evaluate(value, w, c)
-		text := fmt.Sprintf("%s lag %s", m.label(), secs(ml.Lag))
+		text := fmt.Sprintf("%s lag %s", m.label(), rsSecs(ml.Lag))
 		if percent {
-			text = fmt.Sprintf("%s lag %s = %.2f %% of the oplog window", m.label(), secs(ml.Lag), value)
+			text = fmt.Sprintf("%s lag %s = %.2f %% of the oplog window", m.label(), rsSecs(ml.Lag), value)
 		}
 		f := r.Add(stt, text, perf)
 		f.Quiet = stt == plugin.OK
 		if m.Delay > 0 {
-			f.Detailf("%s behind %s, minus the configured delay of %s", secs(ml.Raw), refText, secs(m.Delay))
+			f.Detailf("%s behind %s, minus the configured delay of %s", rsSecs(ml.Raw), refText, rsSecs(m.Delay))
 		}
 		if ml.Raw < 0 {
-			f.Detailf("its optime is %s ahead of %s; shown as 0", secs(-ml.Raw), refText)
+			f.Detailf("its optime is %s ahead of %s; shown as 0", rsSecs(-ml.Raw), refText)
 		}
 		if stt != plugin.OK {
 			if percent && ml.Lag >= window.Span {
 				f.Detailf("the member is further behind than the oplog reaches back: it cannot catch up and needs an initial sync (resync); enlarge the oplog with replSetResizeOplog to prevent it")
 			} else {
-				f.Detailf("look at the member's load, disk and network, at long-running operations on it (db.currentOp()) and at its sync source (%s)", orNone(m.SyncSource))
+				f.Detailf("look at the member's load, disk and network, at long-running operations on it (db.currentOp()) and at its sync source (%s)", rsOrNone(m.SyncSource))
 			}
 		}
 		if !m.Self && !m.LastHeartbeatRecv.IsZero() && !st.Date.IsZero() && st.Date.Sub(m.LastHeartbeatRecv) > staleHeartbeat {
-			f.Detailf("the last heartbeat from it is %s old: its optime may be stale", secs(st.Date.Sub(m.LastHeartbeatRecv)))
+			f.Detailf("the last heartbeat from it is %s old: its optime may be stale", rsSecs(st.Date.Sub(m.LastHeartbeatRecv)))
 		}
 		if worst == nil || ml.Lag > worst.Lag {
 			worst = ml
 		}
 	}
 
-	head := fmt.Sprintf("%s: lag measured against %s", whereText(st), refText)
+	head := fmt.Sprintf("%s: lag measured against %s", rsWhere(st), refText)
 	if worst != nil {
-		head = fmt.Sprintf("%s: max lag %s (%s) behind %s", whereText(st), secs(worst.Lag), worst.Member.Name, refText)
+		head = fmt.Sprintf("%s: max lag %s (%s) behind %s", rsWhere(st), rsSecs(worst.Lag), worst.Member.Name, refText)
 		if percent {
 			head += fmt.Sprintf(", oplog window %.1f h on %s", window.Span.Hours(), window.Member)
 		}
@@ -224,7 +224,7 @@ func lagResult(v *replView, member string, w, c *thresholds.Range, window *oplog
 	if !ref.Self && !ref.LastHeartbeatRecv.IsZero() && !st.Date.IsZero() && st.Date.Sub(ref.LastHeartbeatRecv) > staleHeartbeat {
 		// The reference optime came with that heartbeat: every lag
 		// measured against it is too small by up to its age.
-		r.Add(plugin.Warning, fmt.Sprintf("the last heartbeat from %s is %s old, so lag against it may be understated", refText, secs(st.Date.Sub(ref.LastHeartbeatRecv)))).
+		r.Add(plugin.Warning, fmt.Sprintf("the last heartbeat from %s is %s old, so lag against it may be understated", refText, rsSecs(st.Date.Sub(ref.LastHeartbeatRecv)))).
 			Detailf("heartbeats arrive every 2 s: check the network between %s and the connected member, or run the check against the primary", ref.Name)
 	}
 	hf := r.Add(plugin.OK, head)
@@ -234,7 +234,7 @@ func lagResult(v *replView, member string, w, c *thresholds.Range, window *oplog
 	if ps := st.primaries(); len(ps) > 1 {
 		hf.Detailf("%d members claim PRIMARY; lag is measured against the freshest, %s", len(ps), ref.Name)
 	}
-	for _, m := range sortedMembers(st) {
+	for _, m := range rsSorted(st) {
 		if m.Arbiter && member == "all" {
 			hf.Detailf("arbiter %s skipped: it holds no data", m.Name)
 		}
@@ -248,7 +248,7 @@ func lagResult(v *replView, member string, w, c *thresholds.Range, window *oplog
 	return &r, nil
 }
 
-func orNone(s string) string {
+func rsOrNone(s string) string {
 	if s == "" {
 		return "none"
 	}

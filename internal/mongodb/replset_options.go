@@ -6,14 +6,28 @@ import "fmt"
 // Options. Their thresholds are -w/-c, with per-mode defaults (see
 // docs/check_mongodb_replset.md).
 type ReplOptions struct {
-	Member string `long:"member" value-name:"self|all" description:"replication-lag, replication-lag-percent: report the member the check is connected to (self) or every member (all); default: self when connected to a secondary, all when connected to the primary"`
+	Member string `long:"member" value-name:"self|all" description:"replication-lag, replication-lag-percent: report the member the check is connected to (self) or every member (all); default: self when connected directly to a secondary, all when connected to the primary or through a replica-set URI"`
 }
 
-// validateRepl checks the replica-set options before connecting.
-func validateRepl(o *Options) error {
+// rsValidate checks the replica-set options before connecting.
+func rsValidate(o *Options) error {
 	switch o.Member {
 	case "", "self", "all":
 		return nil
 	}
 	return fmt.Errorf("invalid --member %q: expected self or all", o.Member)
+}
+
+// rsNoMember rejects --member for the modes that look at the whole set.
+func rsNoMember(o *Options) error {
+	if o.Member != "" {
+		return fmt.Errorf("--member applies only to --mode replication-lag and replication-lag-percent, not %s", o.Mode)
+	}
+	return nil
+}
+
+func init() {
+	for _, m := range []string{"replset-state", "primary-change", "oplog-window"} {
+		validators[m] = rsNoMember
+	}
 }

@@ -21,12 +21,12 @@ func modeReplsetState(ctx context.Context, s *Session, o *Options, _ plugin.Env)
 		return nil, err
 	}
 	rc.close(ctx)
-	return replsetStateResult(v), nil
+	return rsStateResult(v), nil
 }
 
-// canVote lists the states in which a member's vote counts in an
+// rsCanVote lists the states in which a member's vote counts in an
 // election (MongoDB's documented electable-vote states).
-func canVote(m *ReplMember) bool {
+func rsCanVote(m *ReplMember) bool {
 	if !m.healthy() || m.Votes <= 0 {
 		return false
 	}
@@ -37,10 +37,10 @@ func canVote(m *ReplMember) bool {
 	return false
 }
 
-// majority returns the number of voting members and the votes a
-// majority needs: from the server when it reports them (4.4+), else
+// rsMajority returns the number of voting members and the votes a
+// rsMajority needs: from the server when it reports them (4.4+), else
 // from the configured votes.
-func majority(st *ReplStatus) (voting, need int) {
+func rsMajority(st *ReplStatus) (voting, need int) {
 	for i := range st.Members {
 		if st.Members[i].Votes > 0 {
 			voting += st.Members[i].Votes
@@ -56,21 +56,21 @@ func majority(st *ReplStatus) (voting, need int) {
 	return voting, need
 }
 
-func replsetStateResult(v *replView) *plugin.Result {
+func rsStateResult(v *replView) *plugin.Result {
 	st := v.Status
 	var r plugin.Result
 	counts := map[string]int{}
 	healthyVotes := 0
 	var primaries []string
-	for _, m := range sortedMembers(st) {
-		if canVote(m) {
+	for _, m := range rsSorted(st) {
+		if rsCanVote(m) {
 			healthyVotes += m.Votes
 		}
 		if m.State == rsPrimary && m.healthy() {
 			primaries = append(primaries, m.Name)
 		}
-		counts[stateName(m.State)]++
-		vst, text, hint := stateVerdict(m)
+		counts[rsStateName(m.State)]++
+		vst, text, hint := rsVerdict(m)
 		if m.healthy() && m.State != rsArbiter {
 			text += fmt.Sprintf(", health %g", m.Health)
 		}
@@ -80,7 +80,7 @@ func replsetStateResult(v *replView) *plugin.Result {
 			f.Detailf("%s", hint)
 		}
 	}
-	voting, need := majority(st)
+	voting, need := rsMajority(st)
 
 	switch len(primaries) {
 	case 0:
@@ -107,7 +107,7 @@ func replsetStateResult(v *replView) *plugin.Result {
 		primary = "primary " + primaries[0]
 	}
 	hf := r.Add(plugin.OK, fmt.Sprintf("%s: %s; %s; %d/%d voting members healthy (majority %d)",
-		whereText(st), primary, strings.Join(parts, ", "), healthyVotes, voting, need),
+		rsWhere(st), primary, strings.Join(parts, ", "), healthyVotes, voting, need),
 		plugin.Perf{Label: "members", Value: float64(len(st.Members)), Min: plugin.F(0)},
 		plugin.Perf{Label: "primaries", Value: float64(len(primaries)), Min: plugin.F(0)},
 		plugin.Perf{Label: "voting_members_healthy", Value: float64(healthyVotes), Min: plugin.F(0), Max: plugin.F(float64(voting))},
@@ -128,14 +128,22 @@ type primaryState struct {
 }
 
 func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
-	rc, err := openRepl(ctx, s, o)
+	// No pinning: hello alone answers, from any member.
+	rc, err := openRepl(ctx, s, nil)
 	if err != nil {
 		return nil, err
 	}
-	rc.close(ctx)
 	h := rc.hello
 	if h.SetName == "" {
 		return nil, fmt.Errorf("%s is not a replica-set member (hello has no setName): primary-change needs a replica set", s.Target)
+	}
+	if h.Primary == "" && h.Writable {
+		// Servers that report a one-member set (FerretDB with
+		// --repl-set-name) may leave out primary and me.
+		if h.Me == "" {
+			h.Me = s.Target
+		}
+		h.Primary = h.Me
 	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
@@ -151,7 +159,7 @@ func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env
 	if err != nil {
 		return nil, err
 	}
-	res, next := primaryChangeResult(h, prev, found, note, time.Now())
+	res, next := rsPrimaryChange(h, prev, found, note, time.Now())
 	if next != nil {
 		if err := f.Save(next); err != nil {
 			return nil, err
@@ -160,12 +168,12 @@ func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env
 	return res, nil
 }
 
-// primaryChangeResult compares the primary hello names with the
+// rsPrimaryChange compares the primary hello names with the
 // previous run's and returns the result and the state to save (nil to
 // keep the old one).
-func primaryChangeResult(h *Hello, prev primaryState, found bool, note string, now time.Time) (*plugin.Result, *primaryState) {
+func rsPrimaryChange(h *ReplHello, prev primaryState, found bool, note string, now time.Time) (*plugin.Result, *primaryState) {
 	var r plugin.Result
-	where := helloWhere(h)
+	where := rsHelloWhere(h)
 	if h.Primary == "" {
 		f := r.Add(plugin.Critical, fmt.Sprintf("%s: no primary", where))
 		if found && prev.Primary != "" {

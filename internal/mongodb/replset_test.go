@@ -14,7 +14,7 @@ import (
 	"github.com/opschecks/opschecks/thresholds"
 )
 
-func fixture(t testing.TB, name string) bson.Raw {
+func rsFixture(t testing.TB, name string) bson.Raw {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", "replset", name))
 	if err != nil {
@@ -28,16 +28,16 @@ func fixture(t testing.TB, name string) bson.Raw {
 	return raw
 }
 
-func statusFixture(t *testing.T, name string) *ReplStatus {
+func rsStatus(t *testing.T, name string) *ReplStatus {
 	t.Helper()
-	st, err := DecodeReplStatus(fixture(t, name))
+	st, err := DecodeReplStatus(rsFixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func member(t *testing.T, st *ReplStatus, name string) *ReplMember {
+func rsMember(t *testing.T, st *ReplStatus, name string) *ReplMember {
 	t.Helper()
 	for i := range st.Members {
 		if st.Members[i].Name == name {
@@ -48,14 +48,14 @@ func member(t *testing.T, st *ReplStatus, name string) *ReplMember {
 	return nil
 }
 
-func rrange(s string) *thresholds.Range {
+func rsRange(s string) *thresholds.Range {
 	r := thresholds.MustParse(s)
 	return &r
 }
 
 // render returns a function that renders a mode's result, failing the
 // test on an error.
-func render(t *testing.T) func(*plugin.Result, error) (string, plugin.State) {
+func rsRender(t *testing.T) func(*plugin.Result, error) (string, plugin.State) {
 	return func(r *plugin.Result, err error) (string, plugin.State) {
 		t.Helper()
 		if err != nil {
@@ -78,30 +78,30 @@ func TestDecodeReplStatusVersions(t *testing.T) {
 		{"status-8.0.json", "rs80", "mongo-b:27017", "mongo-c:27017", "", 3, 2, "", 0},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			st := statusFixture(t, tc.file)
+			st := rsStatus(t, tc.file)
 			if st.Set != tc.set || len(st.Members) != tc.members || st.MajorityVoteCount != tc.majority {
 				t.Fatalf("decoded %+v", st)
 			}
 			if s := st.self(); s == nil || s.Name != tc.self {
 				t.Fatalf("self = %v, want %s", s, tc.self)
 			}
-			if got := member(t, st, tc.syncOf).SyncSource; got != tc.syncSrc {
+			if got := rsMember(t, st, tc.syncOf).SyncSource; got != tc.syncSrc {
 				t.Fatalf("sync source of %s = %q, want %q", tc.syncOf, got, tc.syncSrc)
 			}
-			if tc.delayOf != "" && member(t, st, tc.delayOf).Delay != tc.delay {
-				t.Fatalf("delay %v", member(t, st, tc.delayOf).Delay)
+			if tc.delayOf != "" && rsMember(t, st, tc.delayOf).Delay != tc.delay {
+				t.Fatalf("delay %v", rsMember(t, st, tc.delayOf).Delay)
 			}
 		})
 	}
 }
 
 func TestDecodeReplStatusDownMember(t *testing.T) {
-	st := statusFixture(t, "status-8.0.json")
-	a := member(t, st, "mongo-a:27017")
+	st := rsStatus(t, "status-8.0.json")
+	a := rsMember(t, st, "mongo-a:27017")
 	if a.Health != 0 || a.State != rsDown || !a.Optime.IsZero() || !strings.Contains(a.Message, "Connection refused") {
 		t.Fatalf("down member decoded as %+v", a)
 	}
-	if c := member(t, st, "mongo-c:27017"); !c.Optime.Equal(time.Date(2025, 2, 1, 7, 58, 0, 0, time.UTC)) {
+	if c := rsMember(t, st, "mongo-c:27017"); !c.Optime.Equal(time.Date(2025, 2, 1, 7, 58, 0, 0, time.UTC)) {
 		t.Fatalf("optime %v", c.Optime)
 	}
 }
@@ -132,7 +132,7 @@ func TestOptimeForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, ok := lagReference(st)
+	ref, ok := rsReference(st)
 	lags := MeasureLag(st, ref)
 	if !ok || ref.Name != "a:1" || len(lags) != 2 || lags[1].Lag != 60*time.Second {
 		t.Fatalf("ref %v lags %+v", ref, lags)
@@ -140,12 +140,12 @@ func TestOptimeForms(t *testing.T) {
 }
 
 func TestLag44DaysAndConfigDelay(t *testing.T) {
-	st := statusFixture(t, "status-4.4.json")
-	if err := st.ApplyConfig(fixture(t, "config-4.4.json")); err != nil {
+	st := rsStatus(t, "status-4.4.json")
+	if err := st.ApplyConfig(rsFixture(t, "config-4.4.json")); err != nil {
 		t.Fatal(err)
 	}
 	v := &replView{Status: st}
-	out, state := render(t)(lagResult(v, "", rrange(defLagWarn), rrange(defLagCrit), nil))
+	out, state := rsRender(t)(rsLagResult(v, "", rsRange(defLagWarn), rsRange(defLagCrit), nil))
 	if state != plugin.Critical {
 		t.Fatalf("state %v\n%s", state, out)
 	}
@@ -173,8 +173,8 @@ func TestLag44DaysAndConfigDelay(t *testing.T) {
 }
 
 func TestLag60SecondaryView(t *testing.T) {
-	st := statusFixture(t, "status-6.0.json")
-	h, err := DecodeHello(fixture(t, "hello-6.0.json"))
+	st := rsStatus(t, "status-6.0.json")
+	h, err := DecodeHello(rsFixture(t, "hello-6.0.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +182,7 @@ func TestLag60SecondaryView(t *testing.T) {
 	v := &replView{Status: st, Hello: h}
 
 	// Connected to a secondary: self by default.
-	out, state := render(t)(lagResult(v, "", rrange(defLagWarn), rrange(defLagCrit), nil))
+	out, state := rsRender(t)(rsLagResult(v, "", rsRange(defLagWarn), rsRange(defLagCrit), nil))
 	if state != plugin.Warning {
 		t.Fatalf("state %v\n%s", state, out)
 	}
@@ -200,7 +200,7 @@ func TestLag60SecondaryView(t *testing.T) {
 		t.Errorf("self mode reports other members:\n%s", out)
 	}
 
-	out, state = render(t)(lagResult(v, "all", rrange(defLagWarn), rrange(defLagCrit), nil))
+	out, state = rsRender(t)(rsLagResult(v, "all", rsRange(defLagWarn), rsRange(defLagCrit), nil))
 	if state != plugin.Warning {
 		t.Fatalf("state %v\n%s", state, out)
 	}
@@ -217,18 +217,18 @@ func TestLag60SecondaryView(t *testing.T) {
 }
 
 func TestLagStaleHeartbeat(t *testing.T) {
-	st := statusFixture(t, "status-6.0.json")
+	st := rsStatus(t, "status-6.0.json")
 	// Pretend db4's heartbeat stopped 45 s before the status was taken.
-	member(t, st, "db4:27017").LastHeartbeatRecv = st.Date.Add(-45 * time.Second)
-	out, _ := render(t)(lagResult(&replView{Status: st}, "all", rrange(defLagWarn), rrange(defLagCrit), nil))
+	rsMember(t, st, "db4:27017").LastHeartbeatRecv = st.Date.Add(-45 * time.Second)
+	out, _ := rsRender(t)(rsLagResult(&replView{Status: st}, "all", rsRange(defLagWarn), rsRange(defLagCrit), nil))
 	if !strings.Contains(out, "the last heartbeat from it is 45 s old") {
 		t.Fatal(out)
 	}
 }
 
 func TestLag80NoPrimary(t *testing.T) {
-	st := statusFixture(t, "status-8.0.json")
-	out, state := render(t)(lagResult(&replView{Status: st}, "all", rrange("3"), rrange("10"), nil))
+	st := rsStatus(t, "status-8.0.json")
+	out, state := rsRender(t)(rsLagResult(&replView{Status: st}, "all", rsRange("3"), rsRange("10"), nil))
 	if state != plugin.Warning {
 		t.Fatalf("state %v\n%s", state, out)
 	}
@@ -246,14 +246,14 @@ func TestLag80NoPrimary(t *testing.T) {
 }
 
 func TestLagPercentPure(t *testing.T) {
-	st := statusFixture(t, "status-4.4.json")
+	st := rsStatus(t, "status-4.4.json")
 	w := &oplogWindow{Span: 100 * time.Hour, Member: "db1.example.net:27017"}
-	out, state := render(t)(lagResult(&replView{Status: st}, "all", rrange(defLagPctWarn), rrange(defLagPctCrit), w))
+	out, state := rsRender(t)(rsLagResult(&replView{Status: st}, "all", rsRange(defLagPctWarn), rsRange(defLagPctCrit), w))
 	// 259210 s of 360000 s = 72 %: warning.
 	if state != plugin.Warning || !strings.Contains(out, "'db2.example.net:27017'=72%;50;80;0") {
 		t.Fatalf("state %v\n%s", state, out)
 	}
-	_, err := lagResult(&replView{Status: st}, "all", nil, nil, &oplogWindow{Member: "x"})
+	_, err := rsLagResult(&replView{Status: st}, "all", nil, nil, &oplogWindow{Member: "x"})
 	if err == nil {
 		t.Fatal("zero window accepted")
 	}
@@ -278,7 +278,7 @@ func TestStateVerdicts(t *testing.T) {
 		{ReplMember{Name: "a", Health: 0, State: rsDown, Arbiter: true}, plugin.Warning, "arbiter a is DOWN, unreachable"},
 		{ReplMember{Name: "a", Health: 1, State: 42}, plugin.Unknown, "a is in state 42"},
 	} {
-		st, text, _ := stateVerdict(&tc.m)
+		st, text, _ := rsVerdict(&tc.m)
 		if st != tc.want || text != tc.text {
 			t.Errorf("%+v: %v %q, want %v %q", tc.m, st, text, tc.want, tc.text)
 		}
@@ -288,28 +288,28 @@ func TestStateVerdicts(t *testing.T) {
 func TestMajority(t *testing.T) {
 	// 4.4 has no majorityVoteCount: the configured votes decide (the
 	// hidden delayed member has none).
-	st := statusFixture(t, "status-4.4.json")
-	if err := st.ApplyConfig(fixture(t, "config-4.4.json")); err != nil {
+	st := rsStatus(t, "status-4.4.json")
+	if err := st.ApplyConfig(rsFixture(t, "config-4.4.json")); err != nil {
 		t.Fatal(err)
 	}
-	if voting, need := majority(st); voting != 3 || need != 2 {
+	if voting, need := rsMajority(st); voting != 3 || need != 2 {
 		t.Fatalf("voting %d need %d", voting, need)
 	}
-	out, state := plugin.Render("MONGODB", replsetStateResult(&replView{Status: st}))
+	out, state := plugin.Render("MONGODB", rsStateResult(&replView{Status: st}))
 	if state != plugin.OK || !strings.Contains(out, "3/3 voting members healthy (majority 2)") {
 		t.Fatalf("%v\n%s", state, out)
 	}
 	// The arbiter and a secondary down: one vote of three left.
-	member(t, st, "arb.example.net:27017").Health = 0
-	member(t, st, "db2.example.net:27017").Health = 0
-	out, state = plugin.Render("MONGODB", replsetStateResult(&replView{Status: st}))
+	rsMember(t, st, "arb.example.net:27017").Health = 0
+	rsMember(t, st, "db2.example.net:27017").Health = 0
+	out, state = plugin.Render("MONGODB", rsStateResult(&replView{Status: st}))
 	if state != plugin.Critical || !strings.Contains(out, "only 1 of 3 voting members are healthy, a majority needs 2") {
 		t.Fatalf("%v\n%s", state, out)
 	}
 }
 
 func TestReplsetState80(t *testing.T) {
-	out, state := plugin.Render("MONGODB", replsetStateResult(&replView{Status: statusFixture(t, "status-8.0.json")}))
+	out, state := plugin.Render("MONGODB", rsStateResult(&replView{Status: rsStatus(t, "status-8.0.json")}))
 	if state != plugin.Critical {
 		t.Fatal(out)
 	}
@@ -322,37 +322,37 @@ func TestReplsetState80(t *testing.T) {
 
 func TestPrimaryChangeResult(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	h := &Hello{SetName: "rs0", Primary: "a:1", Me: "b:1"}
-	r, next := primaryChangeResult(h, primaryState{}, false, "", t0)
+	h := &ReplHello{SetName: "rs0", Primary: "a:1", Me: "b:1"}
+	r, next := rsPrimaryChange(h, primaryState{}, false, "", t0)
 	if r.State() != plugin.OK || next == nil || next.Primary != "a:1" || !strings.Contains(r.Findings[0].Text, "first run") {
 		t.Fatalf("%+v %+v", r, next)
 	}
 	prev := *next
-	r, next = primaryChangeResult(h, prev, true, "", t0.Add(time.Minute))
+	r, next = rsPrimaryChange(h, prev, true, "", t0.Add(time.Minute))
 	if r.State() != plugin.OK || !next.Since.Equal(t0) {
 		t.Fatalf("%+v %+v", r, next)
 	}
-	h2 := &Hello{SetName: "rs0", Primary: "c:1", Me: "b:1", Secondary: true}
-	r, next = primaryChangeResult(h2, prev, true, "", t0.Add(2*time.Minute))
+	h2 := &ReplHello{SetName: "rs0", Primary: "c:1", Me: "b:1", Secondary: true}
+	r, next = rsPrimaryChange(h2, prev, true, "", t0.Add(2*time.Minute))
 	if r.State() != plugin.Warning || r.Findings[0].Text != "rs0 via b:1 (SECONDARY): primary changed from a:1 to c:1" || next.Primary != "c:1" {
 		t.Fatalf("%+v %+v", r, next)
 	}
-	r, next = primaryChangeResult(&Hello{SetName: "rs0", Me: "b:1"}, prev, true, "", t0)
+	r, next = rsPrimaryChange(&ReplHello{SetName: "rs0", Me: "b:1"}, prev, true, "", t0)
 	if r.State() != plugin.Critical || next != nil {
 		t.Fatalf("%+v %+v", r, next)
 	}
-	r, _ = primaryChangeResult(h, primaryState{}, false, "state file was unreadable", t0)
+	r, _ = rsPrimaryChange(h, primaryState{}, false, "state file was unreadable", t0)
 	if len(r.Findings[0].Details) == 0 {
 		t.Fatal("re-baseline note lost")
 	}
 }
 
 func TestDecodeOplogEntry(t *testing.T) {
-	ts, ok, err := DecodeOplogEntry(fixture(t, "oplog-first.json"))
+	ts, ok, err := DecodeOplogEntry(rsFixture(t, "oplog-first.json"))
 	if err != nil || !ok || !ts.Equal(time.Date(2024, 4, 30, 12, 0, 0, 0, time.UTC)) {
 		t.Fatalf("%v %v %v", ts, ok, err)
 	}
-	if _, ok, err := DecodeOplogEntry(fixture(t, "oplog-empty.json")); ok || err != nil {
+	if _, ok, err := DecodeOplogEntry(rsFixture(t, "oplog-empty.json")); ok || err != nil {
 		t.Fatalf("empty oplog: %v %v", ok, err)
 	}
 }
@@ -362,7 +362,7 @@ func TestOplogResultRanges(t *testing.T) {
 		span time.Duration
 		want plugin.State
 	}{{48 * time.Hour, plugin.OK}, {24 * time.Hour, plugin.OK}, {23 * time.Hour, plugin.Warning}, {4 * time.Hour, plugin.Warning}, {3 * time.Hour, plugin.Critical}} {
-		r := oplogResult(&oplogWindow{Span: tc.span, Member: "m"}, rrange(defOplogWarn), rrange(defOplogCrit))
+		r := rsOplogResult(&oplogWindow{Span: tc.span, Member: "m"}, rsRange(defOplogWarn), rsRange(defOplogCrit))
 		if r.State() != tc.want {
 			t.Errorf("%v: %v, want %v", tc.span, r.State(), tc.want)
 		}
@@ -374,7 +374,7 @@ func TestOplogResultRanges(t *testing.T) {
 
 func FuzzDecodeReplStatus(f *testing.F) {
 	for _, n := range []string{"status-4.4.json", "status-6.0.json", "status-8.0.json"} {
-		f.Add([]byte(fixture(f, n)))
+		f.Add([]byte(rsFixture(f, n)))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if bson.Raw(b).Validate() != nil {
@@ -385,20 +385,20 @@ func FuzzDecodeReplStatus(f *testing.F) {
 			return
 		}
 		_ = st.ApplyConfig(b)
-		st.ApplyHello(&Hello{Hosts: []string{"x"}})
+		st.ApplyHello(&ReplHello{Hosts: []string{"x"}})
 		v := &replView{Status: st}
 		for _, m := range []string{"self", "all"} {
-			if r, err := lagResult(v, m, rrange("60"), rrange("300"), nil); err == nil {
+			if r, err := rsLagResult(v, m, rsRange("60"), rsRange("300"), nil); err == nil {
 				plugin.Render("MONGODB", r)
 			}
 		}
-		plugin.Render("MONGODB", replsetStateResult(v))
+		plugin.Render("MONGODB", rsStateResult(v))
 	})
 }
 
 func FuzzDecodeOplogEntry(f *testing.F) {
-	f.Add([]byte(fixture(f, "oplog-first.json")))
-	f.Add([]byte(fixture(f, "oplog-empty.json")))
+	f.Add([]byte(rsFixture(f, "oplog-first.json")))
+	f.Add([]byte(rsFixture(f, "oplog-empty.json")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if bson.Raw(b).Validate() != nil {
 			return
@@ -411,7 +411,7 @@ func FuzzDecodeOplogEntry(f *testing.F) {
 }
 
 func FuzzDecodeHello(f *testing.F) {
-	f.Add([]byte(fixture(f, "hello-6.0.json")))
+	f.Add([]byte(rsFixture(f, "hello-6.0.json")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if bson.Raw(b).Validate() != nil {
 			return

@@ -1,0 +1,108 @@
+package mongosim
+
+import (
+	"crypto/rand"
+
+	"github.com/xdg-go/scram"
+	"go.mongodb.org/mongo-driver/v2/bson"
+)
+
+// saslConv is one SCRAM-SHA-256 conversation on a connection.
+type saslConv struct {
+	conv *scram.ServerConversation
+}
+
+const scramIterations = 15000
+
+// credentials derives what a server stores for user from its password,
+// with the SCRAM library's own client-side key derivation.
+func (s *Set) credentials(user string) (scram.StoredCredentials, error) {
+	s.mu.Lock()
+	pw, ok := s.sc.Users[user]
+	s.mu.Unlock()
+	if !ok {
+		return scram.StoredCredentials{}, errNoUser
+	}
+	c, err := scram.SHA256.NewClient(user, pw, "")
+	if err != nil {
+		return scram.StoredCredentials{}, err
+	}
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return scram.StoredCredentials{}, err
+	}
+	return c.GetStoredCredentialsWithError(scram.KeyFactors{Salt: string(salt), Iters: scramIterations})
+}
+
+func authFailed() bson.D {
+	return cmdError(18, "AuthenticationFailed", "Authentication failed.")
+}
+
+func (s *Set) saslStart(cs *conn, cmd bson.Raw) bson.D {
+	mech, _ := cmd.Lookup("mechanism").StringValueOK()
+	if mech != "SCRAM-SHA-256" {
+		return cmdError(2, "BadValue", "Unsupported mechanism '"+mech+"' on authentication database 'admin'")
+	}
+	srv, err := scram.SHA256.NewServer(s.credentials)
+	if err != nil {
+		return authFailed()
+	}
+	cs.sasl = &saslConv{conv: srv.NewConversation()}
+	cs.authed = false
+	return s.saslStep(cs, cmd)
+}
+
+func (s *Set) saslContinue(cs *conn, cmd bson.Raw) bson.D {
+	if cs.sasl == nil {
+		return cmdError(17, "ProtocolError", "No SASL session state found")
+	}
+	if cs.sasl.conv.Done() {
+		// The empty exchange of clients that do not skip it.
+		if !cs.sasl.conv.Valid() {
+			return authFailed()
+		}
+		return saslReply(true, nil)
+	}
+	return s.saslStep(cs, cmd)
+}
+
+func (s *Set) saslStep(cs *conn, cmd bson.Raw) bson.D {
+	_, payload, ok := cmd.Lookup("payload").BinaryOK()
+	if !ok {
+		if str, sok := cmd.Lookup("payload").StringValueOK(); sok {
+			payload = []byte(str)
+		} else {
+			return cmdError(9, "FailedToParse", "missing payload")
+		}
+	}
+	out, err := cs.sasl.conv.Step(string(payload))
+	if err != nil {
+		cs.sasl = nil
+		return authFailed()
+	}
+	done := cs.sasl.conv.Done()
+	if done {
+		if !cs.sasl.conv.Valid() {
+			return authFailed()
+		}
+		cs.authed = true
+		skip, _ := cmd.Lookup("options", "skipEmptyExchange").BooleanOK()
+		if !skip {
+			// Leave the final empty round to saslContinue.
+			return saslReply(false, []byte(out))
+		}
+	}
+	return saslReply(done, []byte(out))
+}
+
+func saslReply(done bool, payload []byte) bson.D {
+	if payload == nil {
+		payload = []byte{}
+	}
+	return bson.D{
+		{Key: "conversationId", Value: int32(1)},
+		{Key: "done", Value: done},
+		{Key: "payload", Value: bson.Binary{Subtype: 0, Data: payload}},
+		{Key: "ok", Value: 1.0},
+	}
+}
