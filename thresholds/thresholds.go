@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -62,9 +61,43 @@ type Range struct {
 // not be measured is never treated as 0.
 var ErrNotANumber = errors.New("value is not a number")
 
-// number is the decimal syntax the guidelines allow (what strtod accepts
-// minus inf, nan and hex floats, which have no place in a threshold).
-var number = regexp.MustCompile(`^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$`)
+// isDecimal reports whether s is in the decimal syntax the guidelines
+// allow: [+-]digits[.digits][e[+-]digits], what strtod accepts minus inf,
+// nan and hex floats, which have no place in a threshold. Written by hand
+// rather than as a regexp: plugins start thousands of times a minute and
+// a package-level regexp costs every start.
+func isDecimal(s string) bool {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	mant := digits()
+	if i < len(s) && s[i] == '.' {
+		i++
+		mant += digits()
+	}
+	if mant == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(s)
+}
 
 // Parse parses s as a Nagios range. Errors quote the input.
 func Parse(s string) (Range, error) {
@@ -126,7 +159,7 @@ func clip(s string) string {
 }
 
 func parseNumber(s string) (float64, error) {
-	if !number.MatchString(s) {
+	if !isDecimal(s) {
 		return 0, strconv.ErrSyntax
 	}
 	v, err := strconv.ParseFloat(s, 64)

@@ -23,7 +23,10 @@ var (
 
 // expectedType is go-flags' "(expected *thresholds.Range)": Go type names
 // mean nothing to an operator; our own messages say what is expected.
-var expectedType = regexp.MustCompile(` \(expected \*?[A-Za-z0-9_.]+\)`)
+// Compiled only on the error path: every start of a plugin counts.
+func dropExpectedType(msg string) string {
+	return regexp.MustCompile(` \(expected \*?[A-Za-z0-9_.]+\)`).ReplaceAllString(msg, "")
+}
 
 // Spec names a check.
 type Spec struct {
@@ -125,7 +128,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		if errors.As(err, &fe) {
 			msg = fe.Message
 		}
-		msg = strings.NewReplacer("`", "", "'", "").Replace(expectedType.ReplaceAllString(msg, ""))
+		msg = strings.NewReplacer("`", "", "'", "").Replace(dropExpectedType(msg))
 		pr.print(oneLine(spec, Unknown, "%s (see %s --help)", msg, spec.Name), 3)
 		return 3
 	case c.Help:

@@ -12,7 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -34,7 +33,22 @@ type File struct {
 	lock *os.File
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+// safeName replaces runs of characters that have no place in a file name.
+func safeName(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range s {
+		ok := r < 128 && (r == '.' || r == '_' || r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+		if ok {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return b.String()
+}
 
 // Key builds the file name of an instance from the check name and what it
 // checks (ports, hosts, pids...), so two services never share a file. The
@@ -42,7 +56,7 @@ var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func Key(check string, parts ...string) string {
 	full := check + "\x00" + strings.Join(parts, "\x00")
 	sum := sha256.Sum256([]byte(full))
-	readable := unsafeChars.ReplaceAllString(strings.Join(append([]string{check}, parts...), "_"), "-")
+	readable := safeName(strings.Join(append([]string{check}, parts...), "_"))
 	if len(readable) > 80 {
 		readable = readable[:80]
 	}
