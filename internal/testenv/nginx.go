@@ -3,7 +3,6 @@ package testenv
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,7 +52,7 @@ func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 		if o.Netns != nil {
 			o.Port = 8080
 		} else {
-			o.Port = nginxFreePort(t)
+			o.Port = FreePort(t)
 		}
 	}
 	dir := t.TempDir()
@@ -185,15 +184,4 @@ func (n *Nginx) stop() {
 	case <-n.exited:
 	case <-time.After(5 * time.Second):
 	}
-}
-
-// nginxFreePort returns a TCP port that was free on 127.0.0.1 a moment ago.
-func nginxFreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
