@@ -45,7 +45,7 @@ fuzz:
 clean:
 	rm -rf bin dist
 
-# ---- Packaging (docs/packaging.md) ----
+# ---- Packaging (README, "Packages and monitoring definitions") ----
 # nfpm runs as a Go tool of its own module (packaging/tools/go.mod), so the
 # product's go.mod stays lean.
 NFPM        := $(GO) tool -modfile=packaging/tools/go.mod nfpm
@@ -68,7 +68,7 @@ package: deb rpm
 deb rpm: build
 	@rm -rf $(PKG_STAGE)/$@ && mkdir -p $(PKG_STAGE)/$@/man $(PKG_STAGE)/$@/doc $(DIST)
 	@for m in packaging/man/*.1; do gzip -9n < $$m > $(PKG_STAGE)/$@/man/$$(basename $$m).gz || exit 1; done
-	@cp README.md $(PKG_STAGE)/$@/doc/ && for d in docs/*.md; do [ -f "$$d" ] && cp "$$d" $(PKG_STAGE)/$@/doc/; done; \
+	@cp README.md $(PKG_STAGE)/$@/doc/; \
 	  if [ -f LICENSE ]; then cp LICENSE $(PKG_STAGE)/$@/doc/copyright; else cp packaging/copyright $(PKG_STAGE)/$@/doc/copyright; fi
 	OPSCHECKS_VERSION=$(PKG_VERSION) OPSCHECKS_ARCH=$(PKG_ARCH) OPSCHECKS_BINDIR=bin OPSCHECKS_STAGE=$(PKG_STAGE)/$@ \
 	  $(NFPM) package -f packaging/nfpm.yaml -p $@ -t $(DIST)/

@@ -336,7 +336,7 @@ func rsSecs(d time.Duration) string {
 
 // rsVerdict maps a member's state to the plugin state the
 // replica-set modes report it with, with the reason and a hint. See
-// docs/check_mongodb_replset.md.
+// README, "check_mongodb: replica-set modes".
 func rsVerdict(m *ReplMember) (plugin.State, string, string) {
 	if m.Arbiter || m.State == rsArbiter {
 		if !m.healthy() || m.State != rsArbiter {

@@ -11,7 +11,7 @@ import (
 )
 
 // Default thresholds of the lag modes (documented in
-// docs/check_mongodb_replset.md).
+// README, "check_mongodb: replica-set modes").
 const (
 	defLagWarn     = "60"
 	defLagCrit     = "300"

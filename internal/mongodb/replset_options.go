@@ -4,7 +4,7 @@ import "fmt"
 
 // ReplOptions are the options of the replica-set modes; embedded in
 // Options. Their thresholds are -w/-c, with per-mode defaults (see
-// docs/check_mongodb_replset.md).
+// README, "check_mongodb: replica-set modes").
 type ReplOptions struct {
 	Member string `long:"member" value-name:"self|all" description:"replication-lag, replication-lag-percent: report the member the check is connected to (self) or every member (all); default: self when connected directly to a secondary, all when connected to the primary or through a replica-set URI"`
 }

@@ -2,6 +2,7 @@ package numa
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -221,16 +222,31 @@ var ErrNoMappings = errors.New("the process has no memory mappings (a kernel thr
 // process policy (mappings without their own policy show the task's), the
 // way mongod itself checks it. The small first read keeps the kernel from
 // generating more than a few lines.
+//
+// It reads in small chunks on purpose: the kernel formats as many
+// numa_maps entries as fit the read buffer, walking each mapping's page
+// tables, so a 512-byte read can walk a whole database heap (6 ms on a
+// 512 MiB heap) where 128-byte reads stop inside the first entry (0.03 ms).
 func ReadFirst(r io.Reader) (Mapping, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 512), maxLine)
-	if !sc.Scan() {
-		if err := sc.Err(); err != nil {
+	var line []byte
+	chunk := make([]byte, 128)
+	for len(line) <= maxLine {
+		n, err := r.Read(chunk)
+		if i := bytes.IndexByte(chunk[:n], '\n'); i >= 0 {
+			return ParseLine(string(append(line, chunk[:i]...)))
+		}
+		line = append(line, chunk[:n]...)
+		if err == io.EOF {
+			if len(line) == 0 {
+				return Mapping{}, ErrNoMappings
+			}
+			return ParseLine(string(line))
+		}
+		if err != nil {
 			return Mapping{}, err
 		}
-		return Mapping{}, ErrNoMappings
 	}
-	return ParseLine(sc.Text())
+	return Mapping{}, fmt.Errorf("numa_maps line longer than %d bytes", maxLine)
 }
 
 // Distribution is the whole of a process's numa_maps, summed.

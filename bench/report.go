@@ -1,0 +1,546 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func machineLine() string {
+	var u unix.Utsname
+	kernel := "?"
+	if unix.Uname(&u) == nil {
+		kernel = unix.ByteSliceToString(u.Release[:]) + " " + unix.ByteSliceToString(u.Machine[:])
+	}
+	cpu := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "model name"); ok {
+				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	load := ""
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			load = ", load average at start " + strings.Join(f[:3], " ")
+		}
+	}
+	return fmt.Sprintf("Linux %s, %d cores (%s), %s%s", kernel, runtime.NumCPU(), cpu, runtime.Version(), load)
+}
+
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f ms", v)
+	default:
+		return fmt.Sprintf("%.2f ms", v)
+	}
+}
+
+func mib(kb int64) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
+
+func round(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
+
+func kN(n int) string {
+	if n >= 1000 && n%1000 == 0 {
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}
+
+// Verdict is one target judged at one N.
+type Verdict struct {
+	T      *target
+	R      rule
+	N      int
+	Status string // PASS, MISS, INVALID
+	Detail string
+	Ratio  float64 // wall time over the peer's, when the rule has a peer
+	RSSKB  int64
+}
+
+func (r *Report) maxLevel() int {
+	n := 0
+	for _, l := range r.Levels {
+		n = max(n, l.N)
+	}
+	return n
+}
+
+// Verdicts judges every rule of every measured target at each N it
+// applies to.
+func (r *Report) Verdicts() []Verdict {
+	var out []Verdict
+	top := r.maxLevel()
+	for _, t := range r.Targets {
+		for _, ru := range t.Rules {
+			for _, l := range r.Levels {
+				if ru.AtMaxOnly && l.N != top {
+					continue
+				}
+				m := r.get(t.Key, l.N)
+				if m == nil {
+					continue
+				}
+				out = append(out, r.judge(t, ru, m))
+			}
+		}
+	}
+	return out
+}
+
+func (r *Report) judge(t *target, ru rule, m *meas) Verdict {
+	v := Verdict{T: t, R: ru, N: m.N}
+	if !m.Valid() {
+		v.Status = "INVALID"
+		v.Detail = invalidWhy(m)
+		return v
+	}
+	var why []string
+	var got []string
+	if ru.Peer != "" {
+		p := r.get(ru.Peer, m.N)
+		if p == nil || !p.Valid() {
+			v.Status = "INVALID"
+			v.Detail = "peer `" + ru.Peer + "` not measured"
+			return v
+		}
+		ratio := float64(m.Median()) / float64(p.Median())
+		v.Ratio = ratio
+		got = append(got, fmt.Sprintf("%.2fx `%s` (%s vs %s)", ratio, ru.Peer, ms(m.Median()), ms(p.Median())))
+		if ratio > ru.Limit {
+			why = append(why, fmt.Sprintf("wall %.2fx > %gx", ratio, ru.Limit))
+		}
+	}
+	if ru.AbsMs > 0 {
+		got = append(got, ms(m.Median()))
+		if float64(m.Median())/float64(time.Millisecond) >= ru.AbsMs {
+			why = append(why, fmt.Sprintf("wall %s >= %g ms", ms(m.Median()), ru.AbsMs))
+		}
+	}
+	if ru.RSSMiB > 0 {
+		got = append(got, mib(m.RSSKB))
+		if float64(m.RSSKB)/1024 >= ru.RSSMiB {
+			why = append(why, fmt.Sprintf("RSS %s >= %g MiB", mib(m.RSSKB), ru.RSSMiB))
+		}
+	}
+	v.RSSKB = m.RSSKB
+	v.Detail = strings.Join(got, ", ")
+	v.Status = "PASS"
+	if len(why) > 0 {
+		v.Status = "MISS"
+		v.Detail += " — " + strings.Join(why, "; ")
+	}
+	return v
+}
+
+func invalidWhy(m *meas) string {
+	switch {
+	case m.Err != "":
+		return "not measured: " + m.Err
+	case len(m.Runs) == 0:
+		return "no runs"
+	case m.T.Check:
+		return fmt.Sprintf("exit %d (UNKNOWN or worse: the harness called it wrongly or it failed before doing the work): %s", m.Code, m.First)
+	default:
+		return fmt.Sprintf("exit %d: %s", m.Code, m.First)
+	}
+}
+
+// growth is a target's cost at the largest N over its cost at the
+// smallest, and whether it counts as flat (at most 1.5x: more than run
+// to run noise at a few ms, far less than a walk of the socket table).
+func (r *Report) growth(t *target) (float64, bool, bool) {
+	if len(r.Levels) < 2 {
+		return 0, false, false
+	}
+	lo, hi := r.get(t.Key, r.Levels[0].N), r.get(t.Key, r.maxLevel())
+	if lo == nil || hi == nil || lo == hi || !lo.Valid() || !hi.Valid() {
+		return 0, false, false
+	}
+	g := float64(hi.Median()) / float64(lo.Median())
+	return g, g <= 1.5, true
+}
+
+const flatLimit = 1.5
+
+// prevRow is one number kept in the data block of RESULTS.md.
+type prevRow struct {
+	Key   string  `json:"key"`
+	N     int     `json:"n"`
+	Wall  float64 `json:"wall_ms"`
+	CPU   float64 `json:"cpu_ms"`
+	RSSKB int64   `json:"rss_kb"`
+}
+
+type prevData struct {
+	When string    `json:"when"`
+	Rows []prevRow `json:"rows"`
+}
+
+const dataMarker = "<!-- bench-data "
+
+func parsePrev(md []byte) (*prevData, error) {
+	i := bytes.Index(md, []byte(dataMarker))
+	if i < 0 {
+		return nil, nil
+	}
+	rest := md[i+len(dataMarker):]
+	j := bytes.Index(rest, []byte(" -->"))
+	if j < 0 {
+		return nil, fmt.Errorf("unterminated data block")
+	}
+	var d prevData
+	if err := json.Unmarshal(rest[:j], &d); err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+func (r *Report) data() prevData {
+	d := prevData{When: r.Started.Format("2006-01-02 15:04 UTC")}
+	for _, t := range r.Targets {
+		for _, l := range r.Levels {
+			m := r.get(t.Key, l.N)
+			if m == nil || !m.Valid() {
+				continue
+			}
+			d.Rows = append(d.Rows, prevRow{Key: t.Key, N: l.N,
+				Wall: float64(m.Median().Microseconds()) / 1000, CPU: float64(m.CPU().Microseconds()) / 1000, RSSKB: m.RSSKB})
+		}
+	}
+	return d
+}
+
+// Markdown renders RESULTS.md; prev is the previous file, whose numbers
+// are shown beside the new ones.
+func (r *Report) Markdown(prevFile []byte) string {
+	prev, perr := parsePrev(prevFile)
+	prevBy := map[string]prevRow{}
+	if prev != nil {
+		for _, p := range prev.Rows {
+			prevBy[fmt.Sprintf("%s@%d", p.Key, p.N)] = p
+		}
+	}
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Benchmark results\n\n")
+	mode := "`make bench` (`go run ./bench`)"
+	if r.Cfg.Smoke {
+		mode = "`go run ./bench -smoke` (smoke run: few repetitions, not for comparison)"
+	}
+	w("Written by %s on %s, in %s.\n\n", mode, r.Started.Format("2006-01-02 15:04 UTC"), round(r.Took))
+	w("**Machine:** %s.\n\n", r.Machine)
+	w("**Method.** Every command is a whole process (fork+exec from the harness, as Nagios/NRPE run a plugin), "+
+		"run %d time(s) as warm-up, then timed %d–%d times per N, interleaved round-robin with its peers so that noise "+
+		"from other work on the machine hits both sides alike. Wall time: median (min–max); CPU: median user+sys of the "+
+		"child (wait4 rusage); peak RSS: the child's own VmHWM read at exit under ptrace (largest of %d separate runs; "+
+		"ru_maxrss is not used because a child forked by a Go parent inherits the parent's high-water mark until exec). "+
+		"Load: N established TCP connections on loopback to one listener in the harness that accepts them all, "+
+		"from %d source addresses 127.0.0.2–127.0.0.%d, inside a network namespace of its own "+
+		"(the descriptors are held by %d worker process(es), the harness re-executed, because one process may hold "+
+		"only %d here: the harness hands each accepted socket to a worker over SCM_RIGHTS) "+
+		"(so **N connections = 2N ESTABLISHED sockets** in the table the checks query), plus one listener "+
+		"(backlog %d) whose accept queue is full with two more connections refused, and a probe server on loopback "+
+		"answering with a banner. Checks and peers run inside that namespace. Peers: monitoring-plugins' C "+
+		"check_dummy and check_tcp, iproute2's ss.\n\n",
+		r.Cfg.WarmUp, r.Cfg.MinRuns, r.Cfg.MaxRuns, r.Cfg.RSSRuns, loadSources, 1+loadSources, r.Workers, r.FDLimit, queueBacklog)
+
+	w("**Load as the kernel reported it** (sock_diag census):")
+	for _, l := range r.Levels {
+		if l.CensusEr != "" {
+			w(" N=%s: census failed (%s);", kN(l.N), l.CensusEr)
+			continue
+		}
+		w(" N=%s: %d ESTABLISHED, full queue %d/%d, opened in %s;", kN(l.N), l.Census.Established, l.Census.QueueLen, l.Census.QueueMax, round(l.Setup))
+	}
+	w(" teardown: %s.\n\n", r.Teardown)
+
+	// Targets.
+	w("## Targets\n\n")
+	vs := r.Verdicts()
+	type agg struct {
+		t      *target
+		ru     rule
+		status string
+		vs     []Verdict
+	}
+	var aggs []*agg
+	idx := map[string]*agg{}
+	for _, v := range vs {
+		k := v.T.Key + "|" + v.R.Source
+		a := idx[k]
+		if a == nil {
+			a = &agg{t: v.T, ru: v.R, status: "PASS"}
+			idx[k] = a
+			aggs = append(aggs, a)
+		}
+		a.vs = append(a.vs, v)
+		switch {
+		case v.Status == "INVALID":
+			a.status = "NOT MEASURED"
+		case v.Status == "MISS" && a.status == "PASS":
+			a.status = "MISS"
+		}
+	}
+	count := map[string]int{}
+	for _, a := range aggs {
+		count[a.status]++
+	}
+	for _, t := range r.Targets {
+		if _, flat, ok := r.growth(t); ok && t.Flat && t.Check {
+			if flat {
+				count["PASS"]++
+			} else {
+				count["MISS"]++
+			}
+		}
+	}
+	count["NOT MEASURED"] += len(r.Skipped)
+	w("**Verdicts:** %d PASS, %d MISS, %d NOT MEASURED.\n\n", count["PASS"], count["MISS"], count["NOT MEASURED"])
+	w("| check | target | measured | verdict |\n|---|---|---|---|\n")
+	for _, a := range aggs {
+		w("| `%s` | %s | %s | **%s** |\n", a.t.Key, a.ru.Source, esc(aggDetail(a.ru, a.vs)), a.status)
+	}
+	for _, t := range r.Targets {
+		if !t.Flat || !t.Check {
+			continue
+		}
+		g, flat, ok := r.growth(t)
+		if !ok {
+			continue
+		}
+		st := "PASS"
+		if !flat {
+			st = "MISS"
+		}
+		w("| `%s` | issue 11: cost stays flat as N grows (N=%s vs N=%s, at most %gx) | %.2fx | **%s** |\n",
+			t.Key, kN(r.maxLevel()), kN(r.Levels[0].N), flatLimit, g, st)
+	}
+	for _, s := range r.Skipped {
+		w("| `%s` | — | %s | **NOT MEASURED** |\n", s.Key, esc(s.Why))
+	}
+	w("\n")
+	if len(r.Levels) == 0 {
+		w("No level was measured.\n\n")
+	} else if g, d := r.get(peerGo, r.Levels[0].N), r.get(peerDummy, r.Levels[0].N); g != nil && d != nil && g.Valid() && d.Valid() {
+		f := float64(g.Median()) / float64(d.Median())
+		w("For scale: an empty static Go program (bench/gohello) costs %.2fx check_dummy here (%s vs %s at N=%s), "+
+			"so the 3x budget leaves about %.1fx check_dummy for a Go check's own start-up and work.\n\n",
+			f, ms(g.Median()), ms(d.Median()), kN(r.Levels[0].N), 3-f)
+	}
+
+	// All measurements.
+	prevCol := "previous median wall"
+	if prev != nil {
+		prevCol = fmt.Sprintf("previous run (%s): wall / RSS", prev.When)
+	}
+	w("## All measurements\n\n")
+	w("| check | N | median wall (min–max) | CPU | peak RSS | exit | peer | ratio | verdict | %s |\n", prevCol)
+	w("|---|---:|---|---:|---:|---:|---|---:|---|---|\n")
+	for _, l := range r.Levels {
+		for _, t := range r.Targets {
+			m := r.get(t.Key, l.N)
+			if m == nil {
+				continue
+			}
+			pv := "—"
+			if p, ok := prevBy[fmt.Sprintf("%s@%d", t.Key, l.N)]; ok {
+				pv = fmt.Sprintf("%.2f ms / %s", p.Wall, mib(p.RSSKB))
+				if m.Valid() && p.Wall > 0 {
+					pv += fmt.Sprintf(" (now %+.0f%%)", 100*(float64(m.Median().Microseconds())/1000/p.Wall-1))
+				}
+			}
+			if !m.Valid() {
+				w("| `%s` | %s | — | — | — | %d | %s | — | INVALID: %s | %s |\n", t.Key, kN(l.N), m.Code, peerCell(t), esc(invalidWhy(m)), pv)
+				continue
+			}
+			lo, hi := minMax(m.walls())
+			ratio := "—"
+			if t.Peer != "" {
+				if p := r.get(t.Peer, l.N); p != nil && p.Valid() {
+					ratio = fmt.Sprintf("%.2fx", float64(m.Median())/float64(p.Median()))
+				}
+			}
+			verdict := "—"
+			var miss []string
+			judged := false
+			for _, ru := range t.Rules {
+				if ru.AtMaxOnly && l.N != r.maxLevel() {
+					continue
+				}
+				judged = true
+				v := r.judge(t, ru, m)
+				if v.Status != "PASS" {
+					miss = append(miss, v.Status+": "+v.Detail)
+				}
+			}
+			if judged {
+				verdict = "PASS"
+				if len(miss) > 0 {
+					verdict = strings.Join(miss, "; ")
+				}
+			}
+			w("| `%s` | %s | %s (%s–%s) | %s | %s | %d | %s | %s | %s | %s |\n", t.Key, kN(l.N),
+				ms(m.Median()), ms(lo), ms(hi), ms(m.CPU()), mib(m.RSSKB), m.Code, peerCell(t), ratio, esc(verdict), pv)
+		}
+	}
+	w("\n")
+
+	// Cost vs N.
+	if len(r.Levels) > 1 {
+		w("## Cost vs N (median wall)\n\n| check |")
+		for _, l := range r.Levels {
+			w(" N=%s |", kN(l.N))
+		}
+		w(" growth | must stay flat |\n|---|")
+		for range r.Levels {
+			w("---:|")
+		}
+		w("---:|---|\n")
+		for _, t := range r.Targets {
+			if t.FirstOnly {
+				continue
+			}
+			w("| `%s` |", t.Key)
+			for _, l := range r.Levels {
+				if m := r.get(t.Key, l.N); m != nil && m.Valid() {
+					w(" %s |", ms(m.Median()))
+				} else {
+					w(" — |")
+				}
+			}
+			g, flat, ok := r.growth(t)
+			gs := "—"
+			if ok {
+				gs = fmt.Sprintf("%.2fx", g)
+			}
+			must := "no (walks the ESTABLISHED table by design)"
+			switch {
+			case !t.Check:
+				must = "— (peer)"
+			case t.Flat:
+				must = "yes"
+				if ok && !flat {
+					must = "yes — **GROWS**"
+				}
+			}
+			w(" %s | %s |\n", gs, must)
+		}
+		w("\n")
+	}
+
+	if len(r.Profiles) > 0 {
+		w("## Where the time goes (misses)\n\n")
+		for _, p := range r.Profiles {
+			w("- %s\n", esc(p))
+		}
+		w("\n")
+	}
+	if notes, err := os.ReadFile(filepath.Join(r.Cfg.Root, "bench", "analysis.md")); err == nil && len(bytes.TrimSpace(notes)) > 0 {
+		w("## Analysis of the misses (by hand, from perf and strace; bench/analysis.md)\n\n%s\n\n", bytes.TrimSpace(notes))
+	}
+	w("## First output line of each check (warm-up run, largest N)\n\n")
+	for _, t := range r.Targets {
+		if !t.Check {
+			continue
+		}
+		var m *meas
+		for _, l := range r.Levels {
+			if x := r.get(t.Key, l.N); x != nil {
+				m = x
+			}
+		}
+		if m != nil {
+			w("- `%s` (N=%s, exit %d): `%s`\n", t.Key, kN(m.N), m.Code, strings.ReplaceAll(m.First, "`", "'"))
+		}
+	}
+	w("\n")
+	if perr != nil {
+		w("(The previous file's data block could not be read: %v.)\n\n", perr)
+	}
+	d := r.data()
+	js, _ := json.Marshal(d)
+	w("%s%s -->\n", dataMarker, js)
+	return b.String()
+}
+
+func peerCell(t *target) string {
+	if t.Peer == "" {
+		if len(t.Rules) > 0 && t.Rules[0].AbsMs > 0 {
+			return "absolute"
+		}
+		return "—"
+	}
+	return "`" + t.Peer + "`"
+}
+
+func esc(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+
+// Summary is the short verdict list printed after a run.
+func (r *Report) Summary() string {
+	var b strings.Builder
+	for _, v := range r.Verdicts() {
+		if v.Status != "PASS" {
+			fmt.Fprintf(&b, "%s at N=%d: %s %s\n", v.T.Key, v.N, v.Status, v.Detail)
+		}
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(&b, "%s: NOT MEASURED: %s\n", s.Key, s.Why)
+	}
+	if b.Len() == 0 {
+		b.WriteString("every target measured passed\n")
+	}
+	return b.String()
+}
+
+// aggDetail sums up one target's verdicts over the N it was judged at:
+// the ratio at each N, the largest RSS, and where it missed.
+func aggDetail(ru rule, vs []Verdict) string {
+	if len(vs) == 1 {
+		return fmt.Sprintf("N=%s: %s", kN(vs[0].N), vs[0].Detail)
+	}
+	var parts, missed, invalid []string
+	var rss int64
+	for _, v := range vs {
+		switch v.Status {
+		case "INVALID":
+			invalid = append(invalid, fmt.Sprintf("N=%s: %s", kN(v.N), v.Detail))
+			continue
+		case "MISS":
+			missed = append(missed, kN(v.N))
+		}
+		rss = max(rss, v.RSSKB)
+		if ru.Peer != "" {
+			parts = append(parts, fmt.Sprintf("%s %.2fx", kN(v.N), v.Ratio))
+		}
+	}
+	out := ""
+	if len(parts) > 0 {
+		out = fmt.Sprintf("wall vs `%s` at N=%s", ru.Peer, strings.Join(parts, ", "))
+	}
+	if ru.RSSMiB > 0 && rss > 0 {
+		out += fmt.Sprintf("; peak RSS at most %s", mib(rss))
+	}
+	if len(missed) > 0 {
+		out += fmt.Sprintf("; missed at N=%s", strings.Join(missed, ", "))
+	}
+	if len(invalid) > 0 {
+		out += "; " + strings.Join(invalid, "; ")
+	}
+	return out
+}

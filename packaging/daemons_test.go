@@ -1,0 +1,545 @@
+package packaging_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opschecks/opschecks/internal/testenv"
+)
+
+// nagiosService is one example service of the committed services file,
+// resolved to the command line Nagios runs.
+type nagiosService struct {
+	Name string
+	Argv []string
+}
+
+// nagiosServices resolves the example services through the committed
+// command definitions, the way Nagios expands the macros.
+func nagiosServices(t *testing.T, root, pluginDir string) []nagiosService {
+	t.Helper()
+	cmdText, _ := os.ReadFile(filepath.Join(root, "packaging", "nagios", "opschecks-commands.cfg"))
+	svcText, _ := os.ReadFile(filepath.Join(root, "packaging", "nagios", "opschecks-services.cfg"))
+	lines := map[string]string{}
+	for _, m := range regexp.MustCompile(`command_name\s+(\S+)\n\s+command_line\s+(.+)\n`).FindAllStringSubmatch(string(cmdText), -1) {
+		lines[m[1]] = m[2]
+	}
+	var svcs []nagiosService
+	for _, m := range regexp.MustCompile(`service_description\s+(\S+)\n\s+check_command\s+(.*)\n`).FindAllStringSubmatch(string(svcText), -1) {
+		name, arg, _ := strings.Cut(m[2], "!")
+		line, ok := lines[name]
+		if !ok {
+			t.Fatalf("service %s uses command %s, which opschecks-commands.cfg does not define", m[1], name)
+		}
+		line = strings.NewReplacer("$USER1$", pluginDir, "$HOSTADDRESS$", "127.0.0.1", "$ARG1$", arg).Replace(line)
+		argv, err := splitWords(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svcs = append(svcs, nagiosService{Name: m[1], Argv: argv})
+	}
+	if len(svcs) != len(checkNames(t)) {
+		t.Fatalf("%d example services for %d checks", len(svcs), len(checkNames(t)))
+	}
+	return svcs
+}
+
+const nagiosObjects = `
+define timeperiod {
+    timeperiod_name 24x7
+    alias           always
+    sunday          00:00-24:00
+    monday          00:00-24:00
+    tuesday         00:00-24:00
+    wednesday       00:00-24:00
+    thursday        00:00-24:00
+    friday          00:00-24:00
+    saturday        00:00-24:00
+}
+define command {
+    command_name    notify-nobody
+    command_line    /bin/true
+}
+define contact {
+    contact_name                  nobody
+    host_notifications_enabled    0
+    service_notifications_enabled 0
+    host_notification_period      24x7
+    service_notification_period   24x7
+    host_notification_options     n
+    service_notification_options  n
+    host_notification_commands    notify-nobody
+    service_notification_commands notify-nobody
+}
+define host {
+    host_name             localhost
+    address               127.0.0.1
+    max_check_attempts    1
+    check_period          24x7
+    contacts              nobody
+    notification_period   24x7
+    notifications_enabled 0
+    active_checks_enabled 0
+}
+define service {
+    name                  generic-service
+    register              0
+    max_check_attempts    1
+    check_interval        1
+    retry_interval        1
+    check_period          24x7
+    notification_period   24x7
+    notifications_enabled 0
+    contacts              nobody
+}
+`
+
+// statusDat parses the servicestatus blocks of Nagios' status.dat.
+func statusDat(path string) (map[string]map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res := map[string]map[string]string{}
+	var cur map[string]string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		switch {
+		case l == "servicestatus {":
+			cur = map[string]string{}
+		case l == "}" && cur != nil:
+			res[cur["service_description"]] = cur
+			cur = nil
+		case cur != nil:
+			if k, v, ok := strings.Cut(l, "="); ok {
+				cur[k] = v
+			}
+		}
+	}
+	return res, sc.Err()
+}
+
+// unescapeNagios undoes the escaping Nagios applies to long output in
+// status.dat (newline as \n, backslash as \\).
+func unescapeNagios(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			switch s[i+1] {
+			case 'n':
+				b.WriteByte('\n')
+				i++
+				continue
+			case '\\':
+				b.WriteByte('\\')
+				i++
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func TestNagios(t *testing.T) {
+	testenv.Require(t, "root", "nagios4")
+	nagios4 := testenv.Binary(t, "nagios4")
+	root := testenv.ModuleRoot(t)
+	bindir := buildAll(t)
+	dir := t.TempDir()
+	mustWrite(t, filepath.Join(dir, "objects.cfg"), nagiosObjects)
+	mustWrite(t, filepath.Join(dir, "resource.cfg"), "$USER1$="+bindir+"\n")
+	if err := os.Mkdir(filepath.Join(dir, "checkresults"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "nagios.cfg")
+	mustWrite(t, cfg, strings.NewReplacer("DIR", dir, "PKG", filepath.Join(root, "packaging")).Replace(`
+log_file=DIR/nagios.log
+cfg_file=DIR/objects.cfg
+cfg_file=PKG/nagios/opschecks-commands.cfg
+cfg_file=PKG/nagios/opschecks-services.cfg
+resource_file=DIR/resource.cfg
+status_file=DIR/status.dat
+status_update_interval=1
+temp_file=DIR/nagios.tmp
+temp_path=DIR
+lock_file=DIR/nagios.lock
+check_result_path=DIR/checkresults
+object_cache_file=DIR/objects.cache
+precached_object_file=DIR/objects.precache
+state_retention_file=DIR/retention.dat
+retain_state_information=0
+use_retained_program_state=0
+command_file=DIR/nagios.cmd
+check_external_commands=0
+nagios_user=root
+nagios_group=root
+use_syslog=0
+log_rotation_method=n
+enable_notifications=0
+execute_host_checks=0
+service_inter_check_delay_method=n
+max_service_check_spread=1
+check_result_reaper_frequency=1
+max_check_result_reaper_time=5
+service_check_timeout=60
+enable_flap_detection=0
+process_performance_data=0
+illegal_macro_output_chars=~$&|'"<>
+`))
+
+	out, err := exec.Command(nagios4, "-v", cfg).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Total Errors:   0") {
+		t.Fatalf("nagios4 -v %s: %v\n%s", cfg, err, out)
+	}
+	if !strings.Contains(string(out), "Total Warnings: 0") {
+		t.Errorf("nagios4 -v warns about our definitions:\n%s", out)
+	}
+	if n := len(checkNames(t)); !strings.Contains(string(out), fmt.Sprintf("Checked %d services.", n)) {
+		t.Errorf("nagios4 -v did not check %d services:\n%s", n, out)
+	}
+
+	svcs := nagiosServices(t, root, bindir)
+	before := map[string]result{}
+	for _, s := range svcs {
+		before[s.Name] = runAs(t, nil, s.Argv)
+	}
+
+	d := startDaemon(t, filepath.Join(dir, "stdout.log"), nagios4, cfg)
+	status := filepath.Join(dir, "status.dat")
+	var st map[string]map[string]string
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		st, _ = statusDat(status)
+		done := len(st) == len(svcs)
+		for _, s := range st {
+			if s["has_been_checked"] != "1" {
+				done = false
+			}
+		}
+		if done {
+			break
+		}
+		if d.exited() || time.Now().After(deadline) {
+			t.Fatalf("nagios4 did not check every service (exited %v); status: %v\nlog:\n%s\n%s", d.exited(), st, readLog(filepath.Join(dir, "nagios.log")), readLog(filepath.Join(dir, "stdout.log")))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	d.Stop()
+
+	for _, s := range svcs {
+		after := runAs(t, nil, s.Argv)
+		rec, ok := st[s.Name]
+		if !ok {
+			t.Errorf("service %s not in status.dat", s.Name)
+			continue
+		}
+		code, err := strconv.Atoi(rec["current_state"])
+		if err != nil {
+			t.Errorf("%s: current_state %q", s.Name, rec["current_state"])
+		}
+		got := parseOutput(code, rec["plugin_output"]+"|"+rec["performance_data"]+"\n"+unescapeNagios(rec["long_plugin_output"]))
+		t.Logf("%s: nagios recorded %v", s.Name, got)
+		if got.Code == 3 {
+			t.Errorf("%s: UNKNOWN; the example services must give a real answer on any host: %v", s.Name, got)
+		}
+		sameAsByHand(t, "nagios4 service "+s.Name, got, before[s.Name], after)
+	}
+}
+
+// waitListening waits until addr accepts connections (bounded).
+func waitListening(t *testing.T, addr string, d *daemon, log string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if d.exited() || time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s (daemon exited: %v): %v\n%s", addr, d.exited(), err, readLog(log))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// icingaDefines points every path of Icinga 2 into dir and runs it as
+// root, so the test needs nothing of the host's /etc/icinga2 or /var.
+func icingaDefines(dir string) []string {
+	var args []string
+	for _, d := range []string{"ConfigDir", "DataDir", "LogDir", "CacheDir", "SpoolDir", "InitRunDir"} {
+		p := filepath.Join(dir, strings.ToLower(d))
+		_ = os.MkdirAll(p, 0o755)
+		args = append(args, "-D"+d+"="+p)
+	}
+	return append(args, "-DRunAsUser=root", "-DRunAsGroup=root")
+}
+
+func TestIcingaValidates(t *testing.T) {
+	testenv.Require(t, "icinga2")
+	icinga2 := testenv.Binary(t, "icinga2")
+	root := testenv.ModuleRoot(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "icinga2.conf")
+	mustWrite(t, cfg, fmt.Sprintf(`include <itl>
+include <plugins>
+const PluginDir = "/usr/lib/nagios/plugins"
+object Host NodeName {
+	address = "127.0.0.1"
+	check_command = "dummy"
+}
+include %q
+include %q
+`, filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf"), filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf")))
+	args := append([]string{"daemon", "-C", "-c", cfg}, icingaDefines(dir)...)
+	out, err := exec.Command(icinga2, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("icinga2 daemon -C: %v\n%s", err, out)
+	}
+	n := len(checkNames(t))
+	if !strings.Contains(string(out), fmt.Sprintf("Instantiated %d Services.", n)) {
+		t.Errorf("icinga2 did not instantiate one service per check (%d):\n%s", n, out)
+	}
+	if strings.Contains(string(out), "warning/") {
+		t.Errorf("icinga2 warns about our configuration:\n%s", out)
+	}
+	// Each CheckCommand is used by a service (the example apply rules).
+	for _, c := range checkNames(t) {
+		cmd := "opschecks_" + strings.TrimPrefix(c, "check_")
+		if b, _ := os.ReadFile(filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf")); !strings.Contains(string(b), `check_command = "`+cmd+`"`) {
+			t.Errorf("no example service uses CheckCommand %s", cmd)
+		}
+	}
+	// A definition that clashes with the ITL (a CheckCommand named like
+	// one of ours in the ITL, or ours duplicated) fails validation: prove
+	// the validation is real by including the commands twice.
+	dup := filepath.Join(dir, "dup.conf")
+	b, _ := os.ReadFile(cfg)
+	mustWrite(t, dup, string(b)+fmt.Sprintf("include %q\n", filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf")))
+	if out, err := exec.Command(icinga2, append([]string{"daemon", "-C", "-c", dup}, icingaDefines(dir)...)...).CombinedOutput(); err == nil {
+		t.Errorf("icinga2 -C accepted duplicated CheckCommands, so the validation proves nothing:\n%s", out)
+	}
+}
+
+// Icinga 2 really runs each CheckCommand of the example services and
+// records the same state, output and perfdata as running the binary by
+// hand (read through a PerfdataWriter).
+func TestIcingaRuns(t *testing.T) {
+	testenv.Require(t, "root", "icinga2")
+	icinga2 := testenv.Binary(t, "icinga2")
+	root := testenv.ModuleRoot(t)
+	bindir := buildAll(t)
+	dir := t.TempDir()
+	svc, _ := os.ReadFile(filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf"))
+	// The example services, checked at once and every second.
+	fast := regexp.MustCompile(`(?m)^\tcheck_command = (.*)$`).ReplaceAllString(string(svc), "\tcheck_command = $1\n\tcheck_interval = 1s\n\tretry_interval = 1s")
+	// Every CheckCommand once more with each option that has a default set
+	// explicitly to it: the answer must not change, which proves that every
+	// such argument is an option the binary accepts, with its value passed.
+	var extra strings.Builder
+	for _, b := range regexp.MustCompile(`(?s)apply Service "([^"]+)" \{\n(.*?)\n\}`).FindAllStringSubmatch(fast, -1) {
+		name, body := b[1], b[2]
+		doc := checkDoc(t, filepath.Join(bindir, "check_"+strings.TrimPrefix(name, "opschecks_")))
+		fmt.Fprintf(&extra, "\napply Service %q {\n%s\n", name+"_defaults", body)
+		for _, o := range doc.Options {
+			if o.Bool || len(o.Default) == 0 || o.Long == "help" || o.Long == "version" {
+				continue
+			}
+			v := name + "_" + strings.ReplaceAll(o.Long, "-", "_")
+			if strings.Contains(body, "vars."+v+" ") {
+				continue
+			}
+			if o.Repeatable {
+				var q []string
+				for _, d := range o.Default {
+					q = append(q, strconv.Quote(d))
+				}
+				fmt.Fprintf(&extra, "\tvars.%s = [ %s ]\n", v, strings.Join(q, ", "))
+			} else {
+				fmt.Fprintf(&extra, "\tvars.%s = %s\n", v, strconv.Quote(o.Default[0]))
+			}
+		}
+		extra.WriteString("}\n")
+	}
+	t.Logf("services with every default set explicitly:%s", extra.String())
+	mustWrite(t, filepath.Join(dir, "services.conf"), fast+extra.String())
+	pd := filepath.Join(dir, "perfdata")
+	cfg := filepath.Join(dir, "icinga2.conf")
+	mustWrite(t, cfg, fmt.Sprintf(`include <itl>
+include <plugins>
+const PluginDir = %q
+object CheckerComponent "checker" {}
+object Host NodeName {
+	address = "127.0.0.1"
+	check_command = "dummy"
+	enable_active_checks = false
+}
+object PerfdataWriter "opschecks-test" {
+	service_perfdata_path = %q
+	service_temp_path = %q
+	host_perfdata_path = %q
+	host_temp_path = %q
+	service_format_template = "SERVICE\t$service.name$\tSTATE\t$service.state_id$\tPERF\t$service.perfdata$\tOUT\t$service.output$\tEND"
+	rotation_interval = 1s
+}
+include %q
+include %q
+`, bindir, pd+"/service", pd+"/service.tmp", pd+"/host", pd+"/host.tmp",
+		filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf"), filepath.Join(dir, "services.conf")))
+	if err := os.Mkdir(pd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// The same command lines, as Nagios would run them, for by-hand runs.
+	byHand := map[string][]string{}
+	for _, s := range nagiosServices(t, root, bindir) {
+		byHand[s.Name] = s.Argv
+		byHand[s.Name+"_defaults"] = s.Argv
+	}
+	before := map[string]result{}
+	for n, argv := range byHand {
+		before[n] = runAs(t, nil, argv)
+	}
+
+	d := startDaemon(t, filepath.Join(dir, "icinga2.log"), icinga2, append([]string{"daemon", "-c", cfg}, icingaDefines(dir)...)...)
+	got := map[string]result{}
+	rec := regexp.MustCompile(`(?s)SERVICE\t(\S+)\tSTATE\t(\d)\tPERF\t(.*?)\tOUT\t(.*?)\tEND`)
+	deadline := time.Now().Add(90 * time.Second)
+	for len(got) < len(byHand) {
+		files, _ := filepath.Glob(filepath.Join(pd, "service.*"))
+		for _, f := range files {
+			if strings.HasSuffix(f, ".tmp") {
+				continue
+			}
+			b, _ := os.ReadFile(f)
+			for _, m := range rec.FindAllStringSubmatch(string(b), -1) {
+				code, _ := strconv.Atoi(m[2])
+				if _, ok := got[m[1]]; !ok {
+					lines := strings.SplitN(m[4], "\n", 2)
+					rest := ""
+					if len(lines) == 2 {
+						rest = lines[1]
+					}
+					got[m[1]] = parseOutput(code, lines[0]+"|"+m[3]+"\n"+rest)
+				}
+			}
+		}
+		if d.exited() || time.Now().After(deadline) {
+			t.Fatalf("icinga2 did not run every service (exited %v); got %v\n%s", d.exited(), got, readLog(filepath.Join(dir, "icinga2.log")))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	d.Stop()
+	for n, argv := range byHand {
+		after := runAs(t, nil, argv)
+		g, ok := got[n]
+		if !ok {
+			t.Errorf("icinga2 recorded nothing for %s", n)
+			continue
+		}
+		t.Logf("%s: icinga2 recorded %v", n, g)
+		sameAsByHand(t, "icinga2 service "+n, g, before[n], after)
+	}
+}
+
+func TestNRPE(t *testing.T) {
+	testenv.Require(t, "root", "nrpe", "check_nrpe")
+	nrpe := testenv.Binary(t, "nrpe")
+	checkNRPE := testenv.Binary(t, "check_nrpe")
+	root := testenv.ModuleRoot(t)
+	bindir := buildAll(t)
+	nagios, err := user.Lookup("nagios")
+	if err != nil {
+		testenv.Missing(t, "no nagios user (Debian's nagios-nrpe-server creates it): %v", err)
+	}
+	uid, _ := strconv.Atoi(nagios.Uid)
+	gid, _ := strconv.Atoi(nagios.Gid)
+	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Our snippet, pointed at the freshly built binaries.
+	snippet, _ := os.ReadFile(filepath.Join(root, "packaging", "nrpe", "opschecks.cfg"))
+	mustWrite(t, filepath.Join(dir, "opschecks.cfg"), strings.ReplaceAll(string(snippet), "/usr/lib/nagios/plugins/", bindir+"/"))
+	port := freePort(t)
+	cfg := filepath.Join(dir, "nrpe.cfg")
+	logFile := filepath.Join(dir, "nrpe.log")
+	mustWrite(t, logFile, "")
+	if err := os.Chmod(logFile, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, cfg, fmt.Sprintf(`log_file=%s/nrpe.log
+debug=1
+pid_file=%s/nrpe.pid
+server_address=127.0.0.1
+server_port=%d
+nrpe_user=nagios
+nrpe_group=nagios
+allowed_hosts=127.0.0.1
+dont_blame_nrpe=0
+allow_bash_command_substitution=0
+command_timeout=60
+connection_timeout=60
+include=%s/opschecks.cfg
+`, dir, dir, port, dir))
+	d := startDaemon(t, filepath.Join(dir, "nrpe.stdout"), nrpe, "-c", cfg, "-f")
+
+	cmds := nrpeCommands(t, filepath.Join(dir, "opschecks.cfg"), false)
+	if len(cmds) != len(checkNames(t)) {
+		t.Fatalf("%d fixed NRPE commands for %d checks", len(cmds), len(checkNames(t)))
+	}
+	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port), d, filepath.Join(dir, "nrpe.log"))
+	ask := func(args ...string) result {
+		return runAs(t, nil, append([]string{checkNRPE, "-H", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "60"}, args...))
+	}
+	var ok, notOK int
+	for name, line := range cmds {
+		argv, err := splitWords(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := runAs(t, cred, argv)
+		got := ask("-c", name)
+		after := runAs(t, cred, argv)
+		t.Logf("check_nrpe -c %s: %v", name, got)
+		sameAsByHand(t, "check_nrpe -c "+name, got, before, after)
+		if got.Code == 0 {
+			ok++
+		} else {
+			notOK++
+		}
+	}
+	if ok == 0 || notOK == 0 {
+		t.Errorf("the fixed NRPE commands gave %d OK and %d non-OK answers; the test needs both", ok, notOK)
+	}
+
+	// With dont_blame_nrpe=0 the server cannot pass arguments: nrpe drops
+	// the request and the check never runs. (Debian's nrpe is built
+	// without argument support at all, so the commented $ARG1$ variants
+	// need an nrpe built with --enable-command-args; README, "Packages and monitoring definitions".)
+	r := ask("-c", "opschecks_"+strings.TrimPrefix(checkNames(t)[0], "check_"), "-a", "--help")
+	if r.Code != 3 || !strings.HasPrefix(r.Output, "CHECK_NRPE: ") {
+		t.Errorf("nrpe ran a command with arguments from the server: %v", r)
+	}
+	d.Stop()
+	if log := readLog(filepath.Join(dir, "nrpe.log")); !strings.Contains(log, "Request contained command arguments") {
+		t.Errorf("nrpe did not log why it refused the arguments:\n%s", log)
+	}
+}
