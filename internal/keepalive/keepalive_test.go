@@ -3,9 +3,8 @@ package keepalive
 import (
 	"context"
 	"encoding/binary"
-	"flag"
+	"github.com/opschecks/opschecks/internal/testenv"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,8 +16,6 @@ import (
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 func TestParseIdleTimeout(t *testing.T) {
 	cases := []struct {
@@ -132,19 +129,7 @@ func TestHostFixtures(t *testing.T) {
 			if st != c.state {
 				t.Errorf("state %s, want %s", st, c.state)
 			}
-			golden := filepath.Join("testdata", "golden", c.name+".txt")
-			if *update {
-				if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if out != string(want) {
-				t.Errorf("output differs from %s:\n%s\nwant:\n%s", golden, out, want)
-			}
+			testenv.Golden(t, c.name+".txt", out)
 		})
 	}
 }

@@ -2,7 +2,7 @@ package mongodb
 
 import (
 	"errors"
-	"flag"
+	"github.com/opschecks/opschecks/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +11,6 @@ import (
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 func readDoc(t *testing.T, name, docName string) Doc {
 	t.Helper()
@@ -31,27 +29,6 @@ func readDoc(t *testing.T, name, docName string) Doc {
 func rng(s string) *thresholds.Range {
 	r := thresholds.MustParse(s)
 	return &r
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name+".txt")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -run %s -update to create it)", err, t.Name())
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
 }
 
 func TestStatusModesOnFixtures(t *testing.T) {
@@ -106,7 +83,7 @@ func TestStatusModesOnFixtures(t *testing.T) {
 			if first, _, _ := strings.Cut(out, "\n"); !strings.Contains(first, tc.summary) || !strings.Contains(first, "db1:27017") {
 				t.Errorf("first line %q lacks %q or the host", first, tc.summary)
 			}
-			golden(t, tc.name, out)
+			testenv.Golden(t, tc.name+".txt", out)
 		})
 	}
 }
@@ -122,7 +99,7 @@ func TestSizeModesOnFixtures(t *testing.T) {
 		if st != plugin.OK || !strings.Contains(out, "'db_disk_size'=500658176B;;;0") || !strings.Contains(out, "'db_collections'=12;;;0") {
 			t.Errorf("dbStats %s without thresholds: %v\n%s", v, st, out)
 		}
-		golden(t, "database-size-"+v, out)
+		testenv.Golden(t, "database-size-"+v+".txt", out)
 
 		r, err = databaseSizeResult(d, "db1:27017", &Options{Database: "shop", Warning: rng("400000000"), Critical: rng("600000000")})
 		if err != nil {
@@ -148,7 +125,7 @@ func TestSizeModesOnFixtures(t *testing.T) {
 	if st != plugin.Critical {
 		t.Errorf("collection-size: %v, want CRITICAL\n%s", st, out)
 	}
-	golden(t, "collection-size-6.0", out)
+	testenv.Golden(t, "collection-size-6.0"+".txt", out)
 	if _, err := databaseSizeResult(readDoc(t, "serverstatus-ferretdb.json", "dbStats"), "x", &Options{}); err == nil || !strings.Contains(err.Error(), "server does not report dbStats.dataSize") {
 		t.Errorf("dbStats without dataSize: %v", err)
 	}
@@ -172,7 +149,7 @@ func TestRatesOnFixtures(t *testing.T) {
 		}
 		o := &Options{Warning: rng("100"), Critical: rng("1000")}
 		out, st := plugin.Render("MONGODB", rateResult(cs, "db1:27017", cur, rates, true, "", o))
-		golden(t, "rates-"+cs.section, out)
+		testenv.Golden(t, "rates-"+cs.section+".txt", out)
 		want := map[string]plugin.State{"opcounters": plugin.Warning, "asserts": plugin.OK}[cs.section]
 		if st != want {
 			t.Errorf("%s: %v, want %v\n%s", cs.section, st, want, out)

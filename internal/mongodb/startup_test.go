@@ -1,6 +1,7 @@
 package mongodb
 
 import (
+	"github.com/opschecks/opschecks/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,7 +112,7 @@ func TestStartupWarningsOnFixtures(t *testing.T) {
 		if tc.ignore != nil {
 			name += "-ignored"
 		}
-		golden(t, name, out)
+		testenv.Golden(t, name+".txt", out)
 	}
 	// The old format's continuation lines are joined to their warning.
 	ws := readLog(t, "getlog-4.0-text.json")

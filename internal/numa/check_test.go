@@ -2,7 +2,7 @@ package numa
 
 import (
 	"context"
-	"flag"
+	"github.com/opschecks/opschecks/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +12,6 @@ import (
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 func baseConfig(t *testing.T, host string) Config {
 	w, c := thresholds.MustParse("20"), thresholds.MustParse("50")
@@ -126,29 +124,9 @@ func TestCheckFixtures(t *testing.T) {
 				}
 			}
 			if tt.golden != "" {
-				golden(t, tt.golden, out)
+				testenv.Golden(t, tt.golden, out)
 			}
 		})
-	}
-}
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
 

@@ -2,11 +2,9 @@ package tcpwindow
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,28 +14,6 @@ import (
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name+".txt")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
 
 func fixtureFS(name string) linux.FS {
 	return linux.NewFS(filepath.Join("testdata", "sysctl", name), "/nonexistent")
@@ -127,7 +103,7 @@ func TestLocalAuditGolden(t *testing.T) {
 			if st != tc.state {
 				t.Errorf("state %s, want %s", st, tc.state)
 			}
-			golden(t, tc.name, out)
+			testenv.Golden(t, tc.name+".txt", out)
 		})
 	}
 }
@@ -176,7 +152,7 @@ func TestJudgeProbeGolden(t *testing.T) {
 			if st != tc.state {
 				t.Errorf("state %s, want %s", st, tc.state)
 			}
-			golden(t, tc.name, out)
+			testenv.Golden(t, tc.name+".txt", out)
 		})
 	}
 }
