@@ -3,6 +3,7 @@ package linux
 import (
 	"bufio"
 	"fmt"
+	"github.com/opschecks/opschecks/internal/plugin"
 	"io"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ func ParseNetstat(r io.Reader) (map[string]map[string]int64, error) {
 		}
 		name, rest, ok := strings.Cut(text, ":")
 		if !ok {
-			return nil, fmt.Errorf("netstat line %d: no section name in %q", line, clip(text))
+			return nil, fmt.Errorf("netstat line %d: no section name in %q", line, plugin.Clip(text, 60))
 		}
 		fields := strings.Fields(rest)
 		if header == nil {
@@ -47,7 +48,7 @@ func ParseNetstat(r io.Reader) (map[string]map[string]int64, error) {
 		for i, f := range fields {
 			v, err := strconv.ParseInt(f, 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("netstat line %d: %s %s: %q is not an integer", line, section, header[i], clip(f))
+				return nil, fmt.Errorf("netstat line %d: %s %s: %q is not an integer", line, section, header[i], plugin.Clip(f, 60))
 			}
 			m[header[i]] = v
 		}
@@ -60,12 +61,4 @@ func ParseNetstat(r io.Reader) (map[string]map[string]int64, error) {
 		return nil, fmt.Errorf("netstat: header of %s without values", section)
 	}
 	return out, nil
-}
-
-// clip shortens text quoted in error messages.
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/opschecks/opschecks/internal/plugin"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -109,7 +110,7 @@ func (f FS) ReadPidfile(path string) (int, error) {
 	s := strings.TrimSpace(string(b))
 	pid, err := strconv.Atoi(s)
 	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("pid file %s does not hold a PID (found %q)", path, clip(s))
+		return 0, fmt.Errorf("pid file %s does not hold a PID (found %q)", path, plugin.Clip(s, 60))
 	}
 	if _, err := os.Stat(f.ProcPath(strconv.Itoa(pid))); err != nil {
 		return 0, fmt.Errorf("pid file %s names PID %d, which is not running (stale pid file?)", path, pid)

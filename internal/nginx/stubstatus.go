@@ -57,14 +57,14 @@ func ParseStubStatus(r io.Reader) (StubStatus, error) {
 	}
 	rest, ok := strings.CutPrefix(lines[0], "Active connections:")
 	if !ok {
-		return s, fmt.Errorf("not stub_status output: first line %q does not start with \"Active connections:\"", clip(lines[0]))
+		return s, fmt.Errorf("not stub_status output: first line %q does not start with \"Active connections:\"", plugin.Clip(lines[0], 60))
 	}
 	var err error
 	if s.Active, err = count("Active connections", strings.TrimSpace(rest)); err != nil {
 		return s, err
 	}
 	if strings.Join(strings.Fields(lines[1]), " ") != "server accepts handled requests" {
-		return s, fmt.Errorf("not stub_status output: second line %q is not \"server accepts handled requests\"", clip(lines[1]))
+		return s, fmt.Errorf("not stub_status output: second line %q is not \"server accepts handled requests\"", plugin.Clip(lines[1], 60))
 	}
 	f := strings.Fields(lines[2])
 	if len(f) != 3 {
@@ -78,11 +78,11 @@ func ParseStubStatus(r io.Reader) (StubStatus, error) {
 	f = strings.Fields(lines[3])
 	names := []string{"Reading:", "Writing:", "Waiting:"}
 	if len(f) != 6 {
-		return s, fmt.Errorf("not stub_status output: last line %q is not \"Reading: N Writing: N Waiting: N\"", clip(lines[3]))
+		return s, fmt.Errorf("not stub_status output: last line %q is not \"Reading: N Writing: N Waiting: N\"", plugin.Clip(lines[3], 60))
 	}
 	for i, dst := range []*int64{&s.Reading, &s.Writing, &s.Waiting} {
 		if f[2*i] != names[i] {
-			return s, fmt.Errorf("not stub_status output: found %q where %q was expected", clip(f[2*i]), names[i])
+			return s, fmt.Errorf("not stub_status output: found %q where %q was expected", plugin.Clip(f[2*i], 60), names[i])
 		}
 		if *dst, err = count(strings.TrimSuffix(names[i], ":"), f[2*i+1]); err != nil {
 			return s, err
@@ -97,16 +97,9 @@ func ParseStubStatus(r io.Reader) (StubStatus, error) {
 func count(name, v string) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
-		return 0, fmt.Errorf("not stub_status output: %s %q is not a non-negative integer", name, clip(v))
+		return 0, fmt.Errorf("not stub_status output: %s %q is not a non-negative integer", name, plugin.Clip(v, 60))
 	}
 	return n, nil
-}
-
-func clip(s string) string {
-	if len(s) > 60 {
-		return s[:60] + "..."
-	}
-	return s
 }
 
 // StatusError is a failure to read stub_status, with the state it is
@@ -201,7 +194,7 @@ func httpGet(ctx context.Context, u *url.URL, insecure bool) (int, string, []byt
 	proto, status, _ := strings.Cut(string(line), " ")
 	code, cerr := strconv.Atoi(strings.SplitN(status, " ", 2)[0])
 	if !ok || !strings.HasPrefix(proto, "HTTP/1.") || cerr != nil {
-		return 0, "", nil, fmt.Errorf("the answer is not HTTP (%q)", clip(string(line)))
+		return 0, "", nil, fmt.Errorf("the answer is not HTTP (%q)", plugin.Clip(string(line), 60))
 	}
 	return code, status, body, nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/opschecks/opschecks/internal/plugin"
 	"io"
 	"strconv"
 	"strings"
@@ -77,15 +78,7 @@ type SyntaxError struct {
 }
 
 func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("malformed numa_maps line %q: %s (expected \"<hex address> <policy> [key=value ...]\")", clip(e.Line), e.Why)
-}
-
-func clip(s string) string {
-	const max = 160
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
+	return fmt.Sprintf("malformed numa_maps line %q: %s (expected \"<hex address> <policy> [key=value ...]\")", plugin.Clip(e.Line, 160), e.Why)
 }
 
 // numeric keys the kernel prints (fs/proc/task_mmu.c, show_numa_map);
@@ -107,7 +100,7 @@ func ParseLine(line string) (Mapping, error) {
 	}
 	a, err := strconv.ParseUint(addr, 16, 64)
 	if err != nil {
-		return bad("address %q is not hexadecimal", clip(addr))
+		return bad("address %q is not hexadecimal", plugin.Clip(addr, 160))
 	}
 	m.Addr = a
 	p, rest, err := parsePolicy(rest)
@@ -129,7 +122,7 @@ func ParseLine(line string) (Mapping, error) {
 			}
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 {
-				return bad("%s: %q is not a page count", key, clip(val))
+				return bad("%s: %q is not a page count", key, plugin.Clip(val, 160))
 			}
 			for _, np := range m.Pages {
 				if np.Node == node {
@@ -140,7 +133,7 @@ func ParseLine(line string) (Mapping, error) {
 		case numericKeys[key]:
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 {
-				return bad("%s: %q is not a count", key, clip(val))
+				return bad("%s: %q is not a count", key, plugin.Clip(val, 160))
 			}
 			if key == "kernelpagesize_kB" {
 				if n == 0 {
@@ -149,7 +142,7 @@ func ParseLine(line string) (Mapping, error) {
 				m.PageSizeKB = n
 			}
 		case key == "":
-			return bad("%q has no key", clip(tok))
+			return bad("%q has no key", plugin.Clip(tok, 160))
 		}
 		// file= and keys of future kernels are accepted as they are.
 	}
@@ -172,7 +165,7 @@ func parsePolicy(s string) (Policy, string, error) {
 	}
 	if p.Mode == "" {
 		word, _, _ := strings.Cut(s, " ")
-		return p, "", fmt.Errorf("unknown memory policy %q", clip(word))
+		return p, "", fmt.Errorf("unknown memory policy %q", plugin.Clip(word, 160))
 	}
 	if rest, ok := strings.CutPrefix(s, "="); ok {
 		end := strings.IndexAny(rest, ": ")
@@ -182,7 +175,7 @@ func parsePolicy(s string) (Policy, string, error) {
 		p.Flags, s = rest[:end], rest[end:]
 		for _, f := range strings.Split(p.Flags, "|") {
 			if f != "static" && f != "relative" && f != "balancing" {
-				return p, "", fmt.Errorf("unknown policy flag %q", clip(f))
+				return p, "", fmt.Errorf("unknown policy flag %q", plugin.Clip(f, 160))
 			}
 		}
 	}
@@ -201,7 +194,7 @@ func parsePolicy(s string) (Policy, string, error) {
 		p.Nodes, s = nodes, rest[end:]
 	}
 	if s != "" && s[0] != ' ' {
-		return p, "", fmt.Errorf("unexpected %q after the policy", clip(s))
+		return p, "", fmt.Errorf("unexpected %q after the policy", plugin.Clip(s, 160))
 	}
 	if (p.Mode == ModeDefault || p.Mode == ModeLocal) && (len(p.Nodes) > 0 || p.Flags != "") {
 		return p, "", fmt.Errorf("policy %q takes no nodes or flags", p.Mode)

@@ -3,6 +3,7 @@ package numa
 import (
 	"context"
 	"errors"
+	"github.com/opschecks/opschecks/internal/plugin"
 	"io"
 	"math"
 	"os"
@@ -111,7 +112,7 @@ func TestParseLineMalformed(t *testing.T) {
 			t.Errorf("ParseLine(%q) = %v, want a SyntaxError", tt.line, err)
 			continue
 		}
-		if !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "malformed numa_maps line \""+clip(tt.line)+"\"") {
+		if !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "malformed numa_maps line \""+plugin.Clip(tt.line, 160)+"\"") {
 			t.Errorf("ParseLine(%q) error %q does not quote the line or lacks %q", tt.line, err, tt.why)
 		}
 	}

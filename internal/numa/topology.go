@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/opschecks/opschecks/internal/plugin"
 	"io"
 	"io/fs"
 	"os"
@@ -159,18 +160,18 @@ func ParseMeminfo(r io.Reader) (map[string]int64, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) < 4 || f[0] != "Node" || !isDigits(f[1]) || !strings.HasSuffix(f[2], ":") || len(f) > 5 {
-			return nil, fmt.Errorf("malformed meminfo line %q (expected \"Node N Key: value [kB]\")", clip(line))
+			return nil, fmt.Errorf("malformed meminfo line %q (expected \"Node N Key: value [kB]\")", plugin.Clip(line, 160))
 		}
 		v, err := strconv.ParseInt(f[3], 10, 64)
 		if err != nil || v < 0 {
-			return nil, fmt.Errorf("malformed meminfo line %q: %q is not a number", clip(line), clip(f[3]))
+			return nil, fmt.Errorf("malformed meminfo line %q: %q is not a number", plugin.Clip(line, 160), plugin.Clip(f[3], 160))
 		}
 		if len(f) == 5 {
 			if f[4] != "kB" {
-				return nil, fmt.Errorf("malformed meminfo line %q: unknown unit %q", clip(line), clip(f[4]))
+				return nil, fmt.Errorf("malformed meminfo line %q: unknown unit %q", plugin.Clip(line, 160), plugin.Clip(f[4], 160))
 			}
 			if v > 1<<53 {
-				return nil, fmt.Errorf("malformed meminfo line %q: value out of range", clip(line))
+				return nil, fmt.Errorf("malformed meminfo line %q: value out of range", plugin.Clip(line, 160))
 			}
 			v *= 1024
 		}
@@ -190,11 +191,11 @@ func ParseNumastat(r io.Reader) (map[string]int64, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) != 2 {
-			return nil, fmt.Errorf("malformed numastat line %q (expected \"counter value\")", clip(line))
+			return nil, fmt.Errorf("malformed numastat line %q (expected \"counter value\")", plugin.Clip(line, 160))
 		}
 		v, err := strconv.ParseInt(f[1], 10, 64)
 		if err != nil || v < 0 {
-			return nil, fmt.Errorf("malformed numastat line %q: %q is not a counter", clip(line), clip(f[1]))
+			return nil, fmt.Errorf("malformed numastat line %q: %q is not a counter", plugin.Clip(line, 160), plugin.Clip(f[1], 160))
 		}
 		out[f[0]] = v
 	}

@@ -37,9 +37,7 @@ type Duration time.Duration
 // ParseDuration parses a duration the way Duration options do.
 func ParseDuration(s string) (time.Duration, error) {
 	t := strings.TrimSpace(s)
-	if len(s) > 40 {
-		s = s[:40] + "..." // quoted in errors: keep them one readable line
-	}
+	s = Clip(s, 40) // quoted in errors: keep them one readable line
 	var d time.Duration
 	if f, err := strconv.ParseFloat(t, 64); err == nil && !strings.ContainsAny(t, "xXpPnNiI_") {
 		if f > float64(365*24*time.Hour/time.Second) || f < -1e9 {

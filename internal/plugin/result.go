@@ -152,6 +152,15 @@ func OneLine(s string) string {
 	}, s)
 }
 
+// Clip shortens s to max bytes, marking the cut, for input quoted in
+// messages.
+func Clip(s string, max int) string {
+	if len(s) > max {
+		return s[:max] + "..."
+	}
+	return s
+}
+
 func formatNumber(v float64) string {
 	if math.IsNaN(v) {
 		return "U"

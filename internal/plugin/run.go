@@ -86,11 +86,7 @@ func (p *printer) print(out string, code int) (int, bool) {
 const maxLine = 1024
 
 func oneLine(spec Spec, state State, format string, args ...any) string {
-	msg := OneLine(fmt.Sprintf(format, args...))
-	if len(msg) > maxLine {
-		msg = msg[:maxLine] + "..."
-	}
-	return fmt.Sprintf("%s %s - %s\n", spec.Label, state, msg)
+	return fmt.Sprintf("%s %s - %s\n", spec.Label, state, Clip(OneLine(fmt.Sprintf(format, args...)), maxLine))
 }
 
 // NewParser builds the go-flags parser of a check; packaging uses it too.
@@ -107,13 +103,17 @@ func NewParser(spec Spec, opts Options) *flags.Parser {
 func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	var pr printer
 	c := opts.CommonOptions()
+	// A panic becomes one UNKNOWN line; the trace only with -vvv.
+	panicLine := func(v any) string {
+		msg := oneLine(spec, Unknown, "internal error: %v", v)
+		if len(c.Verbose) >= 3 {
+			msg += string(debug.Stack())
+		}
+		return msg
+	}
 	defer func() {
 		if v := recover(); v != nil {
-			msg := oneLine(spec, Unknown, "internal error: %v", v)
-			if len(c.Verbose) >= 3 {
-				msg += string(debug.Stack())
-			}
-			if cd, ok := pr.print(msg, int(Unknown)); ok {
+			if cd, ok := pr.print(panicLine(v), int(Unknown)); ok {
 				code = cd
 			}
 		}
@@ -169,11 +169,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
-				msg := oneLine(spec, Unknown, "internal error: %v", v)
-				if len(c.Verbose) >= 3 {
-					msg += string(debug.Stack())
-				}
-				done <- answer{msg, int(Unknown)}
+				done <- answer{panicLine(v), int(Unknown)}
 			}
 		}()
 		res, err := check(ctx, Env{Verbose: len(c.Verbose), Timeout: timeout})
