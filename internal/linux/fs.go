@@ -62,12 +62,20 @@ func Describe(path string, err error) error {
 	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
 		return fmt.Errorf("cannot read %s: %w; run as root or as the owner of the process, or via the sudoers rule in packaging/", path, ErrPermission)
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("cannot read %s: no such file", path)
+		return missingError(path)
 	case errors.Is(err, syscall.ESRCH):
 		return fmt.Errorf("cannot read %s: the process has exited", path)
 	}
 	return fmt.Errorf("cannot read %s: %v", path, err)
 }
+
+// missingError says a file does not exist and still answers
+// errors.Is(err, fs.ErrNotExist), so callers for whom absence is normal
+// (a kernel without NUMA support has no zone_reclaim_mode) can tell.
+type missingError string
+
+func (e missingError) Error() string        { return "cannot read " + string(e) + ": no such file" }
+func (e missingError) Is(target error) bool { return target == fs.ErrNotExist }
 
 // Sysctl reads a sysctl by its dotted name (net.core.somaxconn) from
 // <proc>/sys. Network sysctls are those of the reading thread's network

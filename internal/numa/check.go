@@ -342,19 +342,12 @@ func policyVerdict(res *plugin.Result, p linux.Process, pol Policy, memNodes []i
 // zoneReclaim reports vm.zone_reclaim_mode; on a NUMA machine anything but
 // 0 is a WARNING.
 func zoneReclaim(res *plugin.Result, f linux.FS, numa bool) {
-	path := f.ProcPath("sys", "vm", "zone_reclaim_mode")
-	b, err := os.ReadFile(path)
+	v, err := f.SysctlInts("vm.zone_reclaim_mode")
 	if errors.Is(err, fs.ErrNotExist) {
 		return // a kernel without NUMA support has no such sysctl
 	}
-	var v []int64
-	if err == nil {
-		v, err = linux.ParseInts("vm.zone_reclaim_mode", string(b))
-		if err == nil && len(v) != 1 {
-			err = fmt.Errorf("vm.zone_reclaim_mode: expected one integer, got %q", strings.TrimSpace(string(b)))
-		}
-	} else {
-		err = linux.Describe(path, err)
+	if err == nil && len(v) != 1 {
+		err = fmt.Errorf("vm.zone_reclaim_mode: expected one integer, got %d", len(v))
 	}
 	if err != nil {
 		res.Add(plugin.Unknown, err.Error())

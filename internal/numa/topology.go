@@ -57,12 +57,12 @@ func nodeDir(f linux.FS, elem ...string) string {
 // has_cpu).
 func readNodeList(f linux.FS, name string) (nodes []int, found bool, err error) {
 	path := nodeDir(f, name)
-	b, err := os.ReadFile(path)
+	b, err := linux.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, linux.Describe(path, err)
+		return nil, false, err
 	}
 	nodes, err = ParseNodeList(string(b))
 	if err != nil {
