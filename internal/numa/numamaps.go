@@ -65,7 +65,6 @@ type NodePages struct {
 
 // Mapping is one line of numa_maps.
 type Mapping struct {
-	Addr       uint64
 	Policy     Policy
 	Pages      []NodePages // in the order of the line
 	PageSizeKB int64       // kernelpagesize_kB; 0 when the line has none
@@ -98,11 +97,9 @@ func ParseLine(line string) (Mapping, error) {
 	if !ok || addr == "" {
 		return bad("no policy after the address")
 	}
-	a, err := strconv.ParseUint(addr, 16, 64)
-	if err != nil {
+	if _, err := strconv.ParseUint(addr, 16, 64); err != nil {
 		return bad("address %q is not hexadecimal", plugin.Clip(addr, 160))
 	}
-	m.Addr = a
 	p, rest, err := parsePolicy(rest)
 	if err != nil {
 		return bad("%v", err)
@@ -244,9 +241,8 @@ func ReadFirst(r io.Reader) (Mapping, error) {
 
 // Distribution is the whole of a process's numa_maps, summed.
 type Distribution struct {
-	First           Mapping          // the first line (its policy is the process's)
-	Bytes           map[int]int64    // resident bytes per node
-	PolicyBytes     map[string]int64 // resident bytes per policy mode
+	First           Mapping       // the first line (its policy is the process's)
+	Bytes           map[int]int64 // resident bytes per node
 	Mappings        int
 	InterleavedPart float64 // share of resident bytes in interleaved mappings, 0..1
 }
@@ -263,7 +259,7 @@ func (d Distribution) Total() int64 {
 // ReadDistribution reads all of numa_maps. ctx is checked between lines,
 // so a huge file stops at the deadline.
 func ReadDistribution(ctx context.Context, r io.Reader, defaultPageKB int64) (Distribution, error) {
-	d := Distribution{Bytes: map[int]int64{}, PolicyBytes: map[string]int64{}}
+	d := Distribution{Bytes: map[int]int64{}}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	var interleaved int64
@@ -286,7 +282,6 @@ func ReadDistribution(ctx context.Context, r io.Reader, defaultPageKB int64) (Di
 		for _, np := range m.Pages {
 			b := np.Pages * kb * 1024
 			d.Bytes[np.Node] += b
-			d.PolicyBytes[m.Policy.Mode] += b
 			if m.Policy.Interleaved() {
 				interleaved += b
 			}
