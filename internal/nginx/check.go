@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -152,8 +151,8 @@ func (c Config) selector() (Selector, error) {
 		return sel, errors.New("--pid, --pidfile and --process are alternatives: give at most one")
 	}
 	if c.StatusURL != "" {
-		if u, err := url.Parse(c.StatusURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return sel, fmt.Errorf("invalid --status-url %q: expected http://HOST[:PORT]/PATH or https://...", redact(c.StatusURL))
+		if _, err := parseStatusURL(c.StatusURL); err != nil {
+			return sel, err
 		}
 	}
 	if c.ExpectBacklog < 0 {

@@ -117,10 +117,9 @@ func (e *StatusError) Error() string { return e.Msg }
 // answer that is not a stub_status page is UNKNOWN. Errors never show
 // credentials that the URL may hold.
 func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubStatus, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return StubStatus{}, &StatusError{State: plugin.Unknown,
-			Msg: fmt.Sprintf("invalid --status-url %q: expected http://HOST[:PORT]/PATH or https://...", redact(rawURL))}
+	u, err := parseStatusURL(rawURL)
+	if err != nil {
+		return StubStatus{}, &StatusError{State: plugin.Unknown, Msg: err.Error()}
 	}
 	shown := u.Redacted()
 	code, status, body, err := httpGet(ctx, u, insecure)
@@ -147,6 +146,16 @@ func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubSta
 			Hint: "point --status-url at a location with \"stub_status;\""}
 	}
 	return s, nil
+}
+
+// parseStatusURL accepts http and https URLs with a host; the error never
+// shows a password the URL holds.
+func parseStatusURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("invalid --status-url %q: expected http://HOST[:PORT]/PATH or https://...", redact(raw))
+	}
+	return u, nil
 }
 
 // httpGet fetches u with a bare HTTP/1.0 GET (Connection: close, body up
@@ -185,7 +194,7 @@ func httpGet(ctx context.Context, u *url.URL, insecure bool) (int, string, []byt
 	if _, err := io.WriteString(conn, req.String()); err != nil {
 		return 0, "", nil, err
 	}
-	raw, err := io.ReadAll(io.LimitReader(conn, 64<<10))
+	raw, err := io.ReadAll(io.LimitReader(conn, maxStubBody))
 	if err != nil {
 		return 0, "", nil, err
 	}
@@ -209,14 +218,9 @@ func redact(raw string) string {
 	return raw
 }
 
-// redactErr removes the URL with its credentials from an error text (the
-// transport quotes the request URL).
+// redactErr removes the URL's password from an error text.
 func redactErr(err error, u *url.URL) string {
 	msg := err.Error()
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		msg = ue.Err.Error()
-	}
 	if u.User != nil {
 		if p, ok := u.User.Password(); ok && p != "" {
 			msg = strings.ReplaceAll(msg, p, "xxxxx")
