@@ -122,7 +122,12 @@ func (a *Audit) Add(s *linux.Socket) error {
 
 func (a *Audit) keep(kind int, s *linux.Socket) {
 	if n := a.nSamples[kind]; n < sampleMax {
-		a.samples[kind][n] = *s
+		c := *s // DumpTCP reuses s and its Info: keep copies
+		if s.Info != nil {
+			info := *s.Info
+			c.Info = &info
+		}
+		a.samples[kind][n] = c
 		a.nSamples[kind] = n + 1
 	}
 }
