@@ -70,7 +70,7 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 		filter.Inodes = map[uint64]bool{}
 		for _, pid := range pids {
 			if err := cfg.FS.SocketInodes(pid, filter.Inodes); err != nil {
-				if cfg.Process != "" && strings.HasPrefix(err.Error(), "no process") {
+				if cfg.Process != "" && errors.Is(err, linux.ErrNoProcess) {
 					continue // exited since we listed it
 				}
 				return nil, err

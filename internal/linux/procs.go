@@ -20,13 +20,33 @@ type Process struct {
 	Exe  string // basename of argv[0]
 }
 
+// Sentinels behind the process errors, for errors.Is; the messages stay
+// the sentences operators read.
+var (
+	ErrNoProcess    = errors.New("no such process")
+	ErrStalePidfile = errors.New("stale pid file")
+)
+
+// procError is a message that matches a sentinel.
+type procError struct {
+	msg  string
+	kind error
+}
+
+func (e *procError) Error() string { return e.msg }
+func (e *procError) Unwrap() error { return e.kind }
+
+func noProcess(pid int) error {
+	return &procError{fmt.Sprintf("no process with PID %d", pid), ErrNoProcess}
+}
+
 // ReadProcess reads /proc/PID/stat and cmdline.
 func (f FS) ReadProcess(pid int) (Process, error) {
 	p := Process{PID: pid}
 	b, err := os.ReadFile(f.ProcPath(strconv.Itoa(pid), "stat"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return p, fmt.Errorf("no process with PID %d", pid)
+			return p, noProcess(pid)
 		}
 		return p, Describe(f.ProcPath(strconv.Itoa(pid), "stat"), err)
 	}
@@ -113,7 +133,7 @@ func (f FS) ReadPidfile(path string) (int, error) {
 		return 0, fmt.Errorf("pid file %s does not hold a PID (found %q)", path, plugin.Clip(s, 60))
 	}
 	if _, err := os.Stat(f.ProcPath(strconv.Itoa(pid))); err != nil {
-		return 0, fmt.Errorf("pid file %s names PID %d, which is not running (stale pid file?)", path, pid)
+		return 0, &procError{fmt.Sprintf("pid file %s names PID %d, which is not running (stale pid file?)", path, pid), ErrStalePidfile}
 	}
 	return pid, nil
 }
@@ -126,7 +146,7 @@ func (f FS) SocketInodes(pid int, into map[uint64]bool) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no process with PID %d", pid)
+			return noProcess(pid)
 		}
 		return Describe(dir, err)
 	}

@@ -36,7 +36,7 @@ func FindTarget(f linux.FS, pid int, pidfile, process string) (*Target, error) {
 		}
 		p, err := f.ReadPidfile(pidfile)
 		if err != nil {
-			if strings.Contains(err.Error(), "not running") {
+			if errors.Is(err, linux.ErrStalePidfile) {
 				return nil, plugin.Errorf(plugin.Critical, "%v", err)
 			}
 			return nil, err
@@ -47,7 +47,7 @@ func FindTarget(f linux.FS, pid int, pidfile, process string) (*Target, error) {
 			return nil, fmt.Errorf("invalid --pid %d: expected a positive process ID", pid)
 		}
 		if _, err := f.ReadProcess(pid); err != nil {
-			if strings.HasPrefix(err.Error(), "no process") {
+			if errors.Is(err, linux.ErrNoProcess) {
 				return nil, fmt.Errorf("no process with PID %d is running", pid)
 			}
 			return nil, err
@@ -110,7 +110,7 @@ func (t *Target) Inodes(f linux.FS) (map[uint64]bool, error) {
 	in := map[uint64]bool{}
 	for i, pid := range t.PIDs {
 		if err := f.SocketInodes(pid, in); err != nil {
-			if i > 0 && strings.HasPrefix(err.Error(), "no process") {
+			if i > 0 && errors.Is(err, linux.ErrNoProcess) {
 				continue
 			}
 			return nil, err
