@@ -82,23 +82,13 @@ func scan(ctx context.Context, res *plugin.Result, cfg Config, remote netip.Pref
 	if mangled > 0 {
 		f := res.Add(plugin.Critical, fmt.Sprintf("%d of %d %s show a mangled window scale (peer window below %d B without scaling)", mangled, total, what, cfg.MinWindow), perf...)
 		perf = nil
-		for _, l := range listM {
-			f.Detailf("%s", l)
-		}
-		if mangled > len(listM) {
-			f.Detailf("... and %d more", mangled-len(listM))
-		}
+		listDetails(f, listM, mangled)
 		f.Detailf("likely cause: a middlebox strips the window-scale option from the peers' SYN-ACKs; workarounds: limit tcp_rmem/rmem_max on the peers so their wscale is small, or fix the middlebox (probe one with -H/-p for details)")
 	}
 	if unscaled > 0 {
 		f := res.Add(plugin.Warning, fmt.Sprintf("%d of %d %s without window scaling (64 KiB window cap)", unscaled, total, what), perf...)
 		perf = nil
-		for _, l := range listU {
-			f.Detailf("%s", l)
-		}
-		if unscaled > len(listU) {
-			f.Detailf("... and %d more", unscaled-len(listU))
-		}
+		listDetails(f, listU, unscaled)
 		f.Detailf("the option was lost both ways (a peer with scaling off, or a middlebox stripping it from SYN and SYN-ACK); check net.ipv4.tcp_window_scaling on both ends")
 	}
 	if perf != nil {
@@ -111,4 +101,14 @@ func scan(ctx context.Context, res *plugin.Result, cfg Config, remote netip.Pref
 		res.Detailf("scanned ESTABLISHED sockets of this network namespace via sock_diag (min window %d B)", cfg.MinWindow)
 	}
 	return nil
+}
+
+// listDetails adds the listed connections and how many more there were.
+func listDetails(f *plugin.Finding, listed []string, count int) {
+	for _, l := range listed {
+		f.Detailf("%s", l)
+	}
+	if count > len(listed) {
+		f.Detailf("... and %d more", count-len(listed))
+	}
 }
