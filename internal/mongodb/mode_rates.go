@@ -91,12 +91,8 @@ func rateMode(cs counterSet) ModeFunc {
 			// state.Rates treats as a reset.
 			cur["_uptime"] = up
 		}
-		dl, ok := ctx.Deadline()
-		if !ok {
-			dl = time.Now().Add(5 * time.Second)
-		}
 		key := state.Key("check_mongodb", cs.section, s.Target, o.User)
-		rates, ok, note, err := sampleRates(o.StateDir, key, cur, time.Now(), dl)
+		rates, ok, note, err := sampleRates(o.StateDir, key, cur, time.Now(), state.Deadline(ctx))
 		if err != nil {
 			return nil, err
 		}

@@ -145,11 +145,7 @@ func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env
 		}
 		h.Primary = h.Me
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(5 * time.Second)
-	}
-	f, err := state.Open(o.StateDir, state.Key("check_mongodb", "primary-change", h.SetName), deadline)
+	f, err := state.Open(o.StateDir, state.Key("check_mongodb", "primary-change", h.SetName), state.Deadline(ctx))
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
@@ -46,18 +47,23 @@ var canonicalID = map[Kind]int{
 }
 
 // textRules classify by message text: old text lines, and logv2 ids this
-// table does not know (later versions renumber some warnings).
-var textRules = []struct {
+// table does not know (later versions renumber some warnings). Compiled on
+// first use: only startup-warnings needs them, and every start counts.
+var textRules = sync.OnceValue(func() []textRule {
+	return []textRule{
+		{regexp.MustCompile(`(?i)numa|numactl|interleave`), KindNUMA},
+		{regexp.MustCompile(`(?i)zone_reclaim`), KindZoneReclaim},
+		{regexp.MustCompile(`(?i)transparent_hugepage|transparent huge ?pages|khugepaged|\bTHP\b`), KindTHP},
+		{regexp.MustCompile(`(?i)rlimit|open files|file descriptors|number of files`), KindOpenFiles},
+		{regexp.MustCompile(`(?i)overcommit`), KindOvercommit},
+		{regexp.MustCompile(`(?i)access control`), KindAccessControl},
+		{regexp.MustCompile(`(?i)\bXFS\b`), KindXFS},
+	}
+})
+
+type textRule struct {
 	re   *regexp.Regexp
 	kind Kind
-}{
-	{regexp.MustCompile(`(?i)numa|numactl|interleave`), KindNUMA},
-	{regexp.MustCompile(`(?i)zone_reclaim`), KindZoneReclaim},
-	{regexp.MustCompile(`(?i)transparent_hugepage|transparent huge ?pages|khugepaged|\bTHP\b`), KindTHP},
-	{regexp.MustCompile(`(?i)rlimit|open files|file descriptors|number of files`), KindOpenFiles},
-	{regexp.MustCompile(`(?i)overcommit`), KindOvercommit},
-	{regexp.MustCompile(`(?i)access control`), KindAccessControl},
-	{regexp.MustCompile(`(?i)\bXFS\b`), KindXFS},
 }
 
 // Warning is one startup warning.
@@ -71,7 +77,7 @@ type Warning struct {
 }
 
 func classifyText(s string) Kind {
-	for _, r := range textRules {
+	for _, r := range textRules() {
 		if r.re.MatchString(s) {
 			return r.kind
 		}
@@ -120,12 +126,14 @@ func ClassifyLine(line string) (w Warning, ok bool) {
 }
 
 // oldTextPrefix matches "2019-03-12T10:00:00.000+0000 I CONTROL  [initandlisten] ".
-var oldTextPrefix = regexp.MustCompile(`^\S+\s+[A-Z]\s+[A-Z-]+\s+\[[^\]]*\]\s?`)
+var oldTextPrefix = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^\S+\s+[A-Z]\s+[A-Z-]+\s+\[[^\]]*\]\s?`)
+})
 
 // oldTextMessage returns the message of an old text line ("" for a blank
 // line); cont is true for "**" lines that continue a warning.
 func oldTextMessage(t string) (msg string, cont bool) {
-	t = oldTextPrefix.ReplaceAllString(t, "")
+	t = oldTextPrefix().ReplaceAllString(t, "")
 	t = strings.TrimSpace(t)
 	if rest, ok := strings.CutPrefix(t, "**"); ok {
 		rest = strings.TrimSpace(rest)

@@ -305,11 +305,7 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 		nginxCur = &state.Counters{Time: now, Values: map[string]float64{"dropped": float64(stub.Dropped())}}
 	}
 
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = now.Add(10 * time.Second)
-	}
-	sf, err := state.Open(c.StateDir, c.stateKey(), deadline)
+	sf, err := state.Open(c.StateDir, c.stateKey(), state.Deadline(ctx))
 	if err != nil {
 		return err
 	}

@@ -464,11 +464,7 @@ func loadRates(ctx context.Context, cfg Config, f linux.FS, cur state.Counters) 
 	if dir == "" {
 		dir = state.DefaultDir
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(time.Second)
-	}
-	sf, err := state.Open(dir, state.Key("check_numa", f.Sys), deadline)
+	sf, err := state.Open(dir, state.Key("check_numa", f.Sys), state.Deadline(ctx))
 	if err != nil {
 		return nil, false, err.Error()
 	}

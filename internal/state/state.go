@@ -4,6 +4,7 @@
 package state
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -61,6 +62,15 @@ func Key(check string, parts ...string) string {
 		readable = readable[:80]
 	}
 	return readable + "-" + hex.EncodeToString(sum[:6]) + ".json"
+}
+
+// Deadline is how long Open may wait for the lock: the check's context
+// deadline, or five seconds for a context without one.
+func Deadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(5 * time.Second)
 }
 
 // Open creates dir (0700) when needed, then opens and locks the state file
