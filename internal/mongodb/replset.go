@@ -467,11 +467,7 @@ func openRepl(ctx context.Context, s *Session, o *Options) (*replClient, error) 
 // pin connects directly to member with the check's own connection
 // options (credentials, TLS, timeouts).
 func (rc *replClient) pin(ctx context.Context, o *Options, member string) error {
-	pw, pwSet, err := resolvePassword(o)
-	if err != nil {
-		return err
-	}
-	co, _, err := clientOptions(ctx, o, credentials{user: o.User, password: pw, passwordSet: pwSet})
+	co, _, err := clientOptions(ctx, o, rc.s.cred)
 	if err != nil {
 		return err
 	}

@@ -61,6 +61,10 @@ type Session struct {
 	healthy  bool
 	setNames map[string]string
 	cancel   context.CancelCauseFunc
+
+	// cred is what the check authenticated with, for further
+	// connections to single members (never shown).
+	cred credentials
 }
 
 // RunAdmin runs cmd on the admin database and decodes the reply into out.
@@ -352,6 +356,7 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 	if err != nil {
 		return nil, err
 	}
+	s.cred = cred
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.mu.Lock()
