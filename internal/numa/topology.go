@@ -2,6 +2,7 @@ package numa
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -109,15 +110,9 @@ func ReadTopology(f linux.FS) (Topology, error) {
 func (t *Topology) ReadMeminfo(f linux.FS) error {
 	for i := range t.Nodes {
 		n := &t.Nodes[i]
-		path := nodeDir(f, "node"+strconv.Itoa(n.ID), "meminfo")
-		file, err := os.Open(path)
+		path, m, err := readNodeFile(f, n.ID, "meminfo", ParseMeminfo)
 		if err != nil {
-			return linux.Describe(path, err)
-		}
-		m, err := ParseMeminfo(file)
-		file.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
+			return err
 		}
 		total, ok1 := m["MemTotal"]
 		free, ok2 := m["MemFree"]
@@ -206,17 +201,26 @@ func ParseNumastat(r io.Reader) (map[string]int64, error) {
 func (t Topology) ReadNumastat(f linux.FS) (map[int]map[string]int64, error) {
 	out := map[int]map[string]int64{}
 	for _, n := range t.Nodes {
-		path := nodeDir(f, "node"+strconv.Itoa(n.ID), "numastat")
-		file, err := os.Open(path)
+		_, m, err := readNodeFile(f, n.ID, "numastat", ParseNumastat)
 		if err != nil {
-			return nil, linux.Describe(path, err)
-		}
-		m, err := ParseNumastat(file)
-		file.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", path, err)
+			return nil, err
 		}
 		out[n.ID] = m
 	}
 	return out, nil
+}
+
+// readNodeFile reads and parses one file of node id, naming the file in
+// errors.
+func readNodeFile(f linux.FS, id int, name string, parse func(io.Reader) (map[string]int64, error)) (string, map[string]int64, error) {
+	path := nodeDir(f, "node"+strconv.Itoa(id), name)
+	b, err := linux.ReadFile(path)
+	if err != nil {
+		return path, nil, err
+	}
+	m, err := parse(bytes.NewReader(b))
+	if err != nil {
+		return path, nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return path, m, nil
 }
