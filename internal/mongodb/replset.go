@@ -46,12 +46,10 @@ func rsStateName(s int) string {
 // ReplMember is one member as replSetGetStatus reports it, merged with
 // what replSetGetConfig (or, lacking that, hello) says about it.
 type ReplMember struct {
-	ID       int
-	Name     string
-	Health   float64
-	State    int
-	StateStr string
-	Self     bool
+	Name   string
+	Health float64
+	State  int
+	Self   bool
 	// Optime is the last applied operation's time; zero when unknown
 	// (arbiters, unreachable members).
 	Optime time.Time
@@ -62,19 +60,16 @@ type ReplMember struct {
 	Message           string
 
 	// From the configuration.
-	Hidden   bool
-	Delay    time.Duration
-	Votes    int
-	Priority float64
-	Arbiter  bool
+	Hidden  bool
+	Delay   time.Duration
+	Votes   int
+	Arbiter bool
 }
 
 // ReplStatus is a decoded replSetGetStatus reply.
 type ReplStatus struct {
-	Set     string
-	Date    time.Time
-	MyState int
-	Term    int64
+	Set  string
+	Date time.Time
 	// MajorityVoteCount and VotingMembers come from 4.4+ servers; zero
 	// when absent.
 	MajorityVoteCount int
@@ -88,19 +83,15 @@ type ReplStatus struct {
 type rawStatus struct {
 	Set               string        `bson:"set"`
 	Date              bson.DateTime `bson:"date"`
-	MyState           int           `bson:"myState"`
-	Term              int64         `bson:"term"`
 	MajorityVoteCount int           `bson:"majorityVoteCount"`
 	VotingMembers     int           `bson:"votingMembersCount"`
 	Members           []bson.Raw    `bson:"members"`
 }
 
 type rawMember struct {
-	ID                 int           `bson:"_id"`
 	Name               string        `bson:"name"`
 	Health             *float64      `bson:"health"`
 	State              int           `bson:"state"`
-	StateStr           string        `bson:"stateStr"`
 	Self               bool          `bson:"self"`
 	Optime             bson.RawValue `bson:"optime"`
 	OptimeDate         bson.DateTime `bson:"optimeDate"`
@@ -150,7 +141,7 @@ func DecodeReplStatus(raw bson.Raw) (*ReplStatus, error) {
 	if len(rs.Members) == 0 {
 		return nil, &MissingError{Field: "replSetGetStatus.members"}
 	}
-	st := &ReplStatus{Set: rs.Set, Date: rsDate(rs.Date), MyState: rs.MyState, Term: rs.Term,
+	st := &ReplStatus{Set: rs.Set, Date: rsDate(rs.Date),
 		MajorityVoteCount: rs.MajorityVoteCount, VotingMembers: rs.VotingMembers}
 	for i, mr := range rs.Members {
 		var m rawMember
@@ -160,8 +151,8 @@ func DecodeReplStatus(raw bson.Raw) (*ReplStatus, error) {
 		if m.Name == "" {
 			return nil, &MissingError{Field: fmt.Sprintf("replSetGetStatus.members.%d.name", i)}
 		}
-		rm := ReplMember{ID: m.ID, Name: m.Name, Health: 1, State: m.State, StateStr: m.StateStr, Self: m.Self,
-			LastHeartbeatRecv: rsDate(m.LastHeartbeatRecv), Votes: 1, Priority: 1,
+		rm := ReplMember{Name: m.Name, Health: 1, State: m.State, Self: m.Self,
+			LastHeartbeatRecv: rsDate(m.LastHeartbeatRecv), Votes: 1,
 			Arbiter: m.State == rsArbiter}
 		if m.Health != nil {
 			rm.Health = *m.Health
@@ -183,11 +174,6 @@ func DecodeReplStatus(raw bson.Raw) (*ReplStatus, error) {
 		}
 		st.Members = append(st.Members, rm)
 	}
-	if st.MyState == 0 {
-		if self := st.self(); self != nil {
-			st.MyState = self.State
-		}
-	}
 	return st, nil
 }
 
@@ -202,13 +188,10 @@ func rsFirstNumber(vs ...*float64) float64 {
 
 type rawConfig struct {
 	Config struct {
-		ID      string `bson:"_id"`
 		Members []struct {
-			ID                 int      `bson:"_id"`
 			Host               string   `bson:"host"`
 			ArbiterOnly        bool     `bson:"arbiterOnly"`
 			Hidden             bool     `bson:"hidden"`
-			Priority           *float64 `bson:"priority"`
 			Votes              *float64 `bson:"votes"`
 			SlaveDelay         *float64 `bson:"slaveDelay"`
 			SecondaryDelaySecs *float64 `bson:"secondaryDelaySecs"`
@@ -217,7 +200,7 @@ type rawConfig struct {
 }
 
 // ApplyConfig merges a replSetGetConfig reply into the status: hidden,
-// delay, votes, priority and arbiterOnly per member.
+// delay, votes and arbiterOnly per member.
 func (st *ReplStatus) ApplyConfig(raw bson.Raw) error {
 	var rc rawConfig
 	if err := bson.Unmarshal(raw, &rc); err != nil {
@@ -240,9 +223,6 @@ func (st *ReplStatus) ApplyConfig(raw bson.Raw) error {
 			if cm.Votes != nil {
 				m.Votes = int(*cm.Votes)
 			}
-			if cm.Priority != nil {
-				m.Priority = *cm.Priority
-			}
 		}
 	}
 	st.ConfigKnown = true
@@ -251,19 +231,16 @@ func (st *ReplStatus) ApplyConfig(raw bson.Raw) error {
 
 // ReplHello is the part of a hello reply the replica-set modes use.
 type ReplHello struct {
-	SetName   string         `bson:"setName"`
-	Hosts     []string       `bson:"hosts"`
-	Passives  []string       `bson:"passives"`
-	Arbiters  []string       `bson:"arbiters"`
-	Primary   string         `bson:"primary"`
-	Me        string         `bson:"me"`
-	Writable  bool           `bson:"isWritablePrimary"`
-	IsMaster  bool           `bson:"ismaster"`
-	Secondary bool           `bson:"secondary"`
-	Arbiter   bool           `bson:"arbiterOnly"`
-	Hidden    bool           `bson:"hidden"`
-	SetVer    int64          `bson:"setVersion"`
-	Election  *bson.ObjectID `bson:"-"`
+	SetName   string   `bson:"setName"`
+	Hosts     []string `bson:"hosts"`
+	Passives  []string `bson:"passives"`
+	Arbiters  []string `bson:"arbiters"`
+	Primary   string   `bson:"primary"`
+	Me        string   `bson:"me"`
+	Writable  bool     `bson:"isWritablePrimary"`
+	IsMaster  bool     `bson:"ismaster"`
+	Secondary bool     `bson:"secondary"`
+	Arbiter   bool     `bson:"arbiterOnly"`
 }
 
 // ApplyHello marks members that hello lists nowhere as hidden: hello
@@ -396,7 +373,6 @@ func rsNoReplication(err error) bool {
 // replView is what the replica-set modes fetched.
 type replView struct {
 	Status *ReplStatus
-	Hello  *ReplHello
 	Notes  []string
 }
 
@@ -525,7 +501,7 @@ func (rc *replClient) fetchRepl(ctx context.Context) (*replView, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &replView{Status: st, Hello: rc.hello, Notes: rc.notes}
+	v := &replView{Status: st, Notes: rc.notes}
 	var cfg bson.Raw
 	if err := rc.run(ctx, "admin", bson.D{{Key: "replSetGetConfig", Value: 1}}, &cfg); err != nil {
 		if ctx.Err() != nil {
@@ -563,9 +539,6 @@ func DecodeHello(raw bson.Raw) (*ReplHello, error) {
 		return nil, fmt.Errorf("decoding hello: %v", err)
 	}
 	h.Writable = h.Writable || h.IsMaster
-	if id, ok := raw.Lookup("electionId").ObjectIDOK(); ok {
-		h.Election = &id
-	}
 	return &h, nil
 }
 

@@ -179,7 +179,7 @@ func TestLag60SecondaryView(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.ApplyHello(h)
-	v := &replView{Status: st, Hello: h}
+	v := &replView{Status: st}
 
 	// Connected to a secondary: self by default.
 	out, state := rsRender(t)(rsLagResult(v, "", rsRange(defLagWarn), rsRange(defLagCrit), nil))
