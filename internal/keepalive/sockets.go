@@ -122,12 +122,7 @@ func (a *Audit) Add(s *linux.Socket) error {
 
 func (a *Audit) keep(kind int, s *linux.Socket) {
 	if n := a.nSamples[kind]; n < sampleMax {
-		c := *s // DumpTCP reuses s and its Info: keep copies
-		if s.Info != nil {
-			info := *s.Info
-			c.Info = &info
-		}
-		a.samples[kind][n] = c
+		a.samples[kind][n] = s.Clone() // DumpTCP reuses s and its Info
 		a.nSamples[kind] = n + 1
 	}
 }

@@ -52,6 +52,17 @@ type Socket struct {
 	Info    *TCPInfo // when requested and reported
 }
 
+// Clone returns a copy of s that owns its own Info: what a DumpTCP
+// callback keeps after it returns.
+func (s *Socket) Clone() Socket {
+	c := *s
+	if s.Info != nil {
+		info := *s.Info
+		c.Info = &info
+	}
+	return c
+}
+
 // Query says which sockets to ask the kernel for. The state filter is in
 // the request itself, so the kernel walks only those sockets' hash chains
 // (a LISTEN query does not touch the established table).
@@ -73,8 +84,8 @@ const (
 // read straight from the netlink socket, one buffer at a time, rather than
 // through a library that gathers a whole multi-part dump first: memory
 // stays flat with hundreds of thousands of sockets. The Socket (and its
-// Info) handed to fn is reused for the next one: fn must copy what it
-// keeps. It honours ctx's deadline.
+// Info) handed to fn is reused for the next one: fn keeps s.Clone(), not
+// *s. It honours ctx's deadline.
 func DumpTCP(ctx context.Context, q Query, fn func(*Socket) error) error {
 	fd, err := openDiag(q.NetNSFD)
 	if err != nil {

@@ -142,7 +142,7 @@ func ListenSockets(ctx context.Context, nsfd int, sel Selector) ([]linux.Socket,
 	var out []linux.Socket
 	err := linux.DumpTCP(ctx, linux.Query{States: linux.StateMask(linux.TCPListen), NetNSFD: nsfd}, func(s *linux.Socket) error {
 		if s.State == linux.TCPListen && sel.Wants(s.Src, s.Inode) {
-			out = append(out, *s)
+			out = append(out, s.Clone())
 		}
 		return nil
 	})
