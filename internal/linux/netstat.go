@@ -1,64 +1,122 @@
 package linux
 
 import (
-	"bufio"
+	"bytes"
 	"fmt"
-	"github.com/opschecks/opschecks/internal/plugin"
-	"io"
 	"strconv"
-	"strings"
+
+	"github.com/opschecks/opschecks/internal/plugin"
 )
 
-// ParseNetstat parses the paired header/value lines of /proc/net/netstat
-// and /proc/net/snmp ("TcpExt: ListenOverflows ..." then "TcpExt: 3 ...")
-// into section -> counter -> value.
-func ParseNetstat(r io.Reader) (map[string]map[string]int64, error) {
-	out := map[string]map[string]int64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	var header []string
-	var section string
-	line := 0
-	for sc.Scan() {
-		line++
-		text := strings.TrimSpace(sc.Text())
-		if text == "" {
+// NetstatCounters reads the named counters of one section ("TcpExt") from
+// the paired header/value lines of /proc/net/netstat or /proc/net/snmp
+// ("TcpExt: ListenOverflows ..." then "TcpExt: 3 ..."). Every line is
+// checked for its section name and pairing, but only the wanted section's
+// lines are split, and nothing is allocated per counter: a check that
+// needs two counters does not pay for the other three hundred.
+func NetstatCounters(b []byte, section string, names ...string) ([]uint64, error) {
+	out := make([]uint64, len(names))
+	found := false
+	var header []byte // the pending header line's fields, nil when none
+	var headerSection []byte
+	for line := 1; len(b) > 0; line++ {
+		var text []byte
+		text, b, _ = bytes.Cut(b, []byte{'\n'})
+		text = bytes.TrimSpace(text)
+		if len(text) == 0 {
 			continue
 		}
-		name, rest, ok := strings.Cut(text, ":")
+		name, rest, ok := bytes.Cut(text, []byte{':'})
 		if !ok {
-			return nil, fmt.Errorf("netstat line %d: no section name in %q", line, plugin.Clip(text, 60))
+			return nil, fmt.Errorf("netstat line %d: no section name in %q", line, plugin.Clip(string(text), 60))
 		}
-		fields := strings.Fields(rest)
 		if header == nil {
-			header, section = fields, name
+			header, headerSection = rest, name
 			continue
 		}
-		if name != section {
-			return nil, fmt.Errorf("netstat line %d: values for %q follow the header of %q", line, name, section)
+		if !bytes.Equal(name, headerSection) {
+			return nil, fmt.Errorf("netstat line %d: values for %q follow the header of %q", line, name, headerSection)
 		}
-		if len(fields) != len(header) {
-			return nil, fmt.Errorf("netstat line %d: %d values for %d names in %s", line, len(fields), len(header), section)
-		}
-		m := out[section]
-		if m == nil {
-			m = map[string]int64{}
-			out[section] = m
-		}
-		for i, f := range fields {
-			v, err := strconv.ParseInt(f, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("netstat line %d: %s %s: %q is not an integer", line, section, header[i], plugin.Clip(f, 60))
+		if string(name) == section && !found {
+			if err := pickCounters(line, section, header, rest, names, out); err != nil {
+				return nil, err
 			}
-			m[header[i]] = v
+			found = true
 		}
 		header = nil
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
-	}
 	if header != nil {
-		return nil, fmt.Errorf("netstat: header of %s without values", section)
+		return nil, fmt.Errorf("netstat: header of %s without values", headerSection)
+	}
+	if !found {
+		return nil, fmt.Errorf("netstat: no %s section", section)
 	}
 	return out, nil
+}
+
+// pickCounters walks a header line and its values line field by field and
+// stores the named counters' values in out.
+func pickCounters(line int, section string, header, values []byte, names []string, out []uint64) error {
+	seen := make([]bool, len(names))
+	nh, nv := 0, 0
+	for {
+		var h, v []byte
+		h, header = nextField(header)
+		v, values = nextField(values)
+		if h != nil {
+			nh++
+		}
+		if v != nil {
+			nv++
+		}
+		if h == nil || v == nil {
+			if h != nil || v != nil {
+				nh += countFields(header)
+				nv += countFields(values)
+				return fmt.Errorf("netstat line %d: %d values for %d names in %s", line, nv, nh, section)
+			}
+			break
+		}
+		for i, n := range names {
+			if seen[i] || string(h) != n {
+				continue
+			}
+			x, err := strconv.ParseUint(string(v), 10, 64)
+			if err != nil {
+				return fmt.Errorf("netstat line %d: %s %s: %q is not an unsigned integer", line, section, n, plugin.Clip(string(v), 60))
+			}
+			out[i], seen[i] = x, true
+		}
+	}
+	for i, ok := range seen {
+		if !ok {
+			return fmt.Errorf("netstat: no %s %s counter", section, names[i])
+		}
+	}
+	return nil
+}
+
+// nextField returns the first blank-separated field of b and the rest;
+// nil when there is none.
+func nextField(b []byte) (field, rest []byte) {
+	i := 0
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+		i++
+	}
+	if i == len(b) {
+		return nil, nil
+	}
+	j := i
+	for j < len(b) && b[j] != ' ' && b[j] != '\t' {
+		j++
+	}
+	return b[i:j], b[j:]
+}
+
+func countFields(b []byte) int {
+	n := 0
+	for f, rest := nextField(b); f != nil; f, rest = nextField(rest) {
+		n++
+	}
+	return n
 }

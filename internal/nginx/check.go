@@ -1,7 +1,6 @@
 package nginx
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -287,16 +286,11 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 	if err != nil {
 		return err
 	}
-	ns2, err := linux.ParseNetstat(bytes.NewReader(b))
+	v, err := linux.NetstatCounters(b, "TcpExt", "ListenOverflows", "ListenDrops")
 	if err != nil {
 		return fmt.Errorf("%s: %v", netstatPath, err)
 	}
-	tcpExt := ns2["TcpExt"]
-	overflows, ok1 := tcpExt["ListenOverflows"]
-	drops, ok2 := tcpExt["ListenDrops"]
-	if !ok1 || !ok2 {
-		return fmt.Errorf("%s has no TcpExt ListenOverflows/ListenDrops counters", netstatPath)
-	}
+	overflows, drops := v[0], v[1]
 	now := c.Now()
 	kernel := state.Counters{Time: now, Values: map[string]float64{
 		"ListenOverflows": float64(overflows), "ListenDrops": float64(drops)}}

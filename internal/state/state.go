@@ -119,7 +119,7 @@ func (f *File) Load(v any) (found bool, note string, err error) {
 }
 
 // Save replaces the state file atomically (write to a temporary file,
-// rename) with mode 0600. There is no fsync: it costs more than the rest of
+// rename) with mode 0600 (os.CreateTemp's). There is no fsync: it costs more than the rest of
 // a check on a busy disk, and a sample lost in a crash only means the next
 // run re-baselines (Load treats a damaged file that way).
 func (f *File) Save(v any) error {
@@ -135,10 +135,6 @@ func (f *File) Save(v any) error {
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
 		return describe("write state file "+tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
 	}
 	if err := tmp.Close(); err != nil {
 		return err
