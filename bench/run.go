@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/opschecks/opschecks/internal/testenv/ferret"
 )
 
 // meas is one target measured at one N.
@@ -478,14 +480,7 @@ func buildTool(root, dir, name string) (string, error) {
 // free loopback port, as ../shared/DESIGN.md describes, and waits until it
 // accepts connections.
 func startFerret(ns *nsThread, tmp string) (int, func(), error) {
-	bin, err := exec.LookPath("ferretdb")
-	if err != nil {
-		gopath, _ := exec.Command("go", "env", "GOPATH").Output()
-		cand := filepath.Join(strings.TrimSpace(string(gopath)), "bin", "ferretdb")
-		if st, e := os.Stat(cand); e == nil && !st.IsDir() {
-			bin, err = cand, nil
-		}
-	}
+	bin, err := ferret.Look()
 	if err != nil {
 		return 0, nil, fmt.Errorf("FerretDB is not installed (scripts/install-test-deps.sh builds it into $(go env GOPATH)/bin)")
 	}
@@ -508,8 +503,7 @@ func startFerret(ns *nsThread, tmp string) (int, func(), error) {
 			return
 		}
 		defer logf2.Close()
-		cmd = exec.Command(bin, "--handler=sqlite", "--sqlite-url=file:"+dir+"/", "--state-dir="+dir,
-			fmt.Sprintf("--listen-addr=127.0.0.1:%d", port), "--telemetry=disable", "--debug-addr=127.0.0.1:0")
+		cmd = exec.Command(bin, ferret.Args(dir, fmt.Sprintf("127.0.0.1:%d", port))...)
 		cmd.Stdout, cmd.Stderr = logf2, logf2
 		// Never outlives the harness; forked from the namespace's thread,
 		// so it listens there.

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,29 +129,12 @@ func (p *pair) exchange() error {
 	return nil
 }
 
-var perfRe = regexp.MustCompile(`'([a-z_]+)'=([0-9.]+)`)
-
-// perf returns the perfdata values of a first line.
-func perf(t *testing.T, line string) map[string]float64 {
-	t.Helper()
-	_, pd, ok := strings.Cut(line, " | ")
-	if !ok {
-		t.Fatalf("no perfdata in %q", line)
-	}
-	out := map[string]float64{}
-	for _, m := range perfRe.FindAllStringSubmatch(pd, -1) {
-		v, _ := strconv.ParseFloat(m[2], 64)
-		out[m[1]] = v
-	}
-	return out
-}
-
-func wantPerf(t *testing.T, got map[string]float64, want map[string]float64) {
+// wantPerf checks perfdata values of the run's first line.
+func wantPerf(t *testing.T, r testenv.Run, want map[string]float64) {
 	t.Helper()
 	for k, v := range want {
-		g, ok := got[k]
-		if !ok || g != v {
-			t.Errorf("perfdata %s = %v (present %v), want %v", k, g, ok, v)
+		if g := testenv.PerfValue(t, r, k); g != v {
+			t.Errorf("perfdata %s = %v, want %v", k, g, v)
 		}
 	}
 }
@@ -239,7 +221,7 @@ func TestSocketsInNamespace(t *testing.T) {
 	if r.Code != 2 || !strings.HasPrefix(first, "KEEPALIVE CRITICAL - keepalive probe gap 7200s (tcp_keepalive_time) >= idle timeout 90s in the check's own network namespace") {
 		t.Fatalf("exit %d, first line %q", r.Code, first)
 	}
-	wantPerf(t, perf(t, first), map[string]float64{
+	wantPerf(t, r, map[string]float64{
 		"tcp_keepalive_time": 7200, "tcp_keepalive_intvl": 75, "tcp_keepalive_probes": 9,
 		"keepalive_detect_time": 7200 + 75*9, "idle_timeout": 90,
 		"sockets_total": 10, "sockets_no_keepalive": 4, "sockets_long_interval": 4, "sockets_at_risk": 0,
@@ -283,7 +265,7 @@ func TestSocketsInNamespace(t *testing.T) {
 		if r.Code != c.code {
 			t.Errorf("%v: exit %d, want %d", c.args, r.Code, c.code)
 		}
-		wantPerf(t, perf(t, r.FirstLine()), map[string]float64{
+		wantPerf(t, r, map[string]float64{
 			"idle_timeout": 2, "sockets_total": 10, "sockets_no_keepalive": 4,
 			"sockets_long_interval": 6, "sockets_at_risk": 2,
 		})
@@ -305,7 +287,7 @@ func TestSocketsInNamespace(t *testing.T) {
 	if r.Code != 0 || !strings.HasPrefix(r.FirstLine(), "KEEPALIVE OK - keepalive probe gap 30s < idle timeout 90s in the check's own network namespace") {
 		t.Fatalf("exit %d, first line %q", r.Code, r.FirstLine())
 	}
-	wantPerf(t, perf(t, r.FirstLine()), map[string]float64{"tcp_keepalive_time": 30, "tcp_keepalive_intvl": 10, "tcp_keepalive_probes": 5, "keepalive_detect_time": 80})
+	wantPerf(t, r, map[string]float64{"tcp_keepalive_time": 30, "tcp_keepalive_intvl": 10, "tcp_keepalive_probes": 5, "keepalive_detect_time": 80})
 	if strings.Contains(r.FirstLine(), "sockets_total") {
 		t.Errorf("host audit alone reported sockets: %q", r.FirstLine())
 	}
@@ -419,7 +401,7 @@ func TestPIDInOtherNamespace(t *testing.T) {
 	if r.Code != 0 || !strings.HasPrefix(first, want) || r.Stderr != "" {
 		t.Fatalf("exit %d, first line %q, stderr %q; want prefix %q", r.Code, first, r.Stderr, want)
 	}
-	wantPerf(t, perf(t, first), map[string]float64{
+	wantPerf(t, r, map[string]float64{
 		"tcp_keepalive_time": 45, "tcp_keepalive_intvl": 15, "tcp_keepalive_probes": 3,
 		"keepalive_detect_time": 90,
 		"sockets_total":         4, "sockets_no_keepalive": 2, "sockets_long_interval": 0, "sockets_at_risk": 0,

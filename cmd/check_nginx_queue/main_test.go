@@ -13,23 +13,6 @@ import (
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
-// perf returns the value of a perfdata label in the first line, or fails.
-func perf(t *testing.T, r testenv.Run, label string) float64 {
-	t.Helper()
-	m := regexp.MustCompile(`'` + regexp.QuoteMeta(label) + `'=([0-9.U]+)`).FindStringSubmatch(r.FirstLine())
-	if m == nil {
-		t.Fatalf("no perfdata %q in %q", label, r.FirstLine())
-	}
-	if m[1] == "U" {
-		return -1
-	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func expect(t *testing.T, r testenv.Run, code int, substr ...string) {
 	t.Helper()
 	if r.Code != code {
@@ -61,10 +44,10 @@ func TestQueueFillAndDrops(t *testing.T) {
 
 	r := testenv.RunCheck(t, bin, nil, args...)
 	expect(t, r, 0, "NGINX_QUEUE OK", ng.Addr+" accept queue 0/8 (0%)", "collecting baseline")
-	if o := perf(t, r, "listen_overflows_total"); o != 0 {
+	if o := testenv.PerfValue(t, r, "listen_overflows_total"); o != 0 {
 		t.Fatalf("listen_overflows_total %v in a fresh namespace, want 0", o)
 	}
-	if b := perf(t, r, ng.Addr+"_backlog"); b != 8 {
+	if b := testenv.PerfValue(t, r, ng.Addr+"_backlog"); b != 8 {
 		t.Fatalf("backlog %v, want 8 (listen backlog=8)", b)
 	}
 
@@ -103,13 +86,13 @@ func TestQueueFillAndDrops(t *testing.T) {
 	}
 	r = testenv.RunCheck(t, bin, nil, args...)
 	expect(t, r, 2, "NGINX_QUEUE CRITICAL - "+ng.Addr+" accept queue 9/8 (112.5%)")
-	if q := perf(t, r, ng.Addr+"_queue"); q != 9 {
+	if q := testenv.PerfValue(t, r, ng.Addr+"_queue"); q != 9 {
 		t.Fatalf("queue %v, want 9", q)
 	}
 	if !strings.Contains(r.Stdout, "workers are blocked") {
 		t.Fatalf("no fix hint in the details:\n%s", r.Stdout)
 	}
-	before := perf(t, r, "listen_overflows_total")
+	before := testenv.PerfValue(t, r, "listen_overflows_total")
 	if before < 3 {
 		t.Fatalf("listen_overflows_total %v, want >= 3 after 3 dropped SYNs", before)
 	}
@@ -118,10 +101,10 @@ func TestQueueFillAndDrops(t *testing.T) {
 	dial(6, 150*time.Millisecond)
 	r = testenv.RunCheck(t, bin, nil, args...)
 	expect(t, r, 2, "listen drops ")
-	if d := perf(t, r, "listen_drops_rate"); d <= 0 {
+	if d := testenv.PerfValue(t, r, "listen_drops_rate"); d <= 0 {
 		t.Fatalf("listen_drops_rate %v, want > 0:\n%s", d, r.Stdout)
 	}
-	if o := perf(t, r, "listen_overflows_total"); o < before+6 {
+	if o := testenv.PerfValue(t, r, "listen_overflows_total"); o < before+6 {
 		t.Fatalf("listen_overflows_total %v, want >= %v", o, before+6)
 	}
 	if !regexp.MustCompile(`\[(WARNING|CRITICAL)\] listen drops [0-9.]+/s`).MatchString(r.Stdout) {
@@ -199,10 +182,10 @@ func TestStubStatus(t *testing.T) {
 
 	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", ng.StatusURL())...)
 	expect(t, r, 0, "NGINX_QUEUE OK", "nginx 1 active connections (reading 0, writing 1, waiting 0)", "'handled'=", "'nginx_dropped_rate'=U")
-	first := perf(t, r, "accepts")
+	first := testenv.PerfValue(t, r, "accepts")
 	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", ng.StatusURL())...)
 	expect(t, r, 0, "nginx dropped 0/s connections")
-	if a := perf(t, r, "accepts"); a != first+1 {
+	if a := testenv.PerfValue(t, r, "accepts"); a != first+1 {
 		t.Fatalf("accepts %v after %v, want one more", a, first)
 	}
 

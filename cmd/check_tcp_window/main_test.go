@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -151,19 +150,6 @@ func run(t *testing.T, ns *testenv.Netns, bin string, args ...string) testenv.Ru
 	return r
 }
 
-func perf(t *testing.T, r testenv.Run, label string) float64 {
-	t.Helper()
-	m := regexp.MustCompile(`'` + regexp.QuoteMeta(label) + `'=([0-9.]+)`).FindStringSubmatch(r.FirstLine())
-	if m == nil {
-		t.Fatalf("no perfdata %q in %q", label, r.FirstLine())
-	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func expect(t *testing.T, r testenv.Run, code int, substr ...string) {
 	t.Helper()
 	if r.Code != code {
@@ -214,16 +200,16 @@ func TestCleanPath(t *testing.T) {
 	r := run(t, l.cli, l.bin, "-H", l.srvAddr, "-p", port, "--send", "ping\n", "--expect", "pong")
 	expect(t, r, 0, "window scaling negotiated with "+l.srvAddr+":"+port, "peer window read after")
 	// The shifts are the ones each side's sysctls make it advertise.
-	if got, want := perf(t, r, "snd_wscale"), perf(t, srvLocal, "advertised_wscale"); got != want || got == 0 {
+	if got, want := testenv.PerfValue(t, r, "snd_wscale"), testenv.PerfValue(t, srvLocal, "advertised_wscale"); got != want || got == 0 {
 		t.Errorf("snd_wscale %v, the server advertises %v", got, want)
 	}
-	if got, want := perf(t, r, "rcv_wscale"), perf(t, r, "advertised_wscale"); got != want {
+	if got, want := testenv.PerfValue(t, r, "rcv_wscale"), testenv.PerfValue(t, r, "advertised_wscale"); got != want {
 		t.Errorf("rcv_wscale %v, this side advertises %v", got, want)
 	}
-	if w := perf(t, r, "snd_wnd"); w < 8192 {
+	if w := testenv.PerfValue(t, r, "snd_wnd"); w < 8192 {
 		t.Errorf("peer window %v on a clean path", w)
 	}
-	if rtt := perf(t, r, "rtt"); rtt <= 0 || rtt > 0.5 {
+	if rtt := testenv.PerfValue(t, r, "rtt"); rtt <= 0 || rtt > 0.5 {
 		t.Errorf("rtt %v s", rtt)
 	}
 
@@ -243,13 +229,13 @@ func TestSynAckStripped(t *testing.T) {
 	l.stripSynAck()
 	r := run(t, l.cli, l.bin, "-H", l.srvAddr, "-p", port, "--send", "ping\n", "--expect", "pong")
 	expect(t, r, 2, "window scale option mangled on the path to "+l.srvAddr, "workaround 1", "workaround 2")
-	if w := perf(t, r, "snd_wnd"); w >= 8192 || w == 0 {
+	if w := testenv.PerfValue(t, r, "snd_wnd"); w >= 8192 || w == 0 {
 		t.Errorf("peer window %v B, want the few dozen bytes of an unscaled reading", w)
 	}
-	if perf(t, r, "snd_wscale") != 0 || perf(t, r, "rcv_wscale") != 0 {
+	if testenv.PerfValue(t, r, "snd_wscale") != 0 || testenv.PerfValue(t, r, "rcv_wscale") != 0 {
 		t.Errorf("wscale not 0/0 without negotiation: %s", r.FirstLine())
 	}
-	if c := perf(t, r, "ceiling_bps"); c <= 0 {
+	if c := testenv.PerfValue(t, r, "ceiling_bps"); c <= 0 {
 		t.Errorf("ceiling %v", c)
 	}
 
@@ -262,7 +248,7 @@ func TestSynAckStripped(t *testing.T) {
 	l.hold(3)
 	p := run(t, l.cli, l.bin, "--established")
 	expect(t, p, 2, "3 of 3 established connections show a mangled window scale", "-> "+l.srvAddr+":"+port)
-	if perf(t, p, "mangled") != 3 || perf(t, p, "established") != 3 {
+	if testenv.PerfValue(t, p, "mangled") != 3 || testenv.PerfValue(t, p, "established") != 3 {
 		t.Errorf("counts: %s", p.FirstLine())
 	}
 	pr := run(t, l.cli, l.bin, "--established", "--remote", l.srvAddr+"/32", "-p", port)
@@ -282,11 +268,11 @@ func TestStrippedBothWays(t *testing.T) {
 	l.stripSyn()
 	r := run(t, l.cli, l.bin, "-H", l.srvAddr, "-p", port, "--send", "ping\n", "--expect", "pong", "--rtt", "20ms")
 	expect(t, r, 1, "window scaling not negotiated with "+l.srvAddr, "windows capped at 64 KiB", "middlebox strips it")
-	if w := perf(t, r, "snd_wnd"); w < 8192 || w > 65535 {
+	if w := testenv.PerfValue(t, r, "snd_wnd"); w < 8192 || w > 65535 {
 		t.Errorf("peer window %v B, want an unscaled window of up to 64 KiB", w)
 	}
-	rtt := perf(t, r, "rtt")
-	if c, want := perf(t, r, "ceiling_bps"), 65535*8/rtt; rtt > 0 && (c < want*0.99 || c > want*1.01) {
+	rtt := testenv.PerfValue(t, r, "rtt")
+	if c, want := testenv.PerfValue(t, r, "ceiling_bps"), 65535*8/rtt; rtt > 0 && (c < want*0.99 || c > want*1.01) {
 		t.Errorf("ceiling %v, want 64 KiB per RTT of %v s = %v", c, rtt, want)
 	}
 	// --min-throughput far above what 64 KiB per RTT allows.
@@ -299,7 +285,7 @@ func TestScalingOffLocally(t *testing.T) {
 	l.cli.Sysctl("net.ipv4.tcp_window_scaling", "0")
 	r := run(t, l.cli, l.bin, "--local")
 	expect(t, r, 1, "window scaling disabled here (net.ipv4.tcp_window_scaling=0)", "sysctl -w net.ipv4.tcp_window_scaling=1")
-	if perf(t, r, "advertised_wscale") != 0 {
+	if testenv.PerfValue(t, r, "advertised_wscale") != 0 {
 		t.Errorf("advertised wscale not 0: %s", r.FirstLine())
 	}
 	// The server namespace is untouched.
@@ -313,14 +299,14 @@ func TestMaxWscale(t *testing.T) {
 	l.cli.Sysctl("net.ipv4.tcp_rmem", "4096 131072 67108864")
 	r := run(t, l.cli, l.bin, "--local", "--max-wscale", "7")
 	expect(t, r, 1, "above --max-wscale 7", "net.ipv4.tcp_rmem = 4096 131072 67108864", "at most 8388607 B")
-	if perf(t, r, "advertised_wscale") != 11 {
+	if testenv.PerfValue(t, r, "advertised_wscale") != 11 {
 		t.Errorf("advertised wscale: %s", r.FirstLine())
 	}
 	// Following the hint brings it down, and the kernel agrees.
 	l.cli.Sysctl("net.ipv4.tcp_rmem", "4096 131072 8388607")
 	r = run(t, l.cli, l.bin, "-H", l.srvAddr, "-p", port, "--send", "x\n", "--max-wscale", "7")
 	expect(t, r, 0)
-	if perf(t, r, "advertised_wscale") > 7 || perf(t, r, "rcv_wscale") != perf(t, r, "advertised_wscale") {
+	if testenv.PerfValue(t, r, "advertised_wscale") > 7 || testenv.PerfValue(t, r, "rcv_wscale") != testenv.PerfValue(t, r, "advertised_wscale") {
 		t.Errorf("after the fix: %s", r.FirstLine())
 	}
 }

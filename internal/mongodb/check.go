@@ -30,8 +30,8 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 	if !ok {
 		return nil, fmt.Errorf("unknown --mode %q: expected one of %s", o.Mode, strings.Join(ModeNames(), ", "))
 	}
-	if v := validators[o.Mode]; v != nil {
-		if err := v(o); err != nil {
+	if mode.Validate != nil {
+		if err := mode.Validate(o); err != nil {
 			return nil, err
 		}
 	}
@@ -54,7 +54,7 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 		defer cancel()
 		s.Close(cctx)
 	}()
-	res, err = mode(ctx, s, o, env)
+	res, err = mode.Run(ctx, s, o, env)
 	if res != nil && env.Verbose >= 2 {
 		if o.URI != "" {
 			res.Detailf("connection string: %s", StripURIPassword(o.URI))
@@ -81,10 +81,6 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 	}
 	return res, err
 }
-
-// validators check a mode's options before any connection is made, so bad
-// input is an UNKNOWN line without network traffic.
-var validators = map[string]func(*Options) error{}
 
 // orDefault returns r, or the mode's default when the option is not given.
 func orDefault(r *thresholds.Range, def string) *thresholds.Range {

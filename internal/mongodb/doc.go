@@ -86,6 +86,20 @@ func (d Doc) Num(path ...string) (float64, error) {
 	return 0, &MissingError{Field: d.Name + "." + strings.Join(path, ".") + " as a number"}
 }
 
+// Nums returns the numeric fields keys under the path section, in
+// order, or the MissingError of the first one that is missing.
+func (d Doc) Nums(section []string, keys ...string) ([]float64, error) {
+	out := make([]float64, len(keys))
+	for i, k := range keys {
+		v, err := d.Num(append(section[:len(section):len(section)], k)...)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // Str returns a string field, or "" when it is absent.
 func (d Doc) Str(path ...string) string {
 	v, err := d.lookup(path...)

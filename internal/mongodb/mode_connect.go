@@ -9,7 +9,7 @@ import (
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
-func init() { register("connect", modeConnect) }
+func init() { register("connect", Mode{Run: modeConnect}) }
 
 // modeConnect reports what Check already measured: connecting, the
 // handshake (with authentication) and a ping. It sends nothing more, so it

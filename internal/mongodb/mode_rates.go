@@ -1,6 +1,7 @@
 package mongodb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -42,27 +43,26 @@ var (
 )
 
 func init() {
-	register("opcounters", rateMode(opcounterSet))
-	register("asserts", rateMode(assertSet))
-	for _, m := range []string{"opcounters", "asserts"} {
-		validators[m] = func(o *Options) error {
-			if o.StateDir == "" {
-				return fmt.Errorf("--state-dir is empty: expected a directory for the state file that per-second rates need")
-			}
-			return nil
-		}
+	register("opcounters", Mode{Run: rateMode(opcounterSet), Validate: needStateDir})
+	register("asserts", Mode{Run: rateMode(assertSet), Validate: needStateDir})
+}
+
+func needStateDir(o *Options) error {
+	if o.StateDir == "" {
+		return fmt.Errorf("--state-dir is empty: expected a directory for the state file that per-second rates need")
 	}
+	return nil
 }
 
 // counters reads the counters of a set from serverStatus.
 func (cs counterSet) counters(ss Doc) (map[string]float64, error) {
+	v, err := ss.Nums([]string{cs.section}, cs.required...)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]float64{}
-	for _, k := range cs.required {
-		v, err := ss.Num(cs.section, k)
-		if err != nil {
-			return nil, err
-		}
-		out[k] = v
+	for i, k := range cs.required {
+		out[k] = v[i]
 	}
 	for _, k := range cs.optional {
 		if v, err := ss.Num(cs.section, k); err == nil {
@@ -80,7 +80,7 @@ func rateMode(cs counterSet) ModeFunc {
 	return func(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
 		ss, err := s.serverStatus(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("serverStatus: %w", err)
+			return nil, err
 		}
 		cur, err := cs.counters(ss)
 		if err != nil {
@@ -103,31 +103,42 @@ func rateMode(cs counterSet) ModeFunc {
 // sampleRates stores the sample cur taken at now in the state file key
 // and returns the rates since the previous sample; ok is false, with a
 // note, when there is no usable previous sample.
-func sampleRates(dir, key string, cur map[string]float64, now, deadline time.Time) (map[string]float64, bool, string, error) {
-	f, err := state.Open(dir, key, deadline)
+func sampleRates(dir, key string, cur map[string]float64, now, deadline time.Time) (rates map[string]float64, ok bool, note string, err error) {
+	err = loadSave(dir, key, deadline, func(prev *state.Counters, found bool, lnote string) *state.Counters {
+		sample := state.Counters{Time: now, Values: cur}
+		if !found {
+			prev = nil
+		}
+		rates, ok, note = state.Rates(prev, sample)
+		note = cmp.Or(lnote, note)
+		return &sample
+	})
 	if err != nil {
 		return nil, false, "", err
-	}
-	defer f.Close()
-	var prev state.Counters
-	found, note, err := f.Load(&prev)
-	if err != nil {
-		return nil, false, "", err
-	}
-	sample := state.Counters{Time: now, Values: cur}
-	var p *state.Counters
-	if found {
-		p = &prev
-	}
-	rates, ok, rnote := state.Rates(p, sample)
-	if err := f.Save(sample); err != nil {
-		return nil, false, "", err
-	}
-	if note == "" {
-		note = rnote
 	}
 	delete(rates, "_uptime")
 	return rates, ok, note, nil
+}
+
+// loadSave opens and locks the state file key under dir, loads the
+// previous run's state for next (found is false when there is none; note
+// says why when the file was unreadable) and saves the state next
+// returns; a nil one keeps the file as it is.
+func loadSave[T any](dir, key string, deadline time.Time, next func(prev *T, found bool, note string) *T) error {
+	f, err := state.Open(dir, key, deadline)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var prev T
+	found, note, err := f.Load(&prev)
+	if err != nil {
+		return err
+	}
+	if n := next(&prev, found, note); n != nil {
+		return f.Save(n)
+	}
+	return nil
 }
 
 // rateResult builds the result from rates (nil on a baseline run).

@@ -12,12 +12,9 @@ import (
 )
 
 func init() {
-	register("database-size", modeDatabaseSize)
-	register("collection-size", modeCollectionSize)
-	register("index-size", modeIndexSize)
-	validators["database-size"] = needDatabase(false)
-	validators["collection-size"] = needDatabase(true)
-	validators["index-size"] = needDatabase(false)
+	register("database-size", Mode{Run: modeDatabaseSize, Validate: needDatabase(false)})
+	register("collection-size", Mode{Run: modeCollectionSize, Validate: needDatabase(true)})
+	register("index-size", Mode{Run: modeIndexSize, Validate: needDatabase(false)})
 }
 
 func needDatabase(collection bool) func(o *Options) error {
@@ -99,18 +96,11 @@ const sizeHint = "compare with the free space of the data volume (df) and the gr
 // databaseSizeResult: -w/-c apply to the bytes on disk, storageSize +
 // indexSize. A size mode alerts only when ranges are given.
 func databaseSizeResult(d Doc, target string, o *Options) (*plugin.Result, error) {
-	data, err := d.Num("dataSize")
+	v, err := d.Nums(nil, "dataSize", "storageSize", "indexSize")
 	if err != nil {
 		return nil, err
 	}
-	stor, err := d.Num("storageSize")
-	if err != nil {
-		return nil, err
-	}
-	idx, err := d.Num("indexSize")
-	if err != nil {
-		return nil, err
-	}
+	data, stor, idx := v[0], v[1], v[2]
 	disk := stor + idx
 	st := evaluate(disk, o.Warning, o.Critical)
 	var r plugin.Result
@@ -138,14 +128,11 @@ func databaseSizeResult(d Doc, target string, o *Options) (*plugin.Result, error
 // collectionSizeResult: -w/-c apply to storageSize, the collection's data
 // on disk without its indexes.
 func collectionSizeResult(d Doc, target string, o *Options) (*plugin.Result, error) {
-	size, err := d.Num("size")
+	v, err := d.Nums(nil, "size", "storageSize")
 	if err != nil {
 		return nil, err
 	}
-	stor, err := d.Num("storageSize")
-	if err != nil {
-		return nil, err
-	}
+	size, stor := v[0], v[1]
 	st := evaluate(stor, o.Warning, o.Critical)
 	var r plugin.Result
 	f := r.Add(st, fmt.Sprintf("%s: collection %s.%s uses %s on disk (data %s)", target, o.Database, o.Collection, mib(stor), mib(size)),

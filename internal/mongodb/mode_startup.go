@@ -13,11 +13,10 @@ import (
 )
 
 func init() {
-	register("startup-warnings", modeStartupWarnings)
-	validators["startup-warnings"] = func(o *Options) error {
+	register("startup-warnings", Mode{Run: modeStartupWarnings, Validate: func(o *Options) error {
 		_, err := parseIgnoreIDs(o.IgnoreID)
 		return err
-	}
+	}})
 }
 
 func parseIgnoreIDs(vals []string) (map[int]bool, error) {

@@ -11,17 +11,19 @@ import (
 )
 
 func init() {
-	register("connections", statusMode(connectionsResult))
-	register("memory", statusMode(memoryResult))
-	register("wiredtiger-cache", statusMode(wiredTigerResult))
-	register("queues", statusMode(queuesResult))
+	register("connections", Mode{Run: statusMode(connectionsResult)})
+	register("memory", Mode{Run: statusMode(memoryResult)})
+	register("wiredtiger-cache", Mode{Run: statusMode(wiredTigerResult)})
+	register("queues", Mode{Run: statusMode(queuesResult)})
 }
 
 // serverStatus fetches serverStatus without the sections no mode reads.
 func (s *Session) serverStatus(ctx context.Context) (Doc, error) {
 	var raw bson.Raw
-	err := s.RunAdmin(ctx, bson.D{{Key: "serverStatus", Value: 1}, {Key: "repl", Value: 0}, {Key: "metrics", Value: 0}, {Key: "locks", Value: 0}}, &raw)
-	return Doc{Name: "serverStatus", Raw: raw}, err
+	if err := s.RunAdmin(ctx, bson.D{{Key: "serverStatus", Value: 1}, {Key: "repl", Value: 0}, {Key: "metrics", Value: 0}, {Key: "locks", Value: 0}}, &raw); err != nil {
+		return Doc{}, fmt.Errorf("serverStatus: %w", err)
+	}
+	return Doc{Name: "serverStatus", Raw: raw}, nil
 }
 
 // statusMode turns a pure function of the serverStatus document into a
@@ -30,21 +32,18 @@ func statusMode(f func(ss Doc, target string, o *Options) (*plugin.Result, error
 	return func(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
 		ss, err := s.serverStatus(ctx)
 		if err != nil {
-			return nil, fmt.Errorf("serverStatus: %w", err)
+			return nil, err
 		}
 		return f(ss, s.Target, o)
 	}
 }
 
 func connectionsResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
-	cur, err := ss.Num("connections", "current")
+	v, err := ss.Nums([]string{"connections"}, "current", "available")
 	if err != nil {
 		return nil, err
 	}
-	avail, err := ss.Num("connections", "available")
-	if err != nil {
-		return nil, err
-	}
+	cur, avail := v[0], v[1]
 	limit := cur + avail
 	pct := 0.0
 	if limit > 0 {
@@ -68,14 +67,11 @@ func connectionsResult(ss Doc, target string, o *Options) (*plugin.Result, error
 }
 
 func memoryResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
-	res, err := ss.Num("mem", "resident")
+	v, err := ss.Nums([]string{"mem"}, "resident", "virtual")
 	if err != nil {
 		return nil, err
 	}
-	virt, err := ss.Num("mem", "virtual")
-	if err != nil {
-		return nil, err
-	}
+	res, virt := v[0], v[1]
 	st := evaluate(res, o.Warning, o.Critical)
 	var r plugin.Result
 	f := r.Add(st, fmt.Sprintf("%s: resident memory %.0f MiB (virtual %.0f MiB)", target, res, virt),
@@ -94,18 +90,11 @@ func wiredTigerResult(ss Doc, target string, o *Options) (*plugin.Result, error)
 			return nil, &MissingError{Field: "serverStatus.wiredTiger", Note: "the storage engine is " + eng + ", not wiredTiger"}
 		}
 	}
-	maxB, err := ss.Num("wiredTiger", "cache", "maximum bytes configured")
+	v, err := ss.Nums([]string{"wiredTiger", "cache"}, "maximum bytes configured", "bytes currently in the cache", "tracked dirty bytes in the cache")
 	if err != nil {
 		return nil, err
 	}
-	used, err := ss.Num("wiredTiger", "cache", "bytes currently in the cache")
-	if err != nil {
-		return nil, err
-	}
-	dirty, err := ss.Num("wiredTiger", "cache", "tracked dirty bytes in the cache")
-	if err != nil {
-		return nil, err
-	}
+	maxB, used, dirty := v[0], v[1], v[2]
 	if maxB <= 0 {
 		return nil, fmt.Errorf("serverStatus.wiredTiger.cache.maximum bytes configured is %.0f: expected a positive cache size", maxB)
 	}
@@ -131,14 +120,11 @@ func wiredTigerResult(ss Doc, target string, o *Options) (*plugin.Result, error)
 }
 
 func queuesResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
-	rd, err := ss.Num("globalLock", "currentQueue", "readers")
+	v, err := ss.Nums([]string{"globalLock", "currentQueue"}, "readers", "writers")
 	if err != nil {
 		return nil, err
 	}
-	wr, err := ss.Num("globalLock", "currentQueue", "writers")
-	if err != nil {
-		return nil, err
-	}
+	rd, wr := v[0], v[1]
 	w, c := orDefault(o.Warning, "10"), orDefault(o.Critical, "50")
 	st := plugin.Worst(evaluate(rd, w, c), evaluate(wr, w, c))
 	var r plugin.Result

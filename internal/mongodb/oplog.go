@@ -19,7 +19,7 @@ const (
 )
 
 func init() {
-	register("oplog-window", modeOplogWindow)
+	register("oplog-window", Mode{Run: modeOplogWindow, Validate: rsNoMember})
 }
 
 // oplogWindow is the time between the first and the last entry of a

@@ -81,20 +81,26 @@ func StripURIPassword(uri string) string {
 		rest = base + "?" + strings.Join(opts, "&")
 		uri = scheme + "://" + rest
 	}
-	end := strings.IndexAny(rest, "/?")
-	hostPart := rest
-	if end >= 0 {
-		hostPart = rest[:end]
-	}
-	at := strings.LastIndex(hostPart, "@")
-	if at < 0 {
-		return uri
-	}
-	user, _, hadPass := strings.Cut(hostPart[:at], ":")
+	user, _, at, hadPass := userInfo(rest)
 	if !hadPass {
 		return uri
 	}
 	return scheme + "://" + user + ":" + redacted + rest[at:]
+}
+
+// userInfo splits the user info of a connection string without its
+// scheme: the user, the password, the index of the "@" that ends the user
+// info, and whether there is a password (a ":" in the user info).
+func userInfo(rest string) (user, pw string, at int, hadPass bool) {
+	if end := strings.IndexAny(rest, "/?"); end >= 0 {
+		rest = rest[:end]
+	}
+	at = strings.LastIndex(rest, "@")
+	if at < 0 {
+		return "", "", at, false
+	}
+	user, pw, hadPass = strings.Cut(rest[:at], ":")
+	return user, pw, at, hadPass
 }
 
 // uriPassword returns the password in a connection string's user info, in
@@ -115,15 +121,8 @@ func uriPassword(uri string) []string {
 			}
 		}
 	}
-	if end := strings.IndexAny(rest, "/?"); end >= 0 {
-		rest = rest[:end]
-	}
-	at := strings.LastIndex(rest, "@")
-	if at < 0 {
-		return out
-	}
-	_, pw, had := strings.Cut(rest[:at], ":")
-	if !had || pw == "" {
+	_, pw, _, _ := userInfo(rest)
+	if pw == "" {
 		return out
 	}
 	out = append(out, pw)

@@ -21,32 +21,31 @@ const (
 )
 
 func init() {
-	register("replication-lag", modeReplicationLag)
-	register("replication-lag-percent", modeReplicationLagPercent)
-	validators["replication-lag"] = rsValidate
-	validators["replication-lag-percent"] = rsValidate
+	register("replication-lag", Mode{Run: lagMode(false), Validate: rsValidate})
+	register("replication-lag-percent", Mode{Run: lagMode(true), Validate: rsValidate})
 }
 
-func modeReplicationLag(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
-	rc, v, err := fetchRepl(ctx, s, o)
-	if err != nil {
-		return nil, err
+// lagMode is replication-lag, or with percent replication-lag-percent,
+// which also measures the oplog window to express the lag as part of it.
+func lagMode(percent bool) ModeFunc {
+	warn, crit := defLagWarn, defLagCrit
+	if percent {
+		warn, crit = defLagPctWarn, defLagPctCrit
 	}
-	rc.close(ctx)
-	return rsLagResult(v, rsMemberScope(s, o), orDefault(o.Warning, defLagWarn), orDefault(o.Critical, defLagCrit), nil)
-}
-
-func modeReplicationLagPercent(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
-	rc, v, err := fetchRepl(ctx, s, o)
-	if err != nil {
-		return nil, err
+	return func(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
+		rc, v, err := fetchRepl(ctx, s, o)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.close(ctx)
+		var w *oplogWindow
+		if percent {
+			if w, err = rc.oplogWindow(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return rsLagResult(v, rsMemberScope(s, o), orDefault(o.Warning, warn), orDefault(o.Critical, crit), w)
 	}
-	defer rc.close(ctx)
-	w, err := rc.oplogWindow(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return rsLagResult(v, rsMemberScope(s, o), orDefault(o.Warning, defLagPctWarn), orDefault(o.Critical, defLagPctCrit), w)
 }
 
 // rsMemberScope is --member, defaulting to all members for a replica-set
@@ -206,8 +205,8 @@ func rsLagResult(v *replView, member string, w, c *thresholds.Range, window *opl
 				f.Detailf("look at the member's load, disk and network, at long-running operations on it (db.currentOp()) and at its sync source (%s)", rsOrNone(m.SyncSource))
 			}
 		}
-		if !m.Self && !m.LastHeartbeatRecv.IsZero() && !st.Date.IsZero() && st.Date.Sub(m.LastHeartbeatRecv) > staleHeartbeat {
-			f.Detailf("the last heartbeat from it is %s old: its optime may be stale", rsSecs(st.Date.Sub(m.LastHeartbeatRecv)))
+		if age := rsStaleHeartbeat(st, m); age > 0 {
+			f.Detailf("the last heartbeat from it is %s old: its optime may be stale", rsSecs(age))
 		}
 		if worst == nil || ml.Lag > worst.Lag {
 			worst = ml
@@ -221,10 +220,10 @@ func rsLagResult(v *replView, member string, w, c *thresholds.Range, window *opl
 			head += fmt.Sprintf(", oplog window %.1f h on %s", window.Span.Hours(), window.Member)
 		}
 	}
-	if !ref.Self && !ref.LastHeartbeatRecv.IsZero() && !st.Date.IsZero() && st.Date.Sub(ref.LastHeartbeatRecv) > staleHeartbeat {
+	if age := rsStaleHeartbeat(st, ref); age > 0 {
 		// The reference optime came with that heartbeat: every lag
 		// measured against it is too small by up to its age.
-		r.Add(plugin.Warning, fmt.Sprintf("the last heartbeat from %s is %s old, so lag against it may be understated", refText, rsSecs(st.Date.Sub(ref.LastHeartbeatRecv)))).
+		r.Add(plugin.Warning, fmt.Sprintf("the last heartbeat from %s is %s old, so lag against it may be understated", refText, rsSecs(age))).
 			Detailf("heartbeats arrive every 2 s: check the network between %s and the connected member, or run the check against the primary", ref.Name)
 	}
 	hf := r.Add(plugin.OK, head)
@@ -246,6 +245,18 @@ func rsLagResult(v *replView, member string, w, c *thresholds.Range, window *opl
 		hf.Detailf("%s", n)
 	}
 	return &r, nil
+}
+
+// rsStaleHeartbeat is the age of the last heartbeat from another member
+// m when it is older than staleHeartbeat, else 0.
+func rsStaleHeartbeat(st *ReplStatus, m *ReplMember) time.Duration {
+	if m.Self || m.LastHeartbeatRecv.IsZero() || st.Date.IsZero() {
+		return 0
+	}
+	if age := st.Date.Sub(m.LastHeartbeatRecv); age > staleHeartbeat {
+		return age
+	}
+	return 0
 }
 
 func rsOrNone(s string) string {

@@ -25,9 +25,3 @@ func rsNoMember(o *Options) error {
 	}
 	return nil
 }
-
-func init() {
-	for _, m := range []string{"replset-state", "primary-change", "oplog-window"} {
-		validators[m] = rsNoMember
-	}
-}

@@ -11,8 +11,8 @@ import (
 )
 
 func init() {
-	register("replset-state", modeReplsetState)
-	register("primary-change", modePrimaryChange)
+	register("replset-state", Mode{Run: modeReplsetState, Validate: rsNoMember})
+	register("primary-change", Mode{Run: modePrimaryChange, Validate: rsNoMember})
 }
 
 func modeReplsetState(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
@@ -145,21 +145,13 @@ func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env
 		}
 		h.Primary = h.Me
 	}
-	f, err := state.Open(o.StateDir, state.Key("check_mongodb", "primary-change", h.SetName), state.Deadline(ctx))
+	var res *plugin.Result
+	err = loadSave(o.StateDir, state.Key("check_mongodb", "primary-change", h.SetName), state.Deadline(ctx), func(prev *primaryState, found bool, note string) (next *primaryState) {
+		res, next = rsPrimaryChange(h, *prev, found, note, time.Now())
+		return next
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	var prev primaryState
-	found, note, err := f.Load(&prev)
-	if err != nil {
-		return nil, err
-	}
-	res, next := rsPrimaryChange(h, prev, found, note, time.Now())
-	if next != nil {
-		if err := f.Save(next); err != nil {
-			return nil, err
-		}
 	}
 	return res, nil
 }

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opschecks/opschecks/internal/testenv/ferret"
 )
 
 // FerretDBOptions configure a FerretDB instance started by StartFerretDB.
@@ -56,26 +56,11 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// FerretDBBinary returns the path of the ferretdb binary that
-// scripts/install-test-deps.sh builds into $(go env GOPATH)/bin, or finds
-// it on PATH; it skips (fails under CI) when there is none.
+// FerretDBBinary is ferret.Look for a test: it skips (fails under CI)
+// when there is no ferretdb.
 func FerretDBBinary(t testing.TB) string {
 	t.Helper()
-	var candidates []string
-	if gp, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, d := range filepath.SplitList(string(bytes.TrimSpace(gp))) {
-			candidates = append(candidates, filepath.Join(d, "bin", "ferretdb"))
-		}
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		candidates = append(candidates, filepath.Join(home, "go", "bin", "ferretdb"))
-	}
-	for _, c := range candidates {
-		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
-			return c
-		}
-	}
-	if p, err := exec.LookPath("ferretdb"); err == nil {
+	if p, err := ferret.Look(); err == nil {
 		return p
 	}
 	Missing(t, "ferretdb is not built; run scripts/install-test-deps.sh (the README's test command does), which builds FerretDB v1.24.0 into $(go env GOPATH)/bin")
@@ -117,15 +102,7 @@ func startFerretDB(t testing.TB, bin string, o FerretDBOptions) (*FerretDB, stri
 	dir := t.TempDir()
 	f := &FerretDB{Dir: dir, Port: FreePort(t), out: &lockedBuffer{}}
 	f.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(f.Port))
-	args := []string{
-		"--handler=sqlite",
-		"--sqlite-url=file:" + dir + "/",
-		"--state-dir=" + dir,
-		"--listen-addr=" + f.Addr,
-		"--telemetry=disable",
-		"--debug-addr=127.0.0.1:0",
-		"--log-level=WARN",
-	}
+	args := append(ferret.Args(dir, f.Addr), "--log-level=WARN")
 	if o.ReplSetName != "" {
 		args = append(args, "--repl-set-name="+o.ReplSetName)
 	}

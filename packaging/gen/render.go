@@ -122,6 +122,19 @@ func commentLines(prefix, text string) string {
 	return b.String()
 }
 
+// commentStyle is how a comment block opens, continues and closes.
+type commentStyle struct{ open, line, close string }
+
+var hashComment, blockComment = commentStyle{"# ", "# ", ""}, commentStyle{"/* ", " * ", " */\n"}
+
+// header is the comment block a generated file starts with: the title,
+// the "do not edit" notice, an empty comment line and the text (written
+// from the line after the opening backquote).
+func header(s commentStyle, title, text string) string {
+	block := commentLines(s.line, title+"\n"+generated+"\n\n"+strings.TrimPrefix(text, "\n"))
+	return s.open + strings.TrimPrefix(block, s.line) + s.close
+}
+
 // optionSummary is one line describing an option: its spellings, value,
 // default and choices.
 func optionSummary(o plugin.OptionDoc) string {
@@ -189,16 +202,14 @@ func nagiosCommandLine(c Check) string {
 
 func nagiosCommands(checks []Check) string {
 	var b strings.Builder
-	b.WriteString("# opschecks: Nagios command definitions, one per check.\n")
-	b.WriteString(commentLines("# ", generated))
-	b.WriteString(`#
-# $USER1$ is the plugin directory (resource.cfg): /usr/lib/nagios/plugins on
-# Debian, /usr/lib64/nagios/plugins on RPM systems. A check's options go in
-# $ARG1$, for example: check_command opschecks_tcp_window!--local -w 10:
-# Checks that look at the local kernel (all but check_mongodb) run on the
-# monitored host: use check_nrpe with the NRPE snippet there
-# (check_command check_nrpe!opschecks_numa).
-`)
+	b.WriteString(header(hashComment, "opschecks: Nagios command definitions, one per check.", `
+$USER1$ is the plugin directory (resource.cfg): /usr/lib/nagios/plugins on
+Debian, /usr/lib64/nagios/plugins on RPM systems. A check's options go in
+$ARG1$, for example: check_command opschecks_tcp_window!--local -w 10:
+Checks that look at the local kernel (all but check_mongodb) run on the
+monitored host: use check_nrpe with the NRPE snippet there
+(check_command check_nrpe!opschecks_numa).
+`))
 	for _, c := range checks {
 		fmt.Fprintf(&b, "\n# %s: %s\n", c.Name, c.Label)
 		b.WriteString(commentLines("# ", strings.TrimSpace(c.Doc)))
@@ -220,13 +231,11 @@ func nagiosCommands(checks []Check) string {
 
 func nagiosServices(checks []Check) string {
 	var b strings.Builder
-	b.WriteString("# opschecks: example Nagios services, one per check, on the host \"localhost\".\n")
-	b.WriteString(commentLines("# ", generated))
-	b.WriteString(`#
-# The arguments give a meaningful answer on any host; adapt thresholds and
-# targets. Remote hosts: run the local checks through NRPE instead, e.g.
-#   check_command   check_nrpe!opschecks_numa
-`)
+	b.WriteString(header(hashComment, "opschecks: example Nagios services, one per check, on the host \"localhost\".", `
+The arguments give a meaningful answer on any host; adapt thresholds and
+targets. Remote hosts: run the local checks through NRPE instead, e.g.
+  check_command   check_nrpe!opschecks_numa
+`))
 	for _, c := range checks {
 		args := profileOf(c.Name).Example
 		if profileOf(c.Name).Remote {
@@ -265,25 +274,23 @@ func withoutHost(c Check, args []string) []string {
 
 func nrpe(checks []Check, dir string) string {
 	var b strings.Builder
-	b.WriteString("# opschecks: NRPE commands, for nrpe.d/ on the monitored host.\n")
-	b.WriteString(commentLines("# ", generated))
-	b.WriteString(`#
-# Fixed command lines: they work with dont_blame_nrpe=0 (NRPE's safe
-# default), so the Nagios server cannot pass arguments. Call them with
-#   check_nrpe -H HOST -c opschecks_numa
-#
-# Each check also has a commented variant taking its options from the
-# server ($ARG1$). It needs dont_blame_nrpe=1 in nrpe.cfg, which lets anyone
-# allowed to connect choose the arguments: enable it only for trusted
-# servers (allowed_hosts) and only the variants you need. Call it with
-#   check_nrpe -H HOST -c opschecks_tcp_window_args -a '--local -w 10:'
-# Debian's and Ubuntu's nrpe are built without argument support and refuse
-# such requests whatever dont_blame_nrpe says: write fixed lines there.
-#
-# This file does not set dont_blame_nrpe itself: an included file would
-# override nrpe.cfg's choice for every other command. NRPE's default, 0,
-# is what the fixed lines are for.
-`)
+	b.WriteString(header(hashComment, "opschecks: NRPE commands, for nrpe.d/ on the monitored host.", `
+Fixed command lines: they work with dont_blame_nrpe=0 (NRPE's safe
+default), so the Nagios server cannot pass arguments. Call them with
+  check_nrpe -H HOST -c opschecks_numa
+
+Each check also has a commented variant taking its options from the
+server ($ARG1$). It needs dont_blame_nrpe=1 in nrpe.cfg, which lets anyone
+allowed to connect choose the arguments: enable it only for trusted
+servers (allowed_hosts) and only the variants you need. Call it with
+  check_nrpe -H HOST -c opschecks_tcp_window_args -a '--local -w 10:'
+Debian's and Ubuntu's nrpe are built without argument support and refuse
+such requests whatever dont_blame_nrpe says: write fixed lines there.
+
+This file does not set dont_blame_nrpe itself: an included file would
+override nrpe.cfg's choice for every other command. NRPE's default, 0,
+is what the fixed lines are for.
+`))
 	for _, c := range checks {
 		fmt.Fprintf(&b, "\n# %s: %s\n", c.Name, firstSentence(c.Doc))
 		line := dir + "/" + c.Name
@@ -327,20 +334,17 @@ func icingaKey(o plugin.OptionDoc) string {
 
 func icingaCommands(checks []Check) string {
 	var b strings.Builder
-	b.WriteString("/* opschecks: Icinga 2 CheckCommand definitions, one per check.\n")
-	b.WriteString(commentLines(" * ", generated))
-	b.WriteString(` *
- * Include this file after the ITL and its plugins (icinga2.conf):
- *   include <itl>
- *   include <plugins>
- *   include "/usr/share/opschecks/icinga2/opschecks-commands.conf"
- * PluginDir is the plugin directory the ITL defines (constants.conf).
- * Every option of a check is a custom variable named after the command,
- * e.g. vars.opschecks_tcp_window_local = true; unset variables leave the
- * binary's defaults in force. Booleans use set_if; repeatable options
- * take an array.
- */
-`)
+	b.WriteString(header(blockComment, "opschecks: Icinga 2 CheckCommand definitions, one per check.", `
+Include this file after the ITL and its plugins (icinga2.conf):
+  include <itl>
+  include <plugins>
+  include "/usr/share/opschecks/icinga2/opschecks-commands.conf"
+PluginDir is the plugin directory the ITL defines (constants.conf).
+Every option of a check is a custom variable named after the command,
+e.g. vars.opschecks_tcp_window_local = true; unset variables leave the
+binary's defaults in force. Booleans use set_if; repeatable options
+take an array.
+`))
 	for _, c := range checks {
 		fmt.Fprintf(&b, "\n/* %s: %s */\n", c.Name, firstSentence(c.Doc))
 		fmt.Fprintf(&b, "object CheckCommand %s {\n", icingaString(c.Command()))
@@ -390,13 +394,10 @@ func icingaCommands(checks []Check) string {
 
 func icingaServices(checks []Check) string {
 	var b strings.Builder
-	b.WriteString("/* opschecks: example Icinga 2 services, one per check.\n")
-	b.WriteString(commentLines(" * ", generated))
-	b.WriteString(` *
- * They apply to the host the Icinga 2 instance runs on (NodeName). For
- * agents, add: command_endpoint = host.vars.agent_endpoint
- */
-`)
+	b.WriteString(header(blockComment, "opschecks: example Icinga 2 services, one per check.", `
+They apply to the host the Icinga 2 instance runs on (NodeName). For
+agents, add: command_endpoint = host.vars.agent_endpoint
+`))
 	for _, c := range checks {
 		args, _ := exampleArgs(c)
 		fmt.Fprintf(&b, "\napply Service %s {\n", icingaString(c.Command()))
@@ -424,15 +425,12 @@ func icingaServices(checks []Check) string {
 
 func sudoers(checks []Check) string {
 	var b strings.Builder
-	b.WriteString("# opschecks: sudo rules for the checks that need privilege for part of\n# their work. Install as /etc/sudoers.d/opschecks, mode 0440.\n")
-	b.WriteString(commentLines("# ", generated))
-	b.WriteString(`#
-# Only our binaries, by absolute path (Debian and RPM plugin directories),
-# as root, without a password and without a tty, for the users Nagios, NRPE
-# and Icinga 2 run their checks as. Use them as "sudo -n PATH [options]"
-# in a command definition.
-#
-`)
+	b.WriteString(header(hashComment, "opschecks: sudo rules for the checks that need privilege for part of\ntheir work. Install as /etc/sudoers.d/opschecks, mode 0440.", `
+Only our binaries, by absolute path (Debian and RPM plugin directories),
+as root, without a password and without a tty, for the users Nagios, NRPE
+and Icinga 2 run their checks as. Use them as "sudo -n PATH [options]"
+in a command definition.
+`) + "#\n")
 	var cmds []string
 	for _, c := range checks {
 		p := profileOf(c.Name)
