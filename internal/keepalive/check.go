@@ -9,14 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -41,9 +36,10 @@ type Sysctls struct {
 	Time, Intvl, Probes int64
 }
 
-// namespace is the network namespace the check audits.
+// namespace is the network namespace the check audits, as the output
+// names it.
 type namespace struct {
-	fd    int    // open namespace file, 0 for our own
+	*linux.Netns
 	desc  string // for the output
 	enter string // command prefix that runs a command inside it
 }
@@ -83,9 +79,7 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 	if err != nil {
 		return nil, err
 	}
-	if ns.fd > 0 {
-		defer unix.Close(ns.fd)
-	}
+	defer ns.Close()
 
 	var sc Sysctls
 	read := func() error {
@@ -99,13 +93,8 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 		sc.Probes, err = cfg.FS.SysctlInt("net.ipv4.tcp_keepalive_probes")
 		return err
 	}
-	if ns.fd > 0 {
-		// /proc/sys/net shows the namespace of the thread that opens it.
-		err = linux.InNetns(ns.fd, read)
-	} else {
-		err = read()
-	}
-	if err != nil {
+	// /proc/sys/net shows the namespace of the thread that opens it.
+	if err := ns.Do(read); err != nil {
 		return nil, err
 	}
 
@@ -114,7 +103,7 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 
 	if perSocket {
 		a := NewAudit(cfg.Idle.D, filter)
-		q := linux.Query{States: linux.StateMask(linux.TCPEstablished), Info: true, NetNSFD: ns.fd}
+		q := linux.Query{States: linux.StateMask(linux.TCPEstablished), Info: true, NetNSFD: ns.FD}
 		if err := linux.DumpTCP(ctx, q, a.Add); err != nil {
 			return nil, err
 		}
@@ -133,83 +122,52 @@ func targets(cfg Config) ([]int, string, error) {
 		}
 		return []int{cfg.PID}, fmt.Sprintf(" of PID %d", cfg.PID), nil
 	case cfg.Process != "":
-		procs, err := cfg.FS.FindProcesses(cfg.Process)
+		procs, err := cfg.FS.ProcessesNamed(cfg.Process)
 		if err != nil {
 			return nil, "", err
 		}
-		if len(procs) == 0 {
-			return nil, "", plugin.Errorf(plugin.Critical, "no process named %q is running", cfg.Process)
-		}
-		pids := make([]int, len(procs))
-		for i, p := range procs {
-			pids[i] = p.PID
-		}
-		sort.Ints(pids)
-		return pids, fmt.Sprintf(" of process %s (%d PIDs)", cfg.Process, len(pids)), nil
+		return linux.PIDs(procs), fmt.Sprintf(" of process %s (%d PIDs)", cfg.Process, len(procs)), nil
 	}
 	return nil, "", nil
-}
-
-func nsInode(path string) (uint64, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0, linux.Describe(path, err)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, fmt.Errorf("cannot stat %s", path)
-	}
-	return st.Ino, nil
 }
 
 // pickNamespace returns the network namespace of the target processes, or
 // our own when there are none or they share ours.
 func pickNamespace(cfg Config, pids []int) (namespace, error) {
-	own, ownErr := nsInode(cfg.FS.ProcPath("self", "ns", "net"))
 	if len(pids) == 0 {
-		if ownErr != nil {
-			return namespace{desc: "the check's own network namespace"}, nil
-		}
-		return namespace{desc: fmt.Sprintf("the check's own network namespace (net:[%d])", own)}, nil
-	}
-	byNS := map[uint64][]int{}
-	var first uint64
-	for _, pid := range pids {
-		ino, err := nsInode(cfg.FS.ProcPath(strconv.Itoa(pid), "ns", "net"))
+		own, err := cfg.FS.OpenNetns(0)
 		if err != nil {
-			if cfg.Process != "" && errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			return namespace{}, err
+			// Fixture roots have no ns link; our own namespace needs no opening.
+			return namespace{Netns: &linux.Netns{}, desc: "the check's own network namespace"}, nil
 		}
-		if len(byNS) == 0 {
-			first = ino
-		}
-		byNS[ino] = append(byNS[ino], pid)
+		return namespace{Netns: own, desc: fmt.Sprintf("the check's own network namespace (%s)", own.ID)}, nil
 	}
-	if len(byNS) == 0 {
-		return namespace{}, plugin.Errorf(plugin.Critical, "no process named %q is running", cfg.Process)
-	}
-	if len(byNS) > 1 {
-		var groups []string
-		for ino, ps := range byNS {
-			groups = append(groups, fmt.Sprintf("net:[%d] PIDs %v", ino, ps))
-		}
-		sort.Strings(groups)
-		return namespace{}, fmt.Errorf("processes named %q live in %d network namespaces (%s); choose one with --pid", cfg.Process, len(byNS), strings.Join(groups, ", "))
-	}
-	pid := byNS[first][0]
-	if ownErr == nil && first == own {
-		return namespace{desc: fmt.Sprintf("the check's own network namespace (net:[%d]), shared with PID %d", own, pid)}, nil
-	}
-	path := cfg.FS.ProcPath(strconv.Itoa(pid), "ns", "net")
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	groups, err := cfg.FS.GroupByNetns(pids, cfg.Process != "")
 	if err != nil {
-		return namespace{}, linux.Describe(path, err)
+		return namespace{}, err
+	}
+	switch {
+	case len(groups) == 0:
+		return namespace{}, plugin.Errorf(plugin.Critical, "no process named %q is running", cfg.Process)
+	case len(groups) > 1:
+		names := make([]string, len(groups))
+		for i, g := range groups {
+			names[i] = fmt.Sprintf("%s PIDs %v", g.ID, g.PIDs)
+		}
+		sort.Strings(names)
+		return namespace{}, fmt.Errorf("processes named %q live in %d network namespaces (%s); choose one with --pid", cfg.Process, len(groups), strings.Join(names, ", "))
+	}
+	pid := groups[0].PIDs[0]
+	ns, err := cfg.FS.OpenNetns(pid)
+	if err != nil {
+		return namespace{}, err
+	}
+	if ns.Own() {
+		return namespace{Netns: ns, desc: fmt.Sprintf("the check's own network namespace (%s), shared with PID %d", ns.ID, pid)}, nil
 	}
 	return namespace{
-		fd:    fd,
-		desc:  fmt.Sprintf("the network namespace of PID %d (net:[%d])", pid, first),
+		Netns: ns,
+		desc:  fmt.Sprintf("the network namespace of PID %d (%s)", pid, ns.ID),
 		enter: fmt.Sprintf("nsenter --net=/proc/%d/ns/net ", pid),
 	}, nil
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/opschecks/opschecks/internal/plugin"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 // Process is a running process as found under /proc.
@@ -104,6 +106,30 @@ func (f FS) FindProcesses(name string) ([]Process, error) {
 		}
 	}
 	return out, nil
+}
+
+// ProcessesNamed is FindProcesses for a --process option: the processes
+// named name, by PID. None running is the service being down: a CRITICAL
+// error, "no process named "name" is running", that wraps ErrNoProcess.
+func (f FS) ProcessesNamed(name string) ([]Process, error) {
+	ps, err := f.FindProcesses(name)
+	if err != nil {
+		return nil, err
+	}
+	if len(ps) == 0 {
+		return nil, &plugin.Error{State: plugin.Critical, Err: &procError{fmt.Sprintf("no process named %q is running", name), ErrNoProcess}}
+	}
+	slices.SortFunc(ps, func(a, b Process) int { return a.PID - b.PID })
+	return ps, nil
+}
+
+// PIDs returns the PIDs of ps, in order.
+func PIDs(ps []Process) []int {
+	out := make([]int, len(ps))
+	for i, p := range ps {
+		out[i] = p.PID
+	}
+	return out
 }
 
 // WithChildren returns pid and its direct children (nginx's workers).

@@ -71,7 +71,7 @@ func Check(ctx context.Context, c Config, env plugin.Env) (*plugin.Result, error
 			return nil, err
 		}
 	}
-	ns, err := OpenNetns(c.FS, master)
+	ns, err := c.FS.OpenNetns(master)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +225,7 @@ func (c Config) queues(res *plugin.Result, ls []Listener, sel Selector, t *Targe
 	return nil
 }
 
-func (c Config) audit(res *plugin.Result, ns *Netns, ls []Listener) error {
+func (c Config) audit(res *plugin.Result, ns *linux.Netns, ls []Listener) error {
 	var somaxconn, synBacklog, cookies int64
 	err := ns.Do(func() error {
 		var err error
@@ -281,7 +281,7 @@ func stubFinding(res *plugin.Result, s StubStatus) {
 	)
 }
 
-func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath string, ns *Netns, stub *StubStatus, t *Target) error {
+func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath string, ns *linux.Netns, stub *StubStatus, t *Target) error {
 	b, err := linux.ReadFile(netstatPath)
 	if err != nil {
 		return err

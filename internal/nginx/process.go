@@ -8,9 +8,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -54,31 +51,22 @@ func FindTarget(f linux.FS, pid int, pidfile, process string) (*Target, error) {
 		}
 		return withChildren(f, pid, fmt.Sprintf("PID %d", pid))
 	case process != "":
-		ps, err := f.FindProcesses(process)
+		ps, err := f.ProcessesNamed(process)
+		if errors.Is(err, linux.ErrNoProcess) {
+			return nil, plugin.Errorf(plugin.Critical, "no process named %s is running", process)
+		}
 		if err != nil {
 			return nil, err
-		}
-		if len(ps) == 0 {
-			return nil, plugin.Errorf(plugin.Critical, "no process named %s is running", process)
 		}
 		in := map[int]bool{}
 		for _, p := range ps {
 			in[p.PID] = true
 		}
-		// Masters (whose parent is not one of them) first.
-		sort.SliceStable(ps, func(i, j int) bool {
-			mi, mj := !in[ps[i].PPID], !in[ps[j].PPID]
-			if mi != mj {
-				return mi
-			}
-			return ps[i].PID < ps[j].PID
-		})
-		t := &Target{}
-		for _, p := range ps {
-			t.PIDs = append(t.PIDs, p.PID)
-		}
-		t.What = fmt.Sprintf("%s (PID %s)", process, pidList(t.PIDs))
-		return t, nil
+		// Masters (whose parent is not one of them) first, each part by PID
+		// as ProcessesNamed returns them.
+		sort.SliceStable(ps, func(i, j int) bool { return !in[ps[i].PPID] && in[ps[j].PPID] })
+		pids := linux.PIDs(ps)
+		return &Target{What: fmt.Sprintf("%s (PID %s)", process, pidList(pids)), PIDs: pids}, nil
 	}
 	return nil, nil
 }
@@ -117,56 +105,4 @@ func (t *Target) Inodes(f linux.FS) (map[uint64]bool, error) {
 		}
 	}
 	return in, nil
-}
-
-// Netns is the network namespace a check looks into.
-type Netns struct {
-	ID string // "net:[4026531992]"
-	FD int    // open namespace when it is not ours, else 0
-}
-
-// Close releases the namespace file descriptor.
-func (n *Netns) Close() {
-	if n.FD > 0 {
-		unix.Close(n.FD)
-		n.FD = 0
-	}
-}
-
-// OpenNetns finds the network namespace of pid (0: our own) and opens it
-// when it differs from ours, so the sockets and sysctls read are that
-// process's.
-func OpenNetns(f linux.FS, pid int) (*Netns, error) {
-	self := f.ProcPath("self", "ns", "net")
-	own, err := os.Readlink(self)
-	if err != nil {
-		return nil, linux.Describe(self, err)
-	}
-	if pid == 0 {
-		return &Netns{ID: own}, nil
-	}
-	path := f.ProcPath(strconv.Itoa(pid), "ns", "net")
-	id, err := os.Readlink(path)
-	if err != nil {
-		if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) {
-			return nil, fmt.Errorf("cannot read %s: %w; reading another user's network namespace needs root (CAP_SYS_PTRACE) or the sudoers rule in packaging/", path, linux.ErrPermission)
-		}
-		return nil, linux.Describe(path, err)
-	}
-	if id == own {
-		return &Netns{ID: id}, nil
-	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, linux.Describe(path, err)
-	}
-	return &Netns{ID: id, FD: fd}, nil
-}
-
-// Do runs fn inside the namespace (directly when it is ours).
-func (n *Netns) Do(fn func() error) error {
-	if n.FD == 0 {
-		return fn()
-	}
-	return linux.InNetns(n.FD, fn)
 }

@@ -118,12 +118,12 @@ func selectProcesses(f linux.FS, cfg Config) ([]target, error) {
 		add(p, false)
 	}
 	if cfg.Process != "" {
-		ps, err := f.FindProcesses(cfg.Process)
+		ps, err := f.ProcessesNamed(cfg.Process)
+		if errors.Is(err, linux.ErrNoProcess) {
+			return nil, plugin.Errorf(plugin.Critical, "%v: the service is down (start it, or correct --process)", err)
+		}
 		if err != nil {
 			return nil, err
-		}
-		if len(ps) == 0 {
-			return nil, plugin.Errorf(plugin.Critical, "no process named %q is running: the service is down (start it, or correct --process)", cfg.Process)
 		}
 		for _, p := range ps {
 			add(p, true)
