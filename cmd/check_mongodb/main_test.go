@@ -28,6 +28,11 @@ import (
 
 // expect checks a run's exit code and first line and that nothing went
 // to stderr.
+// relaxed are connect-time thresholds for the tests that are about
+// discovery, authentication or TLS rather than time: an OK there must not
+// turn WARNING because the machine is busy.
+var relaxed = []string{"-w", "8", "-c", "9"}
+
 func expect(t *testing.T, r testenv.Run, code int, firstLine string) {
 	t.Helper()
 	if r.Code != code {
@@ -46,11 +51,19 @@ func TestConnect(t *testing.T) {
 	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{})
 	port := strconv.Itoa(f.Port)
 
+	// The default thresholds (1 s, 3 s) are in the perfdata, and the state
+	// follows the time measured (a loaded machine may take over a second).
 	r := testenv.RunCheck(t, bin, nil, "-H", "127.0.0.1", "-P", port)
-	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping in \d+\.\d{3} s \| 'connect_time'=\d+(\.\d+)?s;1;3;0$`)
+	code, word := 0, "OK"
+	if secs := testenv.PerfValue(t, r, "connect_time"); secs > 3 {
+		code, word = 2, "CRITICAL"
+	} else if secs > 1 {
+		code, word = 1, "WARNING"
+	}
+	expect(t, r, code, `^MONGODB `+word+` - 127\.0\.0\.1:`+port+` answers ping in \d+\.\d{3} s \| 'connect_time'=\d+(\.\d+)?s;1;3;0$`)
 
-	r = testenv.RunCheck(t, bin, nil, "--uri", "mongodb://127.0.0.1:"+port+"/?appName=x", "--mode", "connect", "-w", "0.5", "-c", "0.9")
-	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping .*'connect_time'=[0-9.]+s;0\.5;0\.9;0$`)
+	r = testenv.RunCheck(t, bin, nil, "--uri", "mongodb://127.0.0.1:"+port+"/?appName=x", "--mode", "connect", "-w", "8.5", "-c", "9.5")
+	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping .*'connect_time'=[0-9.]+s;8\.5;9\.5;0$`)
 
 	// A threshold the real connect time cannot meet: proves the time is
 	// measured and evaluated.
@@ -63,16 +76,16 @@ func TestReplicaSetConnect(t *testing.T) {
 	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{ReplSetName: "rs0"})
 	port := strconv.Itoa(f.Port)
 
-	r := testenv.RunCheck(t, bin, nil, "-P", port, "--replica-set", "rs0", "-vv")
+	r := testenv.RunCheck(t, bin, nil, append([]string{"-P", port, "--replica-set", "rs0", "-vv"}, relaxed...)...)
 	expect(t, r, 0, `^MONGODB OK - rs0/127\.0\.0\.1:`+port+` answers ping`)
 	if !strings.Contains(r.Stdout, "(direct: false)") {
 		t.Errorf("--replica-set did not discover the set:\n%s", r.Stdout)
 	}
-	r = testenv.RunCheck(t, bin, nil, "--uri", "mongodb://127.0.0.1:"+port+"/?replicaSet=rs0", "-vv")
+	r = testenv.RunCheck(t, bin, nil, append([]string{"--uri", "mongodb://127.0.0.1:" + port + "/?replicaSet=rs0", "-vv"}, relaxed...)...)
 	expect(t, r, 0, `^MONGODB OK - rs0/127\.0\.0\.1:`+port+` answers ping`)
 
 	// Without a set name the check connects directly, whatever hello says.
-	r = testenv.RunCheck(t, bin, nil, "-P", port, "-vv")
+	r = testenv.RunCheck(t, bin, nil, append([]string{"-P", port, "-vv"}, relaxed...)...)
 	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
 	if !strings.Contains(r.Stdout, "(direct: true)") {
 		t.Errorf("not a direct connection:\n%s", r.Stdout)
@@ -162,11 +175,11 @@ func TestAuth(t *testing.T) {
 	}
 
 	t.Run("password file", func(t *testing.T) {
-		r := testenv.RunCheck(t, bin, nil, "-P", port, "-u", user, "--password-file", pwFile, "--auth-mechanism", "SCRAM-SHA-256", "-vvv")
+		r := testenv.RunCheck(t, bin, nil, append([]string{"-P", port, "-u", user, "--password-file", pwFile, "--auth-mechanism", "SCRAM-SHA-256", "-vvv"}, relaxed...)...)
 		expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
 	})
 	t.Run("environment", func(t *testing.T) {
-		r := testenv.RunCheck(t, bin, []string{"MONGODB_PASSWORD=" + pass}, "-P", port, "-u", user)
+		r := testenv.RunCheck(t, bin, []string{"MONGODB_PASSWORD=" + pass}, append([]string{"-P", port, "-u", user}, relaxed...)...)
 		expect(t, r, 0, `^MONGODB OK - `)
 	})
 	t.Run("auth needed for serverStatus", func(t *testing.T) {
@@ -305,7 +318,7 @@ func TestTLSClientCertificate(t *testing.T) {
 	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{TLSCertFile: cert, TLSKeyFile: key, TLSCAFile: ca})
 	port := strconv.Itoa(f.TLSPort)
 
-	r := testenv.RunCheck(t, bin, nil, "-P", port, "--tls-ca-file", ca, "--tls-cert-key-file", client)
+	r := testenv.RunCheck(t, bin, nil, append([]string{"-P", port, "--tls-ca-file", ca, "--tls-cert-key-file", client}, relaxed...)...)
 	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
 
 	// Without a client certificate the server ends the handshake.
@@ -325,10 +338,10 @@ func TestTLS(t *testing.T) {
 	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{TLSCertFile: cert, TLSKeyFile: key})
 	port := strconv.Itoa(f.TLSPort)
 
-	r := testenv.RunCheck(t, bin, nil, "-P", port, "--tls", "--tls-ca-file", ca)
+	r := testenv.RunCheck(t, bin, nil, append([]string{"-P", port, "--tls", "--tls-ca-file", ca}, relaxed...)...)
 	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
 
-	r = testenv.RunCheck(t, bin, nil, "--uri", "mongodb://127.0.0.1:"+port+"/?tls=true&tlsCAFile="+ca)
+	r = testenv.RunCheck(t, bin, nil, append([]string{"--uri", "mongodb://127.0.0.1:" + port + "/?tls=true&tlsCAFile=" + ca}, relaxed...)...)
 	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
 
 	r = testenv.RunCheck(t, bin, nil, "-P", port, "--tls-ca-file", otherCA)
@@ -341,7 +354,7 @@ func TestTLS(t *testing.T) {
 	r = testenv.RunCheck(t, bin, nil, "-P", port, "--tls")
 	expect(t, r, 2, `^MONGODB CRITICAL - TLS certificate problem .*unknown authority`)
 
-	r = testenv.RunCheck(t, bin, nil, "-P", port, "--tls-insecure")
+	r = testenv.RunCheck(t, bin, nil, append([]string{"-P", port, "--tls-insecure"}, relaxed...)...)
 	expect(t, r, 0, `^MONGODB OK - `)
 
 	// TLS against the plain listener.
