@@ -37,19 +37,25 @@ func TestOpenNetnsOwn(t *testing.T) {
 		if ns.FD != 0 || !ns.Own() || ns.ID != own {
 			t.Errorf("OpenNetns(%d) = %+v, want FD 0 and ID %s", pid, *ns, own)
 		}
-		var inside string
-		if err := ns.Do(func() error {
-			var err error
-			inside, err = os.Readlink("/proc/thread-self/ns/net")
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if inside != own {
+		if inside := insideOf(t, ns); inside != own {
 			t.Errorf("OpenNetns(%d).Do ran in %s, want %s", pid, inside, own)
 		}
 		ns.Close()
 	}
+}
+
+// insideOf is the namespace that ns.Do runs its function in.
+func insideOf(t *testing.T, ns *linux.Netns) string {
+	t.Helper()
+	var inside string
+	if err := ns.Do(func() error {
+		var err error
+		inside, err = os.Readlink("/proc/thread-self/ns/net")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return inside
 }
 
 // startIn starts a sleep inside the namespace and waits until it runs
@@ -90,15 +96,7 @@ func TestOpenNetnsOther(t *testing.T) {
 	if ns.FD <= 0 || ns.Own() || ns.ID == own || ns.ID != want {
 		t.Fatalf("OpenNetns(%d) = %+v, want an open FD and ID %s (ours is %s)", pid, *ns, want, own)
 	}
-	var inside string
-	if err := ns.Do(func() error {
-		var err error
-		inside, err = os.Readlink("/proc/thread-self/ns/net")
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if inside != want {
+	if inside := insideOf(t, ns); inside != want {
 		t.Errorf("Do ran in %s, want %s", inside, want)
 	}
 	sentinel := errors.New("from fn")
