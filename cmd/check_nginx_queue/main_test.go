@@ -218,7 +218,7 @@ func TestBadInput(t *testing.T) {
 		code int
 		line string
 	}{
-		{[]string{"--process", "opschecks-no-such-process"}, 2, "NGINX_QUEUE CRITICAL - no process named opschecks-no-such-process is running"},
+		{[]string{"--process", "opschecks-no-such-process"}, 2, `NGINX_QUEUE CRITICAL - no process named "opschecks-no-such-process" is running`},
 		{[]string{"--pidfile", state + "/none.pid"}, 3, "NGINX_QUEUE UNKNOWN - pid file " + state + "/none.pid does not exist: is nginx running, and is this its pid file? (use --process nginx to alert CRITICAL when nginx is down)"},
 		{[]string{}, 3, "NGINX_QUEUE UNKNOWN - nothing to check: give --port, --listen, --pid, --pidfile or --process (e.g. --process nginx)"},
 		{[]string{"--port", "0"}, 3, "NGINX_QUEUE UNKNOWN - invalid --port \"0\": expected a TCP port from 1 to 65535"},

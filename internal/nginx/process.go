@@ -52,9 +52,6 @@ func FindTarget(f linux.FS, pid int, pidfile, process string) (*Target, error) {
 		return withChildren(f, pid, fmt.Sprintf("PID %d", pid))
 	case process != "":
 		ps, err := f.ProcessesNamed(process)
-		if errors.Is(err, linux.ErrNoProcess) {
-			return nil, plugin.Errorf(plugin.Critical, "no process named %s is running", process)
-		}
 		if err != nil {
 			return nil, err
 		}
