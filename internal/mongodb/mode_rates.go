@@ -104,7 +104,7 @@ func rateMode(cs counterSet) ModeFunc {
 // and returns the rates since the previous sample; ok is false, with a
 // note, when there is no usable previous sample.
 func sampleRates(dir, key string, cur map[string]float64, now, deadline time.Time) (rates map[string]float64, ok bool, note string, err error) {
-	err = loadSave(dir, key, deadline, func(prev *state.Counters, found bool, lnote string) *state.Counters {
+	err = state.Update(dir, key, deadline, func(prev *state.Counters, found bool, lnote string) *state.Counters {
 		sample := state.Counters{Time: now, Values: cur}
 		if !found {
 			prev = nil
@@ -118,27 +118,6 @@ func sampleRates(dir, key string, cur map[string]float64, now, deadline time.Tim
 	}
 	delete(rates, "_uptime")
 	return rates, ok, note, nil
-}
-
-// loadSave opens and locks the state file key under dir, loads the
-// previous run's state for next (found is false when there is none; note
-// says why when the file was unreadable) and saves the state next
-// returns; a nil one keeps the file as it is.
-func loadSave[T any](dir, key string, deadline time.Time, next func(prev *T, found bool, note string) *T) error {
-	f, err := state.Open(dir, key, deadline)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var prev T
-	found, note, err := f.Load(&prev)
-	if err != nil {
-		return err
-	}
-	if n := next(&prev, found, note); n != nil {
-		return f.Save(n)
-	}
-	return nil
 }
 
 // rateResult builds the result from rates (nil on a baseline run).

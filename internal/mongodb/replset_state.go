@@ -146,7 +146,7 @@ func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env
 		h.Primary = h.Me
 	}
 	var res *plugin.Result
-	err = loadSave(o.StateDir, state.Key("check_mongodb", "primary-change", h.SetName), state.Deadline(ctx), func(prev *primaryState, found bool, note string) (next *primaryState) {
+	err = state.Update(o.StateDir, state.Key("check_mongodb", "primary-change", h.SetName), state.Deadline(ctx), func(prev *primaryState, found bool, note string) (next *primaryState) {
 		res, next = rsPrimaryChange(h, *prev, found, note, time.Now())
 		return next
 	})

@@ -299,25 +299,21 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 		nginxCur = &state.Counters{Time: now, Values: map[string]float64{"dropped": float64(stub.Dropped())}}
 	}
 
-	sf, err := state.Open(c.StateDir, c.stateKey(), state.Deadline(ctx))
-	if err != nil {
-		return err
-	}
-	defer sf.Close()
 	var prev saved
-	found, note, err := sf.Load(&prev)
+	var note string
+	err = state.Update(c.StateDir, c.stateKey(), state.Deadline(ctx), func(p *saved, found bool, n string) *saved {
+		prev, note = *p, n
+		if found && prev.Netns != ns.ID {
+			note = fmt.Sprintf("the network namespace changed (%s -> %s); collecting a new baseline", prev.Netns, ns.ID)
+			prev = saved{}
+		}
+		next := saved{Netns: ns.ID, Kernel: &kernel, Nginx: nginxCur}
+		if nginxCur == nil {
+			next.Nginx = prev.Nginx // keep the sample across a failed status fetch
+		}
+		return &next
+	})
 	if err != nil {
-		return err
-	}
-	if found && prev.Netns != ns.ID {
-		note = fmt.Sprintf("the network namespace changed (%s -> %s); collecting a new baseline", prev.Netns, ns.ID)
-		prev = saved{}
-	}
-	next := saved{Netns: ns.ID, Kernel: &kernel, Nginx: nginxCur}
-	if nginxCur == nil {
-		next.Nginx = prev.Nginx // keep the sample across a failed status fetch
-	}
-	if err := sf.Save(next); err != nil {
 		return err
 	}
 

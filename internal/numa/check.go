@@ -464,17 +464,14 @@ func loadRates(ctx context.Context, cfg Config, f linux.FS, cur state.Counters) 
 	if dir == "" {
 		dir = state.DefaultDir
 	}
-	sf, err := state.Open(dir, state.Key("check_numa", f.Sys), state.Deadline(ctx))
-	if err != nil {
-		return nil, false, err.Error()
-	}
-	defer sf.Close()
 	var prev state.Counters
-	found, note, err := sf.Load(&prev)
+	var found bool
+	var note string
+	err := state.Update(dir, state.Key("check_numa", f.Sys), state.Deadline(ctx), func(p *state.Counters, fnd bool, n string) *state.Counters {
+		prev, found, note = *p, fnd, n
+		return &cur
+	})
 	if err != nil {
-		return nil, false, err.Error()
-	}
-	if err := sf.Save(cur); err != nil {
 		return nil, false, err.Error()
 	}
 	if !found {

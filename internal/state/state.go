@@ -145,6 +145,27 @@ func (f *File) Save(v any) error {
 	return nil
 }
 
+// Update opens and locks the state file key under dir, loads the previous
+// run's state (found is false when there is none; note says why when the
+// file was unreadable and is treated as absent), and saves the state next
+// returns; a nil one leaves the file as it is.
+func Update[T any](dir, key string, deadline time.Time, next func(prev *T, found bool, note string) *T) error {
+	f, err := Open(dir, key, deadline)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var prev T
+	found, note, err := f.Load(&prev)
+	if err != nil {
+		return err
+	}
+	if n := next(&prev, found, note); n != nil {
+		return f.Save(n)
+	}
+	return nil
+}
+
 // Close releases the lock.
 func (f *File) Close() error {
 	if f.lock == nil {

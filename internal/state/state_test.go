@@ -184,3 +184,44 @@ func contains(s string, subs ...string) bool {
 	}
 	return true
 }
+
+// TestUpdate: the first run sees nothing and saves; the next sees what was
+// saved; nil leaves the file alone; a damaged file is a note, not an error.
+func TestUpdate(t *testing.T) {
+	dir := t.TempDir()
+	key := Key("t", "update")
+	deadline := time.Now().Add(time.Second)
+	type s struct{ N int }
+	run := func(save *s) (prev s, found bool, note string) {
+		t.Helper()
+		err := Update(dir, key, deadline, func(p *s, f bool, n string) *s {
+			prev, found, note = *p, f, n
+			return save
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if _, found, note := run(&s{1}); found || note != "" {
+		t.Fatalf("first run: found %v, note %q", found, note)
+	}
+	if prev, found, _ := run(nil); !found || prev.N != 1 {
+		t.Fatalf("second run: %+v found %v, want N 1", prev, found)
+	}
+	if prev, found, _ := run(&s{2}); !found || prev.N != 1 {
+		t.Fatalf("after a nil save: %+v found %v, want N 1 still", prev, found)
+	}
+	if prev, _, _ := run(nil); prev.N != 2 {
+		t.Fatalf("saved 2, read %+v", prev)
+	}
+	if err := os.WriteFile(filepath.Join(dir, key), []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, note := run(&s{3}); found || !strings.Contains(note, "collecting a new baseline") {
+		t.Fatalf("damaged file: found %v, note %q", found, note)
+	}
+	if prev, found, _ := run(nil); !found || prev.N != 3 {
+		t.Fatalf("after re-baseline: %+v found %v, want N 3", prev, found)
+	}
+}
