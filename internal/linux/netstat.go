@@ -96,21 +96,25 @@ func pickCounters(line int, section string, header, values []byte, names []strin
 	return nil
 }
 
-// nextField returns the first blank-separated field of b and the rest;
-// nil when there is none.
+// nextField returns the first field of b, separated by ASCII white space,
+// and the rest; nil when there is none.
 func nextField(b []byte) (field, rest []byte) {
 	i := 0
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t') {
+	for i < len(b) && isBlank(b[i]) {
 		i++
 	}
 	if i == len(b) {
 		return nil, nil
 	}
 	j := i
-	for j < len(b) && b[j] != ' ' && b[j] != '\t' {
+	for j < len(b) && !isBlank(b[j]) {
 		j++
 	}
 	return b[i:j], b[j:]
+}
+
+func isBlank(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'
 }
 
 func countFields(b []byte) int {

@@ -43,7 +43,8 @@ func FuzzNetstatCounters(f *testing.F) {
 }
 
 // referenceNetstat pairs the first header/values lines of section by
-// position (the first occurrence of a name wins).
+// position (the first occurrence of a name wins); fields are separated by
+// ASCII white space.
 func referenceNetstat(b []byte, section string) map[string]string {
 	var lines [][]byte
 	for _, l := range bytes.Split(b, []byte{'\n'}) {
@@ -58,7 +59,8 @@ func referenceNetstat(b []byte, section string) map[string]string {
 			continue
 		}
 		out := map[string]string{}
-		hs, vs := bytes.Fields(h), bytes.Fields(v)
+		blank := func(r rune) bool { return r == ' ' || r == '\t' || r == '\r' || r == '\v' || r == '\f' }
+		hs, vs := bytes.FieldsFunc(h, blank), bytes.FieldsFunc(v, blank)
 		for j := range hs {
 			if _, dup := out[string(hs[j])]; !dup && j < len(vs) {
 				out[string(hs[j])] = string(vs[j])
