@@ -493,6 +493,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--port", "70000"}, 3, `KEEPALIVE UNKNOWN - invalid --port "70000": expected a port number from 1 to 65535`},
 		{[]string{"--remote", "10.1.2.0/33"}, 3, `KEEPALIVE UNKNOWN - invalid --remote "10.1.2.0/33": expected an address or a CIDR`},
 		{[]string{"--pid", "abc"}, 3, `KEEPALIVE UNKNOWN - invalid --pid "abc": expected a process ID`},
+		{[]string{"--pid", "-1"}, 3, `KEEPALIVE UNKNOWN - invalid --pid "-1": expected a process ID (a number greater than 0) (see check_keepalive --help)`},
 		{[]string{"--pid", "4194305"}, 3, `KEEPALIVE UNKNOWN - no process with PID 4194305`},
 		{[]string{"--pid", "1", "--process", "init"}, 3, `KEEPALIVE UNKNOWN - give either --pid or --process, not both`},
 		{[]string{"--process", "no-such-process-ka"}, 2, `KEEPALIVE CRITICAL - no process named "no-such-process-ka" is running`},

@@ -17,7 +17,7 @@ type options struct {
 	state.Options
 	Port           []string         `short:"p" long:"port" value-name:"PORT" description:"Check the listeners on this TCP port (repeatable)"`
 	Listen         []string         `short:"l" long:"listen" value-name:"ADDR:PORT" description:"Check the listener serving this address, e.g. 127.0.0.1:8080, [::]:443, *:80 (repeatable)"`
-	PID            int              `long:"pid" value-name:"PID" description:"Check the listening sockets of this nginx master and its workers"`
+	PID            plugin.PID       `long:"pid" value-name:"PID" description:"Check the listening sockets of this nginx master and its workers"`
 	Pidfile        string           `long:"pidfile" value-name:"FILE" description:"Like --pid, with the PID read from nginx's pid file (e.g. /run/nginx.pid)"`
 	Process        string           `long:"process" value-name:"NAME" description:"Like --pid, for every process with this name (e.g. nginx)"`
 	Warning        thresholds.Range `short:"w" long:"warning" default:"50" value-name:"RANGE" description:"Warning range for accept queue fill in percent of the backlog"`
@@ -34,7 +34,7 @@ func main() {
 	plugin.Main(plugin.Spec{Name: "check_nginx_queue", Label: "NGINX_QUEUE",
 		Doc: "Checks the kernel accept queue of nginx's listening sockets (sock_diag), the listen drops of its network namespace, the somaxconn clipping of its backlog, and optionally nginx's stub_status."},
 		&o, func(ctx context.Context, env plugin.Env) (*plugin.Result, error) {
-			return nginx.Check(ctx, nginx.Config{Ports: o.Port, Listens: o.Listen, PID: o.PID, Pidfile: o.Pidfile, Process: o.Process,
+			return nginx.Check(ctx, nginx.Config{Ports: o.Port, Listens: o.Listen, PID: int(o.PID), Pidfile: o.Pidfile, Process: o.Process,
 				Warn: o.Warning, Crit: o.Critical, DropsWarn: o.DropsWarning, DropsCrit: o.DropsCritical, ExpectBacklog: o.ExpectBacklog,
 				StatusURL: o.StatusURL, StatusInsecure: o.StatusInsecure, StateDir: o.StateDir}, env)
 		})

@@ -225,6 +225,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--port", "http"}, 3, "NGINX_QUEUE UNKNOWN - invalid --port \"http\": expected a TCP port from 1 to 65535"},
 		{[]string{"--listen", "localhost"}, 3, "NGINX_QUEUE UNKNOWN - invalid --listen \"localhost\": expected ADDR:PORT such as 127.0.0.1:8080, [::1]:8080 or *:80"},
 		{[]string{"--port", "80", "-w", "90:10"}, 3, "NGINX_QUEUE UNKNOWN - "},
+		{[]string{"--pid", "-1"}, 3, `NGINX_QUEUE UNKNOWN - invalid --pid "-1": expected a process ID (a number greater than 0)`},
+		{[]string{"--pid", "0"}, 3, `NGINX_QUEUE UNKNOWN - invalid --pid "0": expected a process ID (a number greater than 0)`},
 		{[]string{"--pid", "1", "--process", "nginx"}, 3, "NGINX_QUEUE UNKNOWN - --pid, --pidfile and --process are alternatives: give at most one"},
 		{[]string{"--port", "80", "--status-url", "ftp://x/"}, 3, "NGINX_QUEUE UNKNOWN - invalid --status-url \"ftp://x/\": expected http://HOST[:PORT]/PATH or https://..."},
 	} {

@@ -15,7 +15,7 @@ import (
 type options struct {
 	plugin.Common
 	state.Options
-	PID          []numa.PID       `long:"pid" value-name:"PID" description:"Check the memory policy of this process; repeatable"`
+	PID          []plugin.PID     `long:"pid" value-name:"PID" description:"Check the memory policy of this process; repeatable"`
 	Pidfile      string           `long:"pidfile" value-name:"FILE" description:"Check the process whose PID this file holds"`
 	Process      string           `long:"process" value-name:"NAME" description:"Check every process with this name (comm or argv[0], e.g. mongod); CRITICAL when none runs"`
 	Distribution bool             `long:"distribution" description:"Read all of numa_maps (slow on a large process) and report its pages per node and their imbalance"`

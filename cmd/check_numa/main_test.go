@@ -269,8 +269,8 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--pid", "abc"}, `invalid PID "abc": expected a positive process ID`},
-		{[]string{"--pid", "0"}, `invalid PID "0"`},
+		{[]string{"--pid", "abc"}, `invalid --pid "abc": expected a process ID (a number greater than 0)`},
+		{[]string{"--pid", "0"}, `invalid --pid "0"`},
 		{[]string{"-w", "5:1"}, "NUMA UNKNOWN - "},
 		{[]string{"--miss-critical", "x"}, "NUMA UNKNOWN - "},
 		{[]string{"--policy-state", "ok"}, `invalid --policy-state "ok": expected warning or critical`},

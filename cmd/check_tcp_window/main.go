@@ -20,7 +20,7 @@ type options struct {
 	Expect        string            `short:"e" long:"expect" value-name:"STRING" description:"Wait for this string in the answer (WARNING when the peer closes without it)"`
 	Local         bool              `long:"local" description:"Only the local audit of the window-scaling sysctls"`
 	Established   bool              `long:"established" description:"Scan the existing ESTABLISHED connections for the mangled-scale signature"`
-	Remote        string            `long:"remote" value-name:"ADDR|PREFIX" description:"With --established: only connections to this address or prefix"`
+	Remote        plugin.Prefix     `long:"remote" value-name:"ADDR|PREFIX" description:"With --established: only connections to this address or prefix"`
 	RTT           plugin.Duration   `long:"rtt" default:"50ms" value-name:"DURATION" description:"Round-trip time for the local throughput ceiling"`
 	MaxWscale     int               `long:"max-wscale" default:"-1" value-name:"N" description:"WARNING when this host advertises a wscale above N (0-14; -1: no limit)"`
 	MinWindow     int               `long:"min-window" default:"8192" value-name:"BYTES" description:"A peer window below this without scaling is the mangled-option signature"`
@@ -33,7 +33,7 @@ func main() {
 		Doc: "Finds broken TCP window scaling: a middlebox that strips or rewrites the window-scale option, or local settings that cap the window."},
 		&o, func(ctx context.Context, env plugin.Env) (*plugin.Result, error) {
 			return tcpwindow.Check(ctx, tcpwindow.Config{FS: linux.Host, Local: o.Local, Host: o.Host, Port: o.Port,
-				IPv4: o.IPv4, IPv6: o.IPv6, Send: o.Send, Expect: o.Expect, Established: o.Established, Remote: o.Remote,
+				IPv4: o.IPv4, IPv6: o.IPv6, Send: o.Send, Expect: o.Expect, Established: o.Established, Remote: o.Remote.Prefix,
 				RTT: o.RTT.D(), MaxWscale: o.MaxWscale, MinWindow: o.MinWindow, MinThroughput: o.MinThroughput}, env)
 		})
 }

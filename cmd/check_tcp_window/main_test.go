@@ -358,7 +358,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"-H", "10.201.250.1", "-p", "http"}, "invalid argument for flag"},
 		{[]string{"--min-throughput", "fast", "-H", "h", "-p", "1"}, `invalid rate "fast"`},
 		{[]string{"--local", "--established"}, "--local runs the local audit alone"},
-		{[]string{"--established", "--remote", "nowhere"}, `invalid --remote "nowhere"`},
+		{[]string{"--established", "--remote", "nowhere"}, `invalid --remote "nowhere": expected an address or a CIDR such as 10.0.0.0/8 or fd00::/8`},
 		{[]string{"--max-wscale", "20"}, "invalid --max-wscale 20: expected 0-14"},
 		{[]string{"--bogus"}, "unknown flag"},
 	} {

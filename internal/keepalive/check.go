@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +26,7 @@ type Config struct {
 	PID        int
 	Process    string
 	Ports      []Port
-	Remotes    []Prefix
+	Remotes    []plugin.Prefix
 	Sockets    bool
 	MaxDetect  time.Duration // 0: no threshold
 	Warn, Crit *thresholds.Range
@@ -47,7 +48,7 @@ type namespace struct {
 // Check runs the host audit and, when asked for, the per-socket audit.
 func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, error) {
 	if cfg.PID < 0 {
-		return nil, fmt.Errorf("invalid --pid %d: expected a process ID greater than 0", cfg.PID)
+		return nil, plugin.InvalidPID(strconv.Itoa(cfg.PID))
 	}
 	if cfg.PID > 0 && cfg.Process != "" {
 		return nil, errors.New("give either --pid or --process, not both")

@@ -70,13 +70,13 @@ func TestParsePortAndPrefix(t *testing.T) {
 		"10.0.0.0/8": "10.0.0.0/8", "10.1.2.3/8": "10.0.0.0/8", "192.0.2.7": "192.0.2.7/32",
 		"fd00::/8": "fd00::/8", "::1": "::1/128", "::ffff:10.0.0.1": "10.0.0.1/32",
 	} {
-		got, err := ParsePrefix(in)
+		got, err := plugin.ParsePrefix(in)
 		if err != nil || got.String() != want {
 			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
 	for _, in := range []string{"10.0.0.0/33", "foo", "fe80::1%eth0", ""} {
-		if _, err := ParsePrefix(in); err == nil {
+		if _, err := plugin.ParsePrefix(in); err == nil {
 			t.Errorf("ParsePrefix(%q) accepted", in)
 		}
 	}
@@ -177,8 +177,8 @@ func TestAudit(t *testing.T) {
 		{"all", Filter{}, 7, 2, 2, 2, 1},
 		{"port 5432", Filter{Ports: []Port{5432}}, 4, 2, 0, 1, 0},
 		{"port 22 or 443", Filter{Ports: []Port{22, 443}}, 3, 0, 2, 1, 1},
-		{"remote 192.0.2.0/24", Filter{Remotes: []Prefix{{netip.MustParsePrefix("192.0.2.0/24")}}}, 2, 0, 2, 1, 0},
-		{"remote and port", Filter{Ports: []Port{5432}, Remotes: []Prefix{{netip.MustParsePrefix("10.9.0.6/32")}}}, 1, 0, 0, 0, 0},
+		{"remote 192.0.2.0/24", Filter{Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("192.0.2.0/24")}}}, 2, 0, 2, 1, 0},
+		{"remote and port", Filter{Ports: []Port{5432}, Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("10.9.0.6/32")}}}, 1, 0, 0, 0, 0},
 		{"inodes", Filter{Inodes: map[uint64]bool{12: true, 14: true, 18: true}}, 2, 1, 1, 1, 0},
 		{"no inodes", Filter{Inodes: map[uint64]bool{}}, 0, 0, 0, 0, 0},
 	}
@@ -238,7 +238,7 @@ func TestAuditAllocations(t *testing.T) {
 	for i := range 500 {
 		inodes[uint64(i*2)] = true
 	}
-	a := NewAudit(90*time.Second, Filter{Inodes: inodes, Ports: []Port{5432}, Remotes: []Prefix{{netip.MustParsePrefix("10.0.0.0/8")}}})
+	a := NewAudit(90*time.Second, Filter{Inodes: inodes, Ports: []Port{5432}, Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("10.0.0.0/8")}}})
 	allocs := testing.AllocsPerRun(10, func() {
 		for i := range sockets {
 			_ = a.Add(&sockets[i])
@@ -340,7 +340,7 @@ func FuzzParsePrefix(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p, err := ParsePrefix(s)
+		p, err := plugin.ParsePrefix(s)
 		if err != nil {
 			return
 		}

@@ -2,21 +2,12 @@ package keepalive
 
 import (
 	"fmt"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
 
-	flags "github.com/jessevdk/go-flags"
-
 	"github.com/opschecks/opschecks/internal/plugin"
 )
-
-// flagError is an option error go-flags reports as it is, without
-// wrapping it in its own "invalid argument for flag ... (expected T)".
-func flagError(format string, args ...any) error {
-	return &flags.Error{Type: flags.ErrMarshal, Message: fmt.Sprintf(format, args...)}
-}
 
 // Preset is a device whose idle timeout is documented.
 type Preset struct {
@@ -65,9 +56,9 @@ func ParseIdleTimeout(s string) (IdleTimeout, error) {
 	}
 	// Something that starts with a letter was meant as a preset.
 	if t != "" && (t[0] >= 'a' && t[0] <= 'z') {
-		return IdleTimeout{}, flagError("unknown --idle-timeout preset %q: expected a duration (90s, 5m) or a preset: %s", s, presetNames())
+		return IdleTimeout{}, plugin.OptionError("unknown --idle-timeout preset %q: expected a duration (90s, 5m) or a preset: %s", s, presetNames())
 	}
-	return IdleTimeout{}, flagError("invalid --idle-timeout %q: expected seconds or a duration (90, 90s, 5m) or a preset: %s", s, presetNames())
+	return IdleTimeout{}, plugin.OptionError("invalid --idle-timeout %q: expected seconds or a duration (90, 90s, 5m) or a preset: %s", s, presetNames())
 }
 
 // String is how the timeout is shown in the output.
@@ -106,7 +97,7 @@ type Port uint16
 func ParsePort(s string) (Port, error) {
 	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
 	if err != nil || v == 0 {
-		return 0, flagError("invalid --port %q: expected a port number from 1 to 65535", s)
+		return 0, plugin.OptionError("invalid --port %q: expected a port number from 1 to 65535", s)
 	}
 	return Port(v), nil
 }
@@ -123,51 +114,6 @@ func (p *Port) UnmarshalFlag(s string) error {
 
 // IsValidValue lets "--port -1" reach UnmarshalFlag and its message.
 func (p *Port) IsValidValue(string) error { return nil }
-
-// Prefix is a remote address range: a CIDR or a single address.
-type Prefix struct{ netip.Prefix }
-
-// ParsePrefix parses a CIDR (10.0.0.0/8, fd00::/8) or a bare address.
-func ParsePrefix(s string) (Prefix, error) {
-	t := strings.TrimSpace(s)
-	if p, err := netip.ParsePrefix(t); err == nil {
-		return Prefix{p.Masked()}, nil
-	}
-	if a, err := netip.ParseAddr(t); err == nil && a.Zone() == "" {
-		a = a.Unmap()
-		return Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
-	}
-	return Prefix{}, flagError("invalid --remote %q: expected an address or a CIDR such as 10.0.0.0/8 or fd00::/8", s)
-}
-
-// UnmarshalFlag implements go-flags' Unmarshaler.
-func (p *Prefix) UnmarshalFlag(s string) error {
-	v, err := ParsePrefix(s)
-	if err != nil {
-		return err
-	}
-	*p = v
-	return nil
-}
-
-// PID is a process ID option.
-type PID int
-
-// UnmarshalFlag implements go-flags' Unmarshaler.
-func (p *PID) UnmarshalFlag(s string) error {
-	v, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || v <= 0 {
-		return flagError("invalid --pid %q: expected a process ID (a number greater than 0)", s)
-	}
-	*p = PID(v)
-	return nil
-}
-
-// IsValidValue lets "--pid -1" reach UnmarshalFlag and its message.
-func (p *PID) IsValidValue(string) error { return nil }
-
-// IsValidValue lets go-flags hand every value to UnmarshalFlag.
-func (p *Prefix) IsValidValue(string) error { return nil }
 
 // seconds formats a duration as whole (or fractional) seconds: "7200s".
 func seconds(d time.Duration) string {

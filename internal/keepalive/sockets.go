@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 // sampleMax is how many example sockets of each kind the details show.
@@ -22,7 +23,7 @@ const (
 type Filter struct {
 	Inodes  map[uint64]bool // owned by the target processes, nil for any
 	Ports   []Port          // local or remote port
-	Remotes []Prefix        // remote address
+	Remotes []plugin.Prefix // remote address
 }
 
 // Audit classifies ESTABLISHED sockets one at a time as the kernel reports

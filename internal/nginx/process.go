@@ -41,7 +41,7 @@ func FindTarget(f linux.FS, pid int, pidfile, process string) (*Target, error) {
 		return withChildren(f, p, fmt.Sprintf("nginx (PID %d from %s)", p, pidfile))
 	case pid != 0:
 		if pid < 0 {
-			return nil, fmt.Errorf("invalid --pid %d: expected a positive process ID", pid)
+			return nil, plugin.InvalidPID(strconv.Itoa(pid))
 		}
 		if _, err := f.ReadProcess(pid); err != nil {
 			if errors.Is(err, linux.ErrNoProcess) {

@@ -2,9 +2,12 @@ package plugin
 
 import (
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
+
+	flags "github.com/jessevdk/go-flags"
 )
 
 // Common are the options every binary has. Embed it in the options struct
@@ -97,3 +100,84 @@ func (t *TimeoutState) UnmarshalFlag(s string) error {
 func (t TimeoutState) MarshalFlag() (string, error) {
 	return strings.ToLower(State(t).String()), nil
 }
+
+// OptionError is an option error go-flags reports as it is, without
+// wrapping it in its own "invalid argument for flag ... (expected T)": the
+// message already names the option and says what is expected.
+func OptionError(format string, args ...any) error {
+	return &flags.Error{Type: flags.ErrMarshal, Message: fmt.Sprintf(format, args...)}
+}
+
+// PID is a --pid option value: a process ID greater than 0.
+type PID int
+
+// InvalidPID is the error for a bad --pid, from the option or from a
+// check that is handed a PID through its Config.
+func InvalidPID(s string) error {
+	return OptionError("invalid --pid %q: expected a process ID (a number greater than 0)", Clip(s, 40))
+}
+
+// ParsePID parses a process ID the way PID options do.
+func ParsePID(s string) (PID, error) {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || v <= 0 {
+		return 0, InvalidPID(s)
+	}
+	return PID(v), nil
+}
+
+// UnmarshalFlag implements go-flags' Unmarshaler.
+func (p *PID) UnmarshalFlag(s string) error {
+	v, err := ParsePID(s)
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+// MarshalFlag implements go-flags' Marshaler.
+func (p PID) MarshalFlag() (string, error) { return strconv.Itoa(int(p)), nil }
+
+// IsValidValue lets "--pid -1" reach UnmarshalFlag and its message.
+func (p *PID) IsValidValue(string) error { return nil }
+
+// Prefix is a --remote option value: a CIDR or a single address.
+type Prefix struct{ netip.Prefix }
+
+// ParsePrefix parses a CIDR (10.0.0.0/8, fd00::/8; host bits are masked)
+// or a bare address, which becomes a /32 or /128. An IPv4-mapped IPv6
+// address is taken as its IPv4 address, since sockets report peers that
+// way. Zones are rejected: a prefix cannot hold one.
+func ParsePrefix(s string) (Prefix, error) {
+	t := strings.TrimSpace(s)
+	if p, err := netip.ParsePrefix(t); err == nil {
+		return Prefix{p.Masked()}, nil
+	}
+	if a, err := netip.ParseAddr(t); err == nil && a.Zone() == "" {
+		a = a.Unmap()
+		return Prefix{netip.PrefixFrom(a, a.BitLen())}, nil
+	}
+	return Prefix{}, OptionError("invalid --remote %q: expected an address or a CIDR such as 10.0.0.0/8 or fd00::/8", Clip(s, 40))
+}
+
+// UnmarshalFlag implements go-flags' Unmarshaler.
+func (p *Prefix) UnmarshalFlag(s string) error {
+	v, err := ParsePrefix(s)
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+// MarshalFlag implements go-flags' Marshaler.
+func (p Prefix) MarshalFlag() (string, error) {
+	if !p.IsValid() {
+		return "", nil
+	}
+	return p.String(), nil
+}
+
+// IsValidValue lets go-flags hand every value to UnmarshalFlag.
+func (p *Prefix) IsValidValue(string) error { return nil }

@@ -26,8 +26,8 @@ type Config struct {
 	IPv4, IPv6  bool
 	Send        string
 	Expect      string
-	Established bool   // passive mode
-	Remote      string // passive filter: address or prefix of the peer
+	Established bool         // passive mode
+	Remote      netip.Prefix // passive filter: the peer's range; zero for any
 
 	RTT           time.Duration // for the local ceiling
 	MaxWscale     int           // -1: no limit
@@ -39,52 +39,40 @@ type Config struct {
 // when there is nothing to send.
 const bannerWait = time.Second
 
-func (c Config) validate() (remote netip.Prefix, err error) {
+func (c Config) validate() error {
 	switch {
 	case c.Local && (c.Host != "" || c.Established):
-		return remote, fmt.Errorf("--local runs the local audit alone: drop --local, or -H/--established")
+		return fmt.Errorf("--local runs the local audit alone: drop --local, or -H/--established")
 	case c.Host != "" && c.Established:
-		return remote, fmt.Errorf("-H probes one connection and --established scans the existing ones: use one of them")
+		return fmt.Errorf("-H probes one connection and --established scans the existing ones: use one of them")
 	case c.IPv4 && c.IPv6:
-		return remote, fmt.Errorf("-4 and -6 exclude each other")
+		return fmt.Errorf("-4 and -6 exclude each other")
 	case c.Port < 0 || c.Port > 65535:
-		return remote, fmt.Errorf("invalid port %d: expected 1-65535", c.Port)
+		return fmt.Errorf("invalid port %d: expected 1-65535", c.Port)
 	case c.Host != "" && c.Port == 0:
-		return remote, fmt.Errorf("-H %s needs -p PORT (1-65535)", c.Host)
+		return fmt.Errorf("-H %s needs -p PORT (1-65535)", c.Host)
 	case c.Host == "" && (c.Send != "" || c.Expect != "" || c.IPv4 || c.IPv6):
-		return remote, fmt.Errorf("--send, --expect, -4 and -6 belong to the live probe: add -H HOST -p PORT")
-	case c.Remote != "" && !c.Established:
-		return remote, fmt.Errorf("--remote filters the --established scan: add --established")
+		return fmt.Errorf("--send, --expect, -4 and -6 belong to the live probe: add -H HOST -p PORT")
+	case c.Remote.IsValid() && !c.Established:
+		return fmt.Errorf("--remote filters the --established scan: add --established")
 	case c.Port != 0 && c.Host == "" && !c.Established:
-		return remote, fmt.Errorf("-p needs -H HOST (live probe) or --established (filter)")
+		return fmt.Errorf("-p needs -H HOST (live probe) or --established (filter)")
 	case c.MaxWscale < -1 || c.MaxWscale > MaxWscale:
-		return remote, fmt.Errorf("invalid --max-wscale %d: expected 0-14", c.MaxWscale)
+		return fmt.Errorf("invalid --max-wscale %d: expected 0-14", c.MaxWscale)
 	case c.MinWindow < 0 || c.MinWindow > maxWindow<<MaxWscale:
-		return remote, fmt.Errorf("invalid --min-window %d: expected 0-%d bytes", c.MinWindow, maxWindow<<MaxWscale)
+		return fmt.Errorf("invalid --min-window %d: expected 0-%d bytes", c.MinWindow, maxWindow<<MaxWscale)
 	case c.RTT <= 0:
-		return remote, fmt.Errorf("invalid --rtt %s: must be greater than zero", c.RTT)
+		return fmt.Errorf("invalid --rtt %s: must be greater than zero", c.RTT)
 	case strings.ContainsAny(c.Host, " \t\n/"):
-		return remote, fmt.Errorf("invalid host %q: expected a host name or an IP address", c.Host)
+		return fmt.Errorf("invalid host %q: expected a host name or an IP address", c.Host)
 	}
-	if c.Remote != "" {
-		if p, err := netip.ParsePrefix(c.Remote); err == nil {
-			return p.Masked(), nil
-		}
-		a, err := netip.ParseAddr(c.Remote)
-		if err != nil {
-			return remote, fmt.Errorf("invalid --remote %q: expected an IP address or a prefix such as 10.0.0.0/8", c.Remote)
-		}
-		a = a.Unmap()
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	return remote, nil
+	return nil
 }
 
 // Check runs the local audit and, when asked, the live probe or the
 // passive scan.
 func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, error) {
-	remote, err := cfg.validate()
-	if err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	sys, err := ReadSysctls(cfg.FS)
@@ -101,7 +89,7 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 		}
 		judgeProbe(res, cfg, p, sys.WindowScaling != 0)
 	case cfg.Established:
-		if err := scan(ctx, res, cfg, remote, env.Verbose); err != nil {
+		if err := scan(ctx, res, cfg, cfg.Remote, env.Verbose); err != nil {
 			return nil, err
 		}
 	}
