@@ -184,12 +184,12 @@ func perfString(p Perf) (string, error) {
 	if strings.ContainsAny(p.Label, "='\n|") || strings.TrimSpace(p.Label) == "" {
 		return "", fmt.Errorf("perfdata label %q is empty or holds = ' | or a newline", p.Label)
 	}
-	if err := pd.Validate(); err != nil {
-		return "", fmt.Errorf("perfdata %q: %w", p.Label, err)
-	}
-	// go-nagios' own range check rejects negative and fractional ranges,
-	// which the guidelines allow; ours come from thresholds.Range and are
-	// valid by construction.
+	// go-nagios' PerformanceData.Validate is not called: the checks above
+	// cover its label and unit rules, formatNumber only writes numbers and
+	// U, and it compiles a regexp for every field of every item (about 1%
+	// of a short check's run). Its range check would also reject negative
+	// and fractional ranges, which the guidelines allow; ours come from
+	// thresholds.Range and are valid by construction.
 	if p.Warn != nil {
 		pd.Warn = p.Warn.String()
 	}
