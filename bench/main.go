@@ -30,6 +30,7 @@ type config struct {
 	RSSRuns int
 	Limit   time.Duration // the whole run
 	Profile bool          // strace -c the misses
+	Settle  time.Duration // quiet time after the load of each N is opened
 	Root    string        // module root
 	Out     string        // RESULTS.md to write ("" = stdout only)
 	Log     io.Writer
@@ -41,7 +42,7 @@ func defaultConfig(smoke bool) config {
 			Budget: 300 * time.Millisecond, RSSRuns: 1, Limit: 50 * time.Second, Log: io.Discard}
 	}
 	return config{Levels: []int{0, 10000, 50000, 100000}, WarmUp: 2, MinRuns: 5, MaxRuns: 101,
-		Budget: 2500 * time.Millisecond, RSSRuns: 3, Limit: 9 * time.Minute, Profile: true, Log: os.Stderr}
+		Budget: 2500 * time.Millisecond, RSSRuns: 3, Limit: 9 * time.Minute, Profile: true, Settle: 2 * time.Second, Log: os.Stderr}
 }
 
 func main() {

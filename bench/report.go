@@ -256,9 +256,10 @@ func (r *Report) Markdown(prevFile []byte) string {
 		"only %d here: the harness hands each accepted socket to a worker over SCM_RIGHTS) "+
 		"(so **N connections = 2N ESTABLISHED sockets** in the table the checks query), plus one listener "+
 		"(backlog %d) whose accept queue is full with two more connections refused, and a probe server on loopback "+
-		"answering with a banner. Checks and peers run inside that namespace. Peers: monitoring-plugins' C "+
-		"check_dummy and check_tcp, iproute2's ss.\n\n",
-		r.Cfg.WarmUp, r.Cfg.MinRuns, r.Cfg.MaxRuns, r.Cfg.RSSRuns, loadSources, 1+loadSources, r.Workers, r.FDLimit, queueBacklog)
+		"answering with a banner. Checks and peers run inside that namespace; measuring starts %s after the load of "+
+		"each N is in place (the steady state, not the moments after 20,000 sockets were opened and handed over). "+
+		"Peers: monitoring-plugins' C check_dummy and check_tcp, iproute2's ss.\n\n",
+		r.Cfg.WarmUp, r.Cfg.MinRuns, r.Cfg.MaxRuns, r.Cfg.RSSRuns, loadSources, 1+loadSources, r.Workers, r.FDLimit, queueBacklog, r.Cfg.Settle)
 
 	w("**Load as the kernel reported it** (sock_diag census):")
 	for _, l := range r.Levels {

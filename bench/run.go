@@ -265,6 +265,10 @@ func run(cfg config) (*Report, error) {
 			info.Census = c
 		}
 		rep.Levels = append(rep.Levels, info)
+		// Opening 20,000 sockets and handing them to the workers leaves the
+		// kernel and the workers busy for a moment after the census: measure
+		// the steady state a monitored host is in, not that transient.
+		time.Sleep(cfg.Settle)
 		var here []*target
 		for _, t := range ts {
 			if t.FirstOnly && li > 0 {
