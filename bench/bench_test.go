@@ -289,3 +289,23 @@ func TestMarkdownNotMeasured(t *testing.T) {
 		t.Errorf("machine line missing")
 	}
 }
+
+// TestGrowth: a check whose cost grows with N beyond flatLimit is not flat.
+func TestGrowth(t *testing.T) {
+	chk := &target{Key: "check_x", Check: true, Flat: true}
+	for _, tc := range []struct {
+		at0, atMax time.Duration
+		flat       bool
+	}{
+		{2 * time.Millisecond, 2900 * time.Microsecond, true},
+		{2 * time.Millisecond, 3100 * time.Microsecond, false},
+	} {
+		rep := &Report{Levels: []levelInfo{{N: 0}, {N: 100000}}, Meas: map[string]map[int]*meas{
+			chk.Key: {0: {T: chk, Runs: runs(tc.at0)}, 100000: {T: chk, Runs: runs(tc.atMax)}},
+		}}
+		g, flat, ok := rep.growth(chk)
+		if !ok || flat != tc.flat {
+			t.Errorf("%s -> %s: growth %.2fx flat %v ok %v, want flat %v", tc.at0, tc.atMax, g, flat, ok, tc.flat)
+		}
+	}
+}

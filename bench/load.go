@@ -130,13 +130,7 @@ func (l *load) acceptLoop() {
 			return // the listener was shut down
 		}
 		l.mu.Lock()
-		var w *worker
-		for _, c := range l.workers {
-			if c.held < l.perProc {
-				w = c
-				break
-			}
-		}
+		w := l.roomy(func(w *worker) int { return w.held })
 		if w == nil {
 			if l.accErr == nil {
 				l.accErr = fmt.Errorf("an accepted connection found no worker with room")
@@ -153,6 +147,17 @@ func (l *load) acceptLoop() {
 		l.mu.Unlock()
 		unix.Close(fd)
 	}
+}
+
+// roomy is the first worker whose count (of connections accepted or
+// dialed) is below perProc, or nil. The caller holds mu.
+func (l *load) roomy(count func(*worker) int) *worker {
+	for _, w := range l.workers {
+		if count(w) < l.perProc {
+			return w
+		}
+	}
+	return nil
 }
 
 // serveProbes answers each probe with a banner, as an SMTP or FTP server
@@ -192,13 +197,7 @@ func (l *load) Grow(n int, deadline time.Time) error {
 			return fmt.Errorf("opening connections: only %d of %d before the deadline", l.dialed, n)
 		}
 		l.mu.Lock()
-		var w *worker
-		for _, c := range l.workers {
-			if c.dialed < l.perProc {
-				w = c
-				break
-			}
-		}
+		w := l.roomy(func(w *worker) int { return w.dialed })
 		l.mu.Unlock()
 		if w == nil {
 			var err error

@@ -173,7 +173,7 @@ func (r *Report) growth(t *target) (float64, bool, bool) {
 		return 0, false, false
 	}
 	g := float64(hi.Median()) / float64(lo.Median())
-	return g, g <= 1.5, true
+	return g, g <= flatLimit, true
 }
 
 const flatLimit = 1.5
@@ -370,7 +370,7 @@ func (r *Report) Markdown(prevFile []byte) string {
 				w("| `%s` | %s | — | — | — | %d | %s | — | INVALID: %s | %s |\n", t.Key, kN(l.N), m.Code, peerCell(t), esc(invalidWhy(m)), pv)
 				continue
 			}
-			lo, hi := minMax(m.walls())
+			lo, hi := minMax(m.series(wallOf))
 			ratio := "—"
 			if t.Peer != "" {
 				if p := r.get(t.Peer, l.N); p != nil && p.Valid() {

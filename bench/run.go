@@ -27,38 +27,19 @@ type meas struct {
 	Err   string
 }
 
-func (m *meas) walls() []time.Duration {
+// series is one quantity of every run, in run order.
+func (m *meas) series(f func(outcome) time.Duration) []time.Duration {
 	d := make([]time.Duration, len(m.Runs))
 	for i, r := range m.Runs {
-		d[i] = r.Wall
+		d[i] = f(r)
 	}
 	return d
 }
 
-func (m *meas) cpus() []time.Duration {
-	d := make([]time.Duration, len(m.Runs))
-	for i, r := range m.Runs {
-		d[i] = r.CPU()
-	}
-	return d
-}
+func wallOf(o outcome) time.Duration { return o.Wall }
 
-func (m *meas) Median() time.Duration { return median(m.walls()) }
-func (m *meas) CPU() time.Duration    { return median(m.cpus()) }
-func (m *meas) User() time.Duration {
-	d := make([]time.Duration, len(m.Runs))
-	for i, r := range m.Runs {
-		d[i] = r.User
-	}
-	return median(d)
-}
-func (m *meas) Sys() time.Duration {
-	d := make([]time.Duration, len(m.Runs))
-	for i, r := range m.Runs {
-		d[i] = r.Sys
-	}
-	return median(d)
-}
+func (m *meas) Median() time.Duration { return median(m.series(wallOf)) }
+func (m *meas) CPU() time.Duration    { return median(m.series(outcome.CPU)) }
 
 // Valid says whether the numbers mean anything: the process ran, and a
 // check did not answer UNKNOWN (which would mean the harness called it
@@ -195,24 +176,28 @@ func run(cfg config) (*Report, error) {
 			wants[n] = n != ""
 		}
 	}
-	if wants["ferretdb"] {
-		port, stop, err := startFerret(ns, tmp)
-		if err != nil {
-			needs["ferretdb"] = err.Error()
-		} else {
-			defer stop()
-			v["FERRET"] = itoa(port)
+	var stops []func()
+	defer func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
 		}
-	}
-	if wants["heap"] {
-		pid, stop, err := startHeap(heapMiB(cfg))
-		if err != nil {
-			needs["heap"] = err.Error()
-		} else {
-			defer stop()
-			v["HEAPPID"] = itoa(pid)
+	}()
+	// start runs a component a target needs and puts its number (port,
+	// PID) in v[key], or records why it is missing.
+	start := func(need, key string, f func() (int, func(), error)) {
+		if !wants[need] {
+			return
 		}
+		n, stop, err := f()
+		if err != nil {
+			needs[need] = err.Error()
+			return
+		}
+		stops = append(stops, stop)
+		v[key] = itoa(n)
 	}
+	start("ferretdb", "FERRET", func() (int, func(), error) { return startFerret(ns, tmp) })
+	start("heap", "HEAPPID", func() (int, func(), error) { return startHeap(heapMiB(cfg)) })
 	if wants["numa2"] {
 		dir := filepath.Join(cfg.Root, "internal", "numa", "testdata", "host2")
 		if _, err := os.Stat(filepath.Join(dir, "sys", "devices", "system", "node", "node1")); err != nil {

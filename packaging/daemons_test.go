@@ -478,7 +478,7 @@ func TestNRPE(t *testing.T) {
 	// Our snippet, pointed at the freshly built binaries.
 	snippet, _ := os.ReadFile(filepath.Join(root, "packaging", "nrpe", "opschecks.cfg"))
 	mustWrite(t, filepath.Join(dir, "opschecks.cfg"), strings.ReplaceAll(string(snippet), "/usr/lib/nagios/plugins/", bindir+"/"))
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	cfg := filepath.Join(dir, "nrpe.cfg")
 	logFile := filepath.Join(dir, "nrpe.log")
 	mustWrite(t, logFile, "")
@@ -501,7 +501,7 @@ include=%s/opschecks.cfg
 `, dir, dir, port, dir))
 	d := startDaemon(t, filepath.Join(dir, "nrpe.stdout"), nrpe, "-c", cfg, "-f")
 
-	cmds := nrpeCommands(t, filepath.Join(dir, "opschecks.cfg"), false)
+	cmds := nrpeCommands(t, filepath.Join(dir, "opschecks.cfg"))
 	if len(cmds) != len(checkNames(t)) {
 		t.Fatalf("%d fixed NRPE commands for %d checks", len(cmds), len(checkNames(t)))
 	}

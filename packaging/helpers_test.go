@@ -2,10 +2,8 @@ package packaging_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,24 +147,14 @@ func sameAsByHand(t *testing.T, what string, got, before, after result) {
 // we are), bounded in time.
 func runAs(t *testing.T, cred *syscall.Credential, argv []string) result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	cmd.Dir = "/"
-	var so, se strings.Builder
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %q: %v", argv, err)
+	r := testenv.RunCmd(t, cmd)
+	if r.Stderr != "" {
+		t.Errorf("%q wrote to stderr: %s", argv, r.Stderr)
 	}
-	if se.Len() > 0 {
-		t.Errorf("%q wrote to stderr: %s", argv, se.String())
-	}
-	return parseOutput(code, so.String())
+	return parseOutput(r.Code, r.Stdout)
 }
 
 // splitWords splits a command line the way /bin/sh does for the plain
@@ -206,9 +194,8 @@ func splitWords(s string) ([]string, error) {
 	return words, nil
 }
 
-// nrpeCommands reads command[name]=line entries of an NRPE snippet; with
-// commented, the commented-out ones ("#command[...]") instead.
-func nrpeCommands(t *testing.T, path string, commented bool) map[string]string {
+// nrpeCommands reads the command[name]=line entries of an NRPE snippet.
+func nrpeCommands(t *testing.T, path string) map[string]string {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -219,29 +206,11 @@ func nrpeCommands(t *testing.T, path string, commented bool) map[string]string {
 	cmds := map[string]string{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		l := sc.Text()
-		if commented {
-			if !strings.HasPrefix(l, "#command[") {
-				continue
-			}
-			l = l[1:]
-		}
-		if m := re.FindStringSubmatch(l); m != nil {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			cmds[m[1]] = m[2]
 		}
 	}
 	return cmds
-}
-
-// freePort returns a loopback TCP port nobody listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // daemon is a process the test started in its own process group; Stop

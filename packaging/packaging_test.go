@@ -6,6 +6,7 @@ package packaging_test
 
 import (
 	"bytes"
+	"debug/elf"
 	"fmt"
 	"io/fs"
 	"os"
@@ -298,6 +299,7 @@ func TestDebInstall(t *testing.T) {
 		if st.Mode().Perm() != 0o755 {
 			t.Errorf("%s mode %v, want 0755", bin, st.Mode().Perm())
 		}
+		assertStatic(t, bin)
 		r := testenv.RunCheck(t, bin, nil, "--version")
 		if r.Code != 3 || !strings.HasPrefix(r.Stdout, n+" "+ver+" (commit ") || r.Stderr != "" {
 			t.Errorf("%s --version: exit %d, stdout %q, stderr %q; want exit 3 and %q", bin, r.Code, r.Stdout, r.Stderr, n+" "+ver+" (commit ...)")
@@ -345,7 +347,7 @@ func TestDebInstall(t *testing.T) {
 
 	// One real check per binary from its installed path: the fixed NRPE
 	// command lines the package installed.
-	cmds := nrpeCommands(t, "/etc/nagios/nrpe.d/opschecks.cfg", false)
+	cmds := nrpeCommands(t, "/etc/nagios/nrpe.d/opschecks.cfg")
 	for _, n := range checkNames(t) {
 		line, ok := cmds["opschecks_"+strings.TrimPrefix(n, "check_")]
 		if !ok {
@@ -413,8 +415,8 @@ func TestRPMContents(t *testing.T) {
 		}
 		return string(out)
 	}
-	if v := q("--queryformat", "%{VERSION}"); v != version(t) {
-		t.Errorf("rpm version %q, want %q", v, version(t))
+	if v, ver := q("--queryformat", "%{VERSION}"), version(t); v != ver {
+		t.Errorf("rpm version %q, want %q", v, ver)
 	}
 	if s := q("--scripts"); !strings.Contains(s, "chown nagios:nagios /var/lib/opschecks") {
 		t.Errorf("rpm postinstall does not hand /var/lib/opschecks to nagios:\n%s", s)
@@ -423,8 +425,8 @@ func TestRPMContents(t *testing.T) {
 	if s := q("--configfiles"); !strings.Contains(s, "/etc/nrpe.d/opschecks.cfg") {
 		t.Errorf("/etc/nrpe.d/opschecks.cfg is not a config file of the rpm:\n%s", s)
 	}
+	b, _ := os.ReadFile(filepath.Join(root, "packaging", "nrpe", "opschecks-rpm.cfg"))
 	for _, n := range checkNames(t) {
-		b, _ := os.ReadFile(filepath.Join(root, "packaging", "nrpe", "opschecks-rpm.cfg"))
 		if !strings.Contains(string(b), "=/usr/lib64/nagios/plugins/"+n) {
 			t.Errorf("rpm NRPE snippet does not run /usr/lib64/nagios/plugins/%s", n)
 		}
@@ -445,9 +447,11 @@ func rpmInstall(t *testing.T, rpm string) {
 	if out, err := exec.Command("rpm", "--root", rr, "--dbpath", filepath.Join(rr, "rpmdb"), "-V", "opschecks").CombinedOutput(); err != nil {
 		t.Errorf("rpm -V opschecks: %v\n%s", err, out)
 	}
+	ver := version(t)
 	for _, n := range checkNames(t) {
+		assertStatic(t, filepath.Join(rr, "usr/lib64/nagios/plugins", n))
 		r := testenv.RunCheck(t, filepath.Join(rr, "usr/lib64/nagios/plugins", n), nil, "--version")
-		if r.Code != 3 || !strings.HasPrefix(r.Stdout, n+" "+version(t)+" ") {
+		if r.Code != 3 || !strings.HasPrefix(r.Stdout, n+" "+ver+" ") {
 			t.Errorf("%s --version from the rpm: exit %d %q", n, r.Code, r.Stdout)
 		}
 	}
@@ -510,13 +514,8 @@ func sudoRule(t *testing.T, ver string) {
 		cmd := exec.Command(sudo, append([]string{"-n"}, args...)...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 		cmd.Dir = "/"
-		out, err := cmd.Output()
-		if ee, ok := err.(*exec.ExitError); ok {
-			return string(out), ee.ExitCode()
-		} else if err != nil {
-			t.Fatalf("sudo %v: %v", args, err)
-		}
-		return string(out), 0
+		r := testenv.RunCmd(t, cmd)
+		return r.Stdout, r.Code
 	}
 	allowed := regexp.MustCompile(`/usr/lib/nagios/plugins/(check_[a-z0-9_]+)`).FindAllStringSubmatch(string(b), -1)
 	if len(allowed) == 0 {
@@ -540,13 +539,31 @@ func sudoRule(t *testing.T, ver string) {
 	}
 }
 
+// assertStatic fails when bin asks for a dynamic loader: the packages
+// ship static binaries, which run on any distribution release.
+func assertStatic(t *testing.T, bin string) {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Errorf("%s: %v", bin, err)
+		return
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Errorf("%s is dynamically linked (it has an ELF interpreter); the packages ship static binaries", bin)
+		}
+	}
+}
+
 // dpkgExcluded reports whether dpkg is told not to install a path
 // (path-exclude in minimal container images drops man pages and docs).
 func dpkgExcluded(path string) bool {
 	files, _ := filepath.Glob("/etc/dpkg/dpkg.cfg.d/*")
+	re := regexp.MustCompile(`(?m)^path-exclude[= ]\s*(\S+)`)
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
-		for _, m := range regexp.MustCompile(`(?m)^path-exclude[= ]\s*(\S+)`).FindAllStringSubmatch(string(b), -1) {
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
 			prefix, _, _ := strings.Cut(m[1], "*")
 			if strings.HasPrefix(path, prefix) {
 				return true
