@@ -142,17 +142,7 @@ func wantPerf(t *testing.T, r testenv.Run, want map[string]float64) {
 // runIn runs the check inside the namespace.
 func runIn(t *testing.T, ns *testenv.Netns, bin string, args ...string) testenv.Run {
 	t.Helper()
-	cmd := ns.Command(bin, args...)
-	var so, se strings.Builder
-	cmd.Stdout, cmd.Stderr = &so, &se
-	start := time.Now()
-	err := cmd.Run()
-	r := testenv.Run{Stdout: so.String(), Stderr: se.String(), Elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.Code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s %q: %v", bin, args, err)
-	}
+	r := testenv.RunCmd(t, ns.Command(bin, args...))
 	if r.Stderr != "" {
 		t.Errorf("stderr not empty: %q", r.Stderr)
 	}
@@ -160,8 +150,8 @@ func runIn(t *testing.T, ns *testenv.Netns, bin string, args ...string) testenv.
 	return r
 }
 
-// findingLine returns the detail header line "[STATE] text" that starts
-// with prefix after the state.
+// findingState returns the state of the first detail header line
+// "[STATE] text" whose text contains contains.
 func findingState(t *testing.T, out, contains string) string {
 	t.Helper()
 	for _, l := range strings.Split(out, "\n") {
@@ -240,6 +230,12 @@ func TestSocketsInNamespace(t *testing.T) {
 		}
 	}
 
+	// --remote alone selects by peer address: every pair's peer is
+	// 127.0.0.1, and the namespace holds no other sockets.
+	r = runIn(t, ns, bin, "--remote", "127.0.0.1")
+	wantPerf(t, r, map[string]float64{"sockets_total": 10, "sockets_no_keepalive": 4, "sockets_long_interval": 4})
+	r = runIn(t, ns, bin, append([]string{"--remote", "10.0.0.0/8"}, portArgs...)...)
+	wantPerf(t, r, map[string]float64{"sockets_total": 0})
 	// One pair stays idle past a 2 s idle timeout; the others talk.
 	time.Sleep(2500 * time.Millisecond)
 	cases := []struct {

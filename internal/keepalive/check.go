@@ -62,19 +62,16 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 	}
 	perSocket := cfg.Sockets || len(pids) > 0 || len(cfg.Ports) > 0 || len(cfg.Remotes) > 0
 
-	var filter Filter
+	filter := Filter{Ports: cfg.Ports, Remotes: cfg.Remotes}
 	if len(pids) > 0 {
-		filter.Inodes = map[uint64]bool{}
-		for _, pid := range pids {
-			if err := cfg.FS.SocketInodes(pid, filter.Inodes); err != nil {
-				if cfg.Process != "" && errors.Is(err, linux.ErrNoProcess) {
-					continue // exited since we listed it
-				}
-				return nil, err
-			}
+		mustRun := 1 // --pid
+		if cfg.Process != "" {
+			mustRun = 0 // processes found by name may exit since we listed them
+		}
+		if filter.Inodes, err = cfg.FS.SocketInodes(pids, mustRun); err != nil {
+			return nil, err
 		}
 	}
-	filter.Ports, filter.Remotes = cfg.Ports, cfg.Remotes
 
 	ns, err := pickNamespace(cfg, pids)
 	if err != nil {
@@ -82,22 +79,16 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 	}
 	defer ns.Close()
 
-	var sc Sysctls
-	read := func() error {
-		var err error
-		if sc.Time, err = cfg.FS.SysctlInt("net.ipv4.tcp_keepalive_time"); err != nil {
-			return err
-		}
-		if sc.Intvl, err = cfg.FS.SysctlInt("net.ipv4.tcp_keepalive_intvl"); err != nil {
-			return err
-		}
-		sc.Probes, err = cfg.FS.SysctlInt("net.ipv4.tcp_keepalive_probes")
-		return err
-	}
+	var v []int64
 	// /proc/sys/net shows the namespace of the thread that opens it.
-	if err := ns.Do(read); err != nil {
+	err = ns.Do(func() (err error) {
+		v, err = cfg.FS.SysctlIntEach("net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes")
+		return err
+	})
+	if err != nil {
 		return nil, err
 	}
+	sc := Sysctls{Time: v[0], Intvl: v[1], Probes: v[2]}
 
 	res := &plugin.Result{}
 	HostFindings(res, sc, cfg, ns)
@@ -118,9 +109,8 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 func targets(cfg Config) ([]int, string, error) {
 	switch {
 	case cfg.PID > 0:
-		if _, err := cfg.FS.ReadProcess(cfg.PID); err != nil {
-			return nil, "", err
-		}
+		// A PID that does not run is reported by SocketInodes, with the
+		// same "no process with PID N".
 		return []int{cfg.PID}, fmt.Sprintf(" of PID %d", cfg.PID), nil
 	case cfg.Process != "":
 		procs, err := cfg.FS.ProcessesNamed(cfg.Process)

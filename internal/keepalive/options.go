@@ -13,18 +13,17 @@ import (
 type Preset struct {
 	Name string
 	D    time.Duration
-	What string
 }
 
 // Presets are the idle timeouts of common devices, as their vendors
 // document the defaults.
 var Presets = []Preset{
-	{"aws-nat", 350 * time.Second, "AWS NAT gateway"},
-	{"aws-nlb", 350 * time.Second, "AWS Network Load Balancer (TCP)"},
-	{"azure-lb", 4 * time.Minute, "Azure Load Balancer"},
-	{"gcp-nat", 20 * time.Minute, "Google Cloud NAT (established TCP)"},
-	{"ipvs", 15 * time.Minute, "Linux IPVS (ipvsadm --set tcp)"},
-	{"conntrack", 120 * time.Hour, "nf_conntrack_tcp_timeout_established"},
+	{"aws-nat", 350 * time.Second}, // AWS NAT gateway
+	{"aws-nlb", 350 * time.Second}, // AWS Network Load Balancer (TCP)
+	{"azure-lb", 4 * time.Minute},  // Azure Load Balancer
+	{"gcp-nat", 20 * time.Minute},  // Google Cloud NAT (established TCP)
+	{"ipvs", 15 * time.Minute},     // Linux IPVS (ipvsadm --set tcp)
+	{"conntrack", 120 * time.Hour}, // nf_conntrack_tcp_timeout_established
 }
 
 func presetNames() string {

@@ -110,6 +110,20 @@ func (f FS) SysctlInt(name string) (int64, error) {
 	return v[0], nil
 }
 
+// SysctlIntEach reads sysctls that hold one integer each, in the order
+// named; the first that cannot be read is the error.
+func (f FS) SysctlIntEach(names ...string) ([]int64, error) {
+	out := make([]int64, len(names))
+	for i, name := range names {
+		v, err := f.SysctlInt(name)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
 // ParseInts parses whitespace-separated integers, naming what it parses in
 // the error.
 func ParseInts(what, s string) ([]int64, error) {

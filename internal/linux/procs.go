@@ -164,10 +164,25 @@ func (f FS) ReadPidfile(path string) (int, error) {
 	return pid, nil
 }
 
-// SocketInodes returns the inodes of the sockets process pid has open,
-// from the links in /proc/PID/fd (reading them needs the privilege of the
-// process owner).
-func (f FS) SocketInodes(pid int, into map[uint64]bool) error {
+// SocketInodes returns the inodes of the sockets processes pids have
+// open, from the links in /proc/PID/fd (reading them needs the privilege
+// of the process owner). The first mustRun PIDs must be running; a later
+// one that exited since it was listed (a worker, one of several processes
+// found by name) is skipped.
+func (f FS) SocketInodes(pids []int, mustRun int) (map[uint64]bool, error) {
+	into := map[uint64]bool{}
+	for i, pid := range pids {
+		if err := f.socketInodes(pid, into); err != nil {
+			if i >= mustRun && errors.Is(err, ErrNoProcess) {
+				continue
+			}
+			return nil, err
+		}
+	}
+	return into, nil
+}
+
+func (f FS) socketInodes(pid int, into map[uint64]bool) error {
 	dir := f.ProcPath(strconv.Itoa(pid), "fd")
 	ents, err := os.ReadDir(dir)
 	if err != nil {

@@ -67,7 +67,8 @@ func Check(ctx context.Context, c Config, env plugin.Env) (*plugin.Result, error
 	master := 0
 	if target != nil {
 		master = target.PIDs[0]
-		if sel.Inodes, err = target.Inodes(c.FS); err != nil {
+		// The master must run; a worker that exits meanwhile is skipped.
+		if sel.Inodes, err = c.FS.SocketInodes(target.PIDs, 1); err != nil {
 			return nil, err
 		}
 	}
@@ -226,21 +227,15 @@ func (c Config) queues(res *plugin.Result, ls []Listener, sel Selector, t *Targe
 }
 
 func (c Config) audit(res *plugin.Result, ns *linux.Netns, ls []Listener) error {
-	var somaxconn, synBacklog, cookies int64
-	err := ns.Do(func() error {
-		var err error
-		if somaxconn, err = c.FS.SysctlInt("net.core.somaxconn"); err != nil {
-			return err
-		}
-		if synBacklog, err = c.FS.SysctlInt("net.ipv4.tcp_max_syn_backlog"); err != nil {
-			return err
-		}
-		cookies, err = c.FS.SysctlInt("net.ipv4.tcp_syncookies")
+	var v []int64
+	err := ns.Do(func() (err error) {
+		v, err = c.FS.SysctlIntEach("net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies")
 		return err
 	})
 	if err != nil {
 		return err
 	}
+	somaxconn, synBacklog, cookies := v[0], v[1], v[2]
 	f := res.Add(plugin.OK, fmt.Sprintf("net.core.somaxconn %d, tcp_max_syn_backlog %d, tcp_syncookies %d", somaxconn, synBacklog, cookies),
 		plugin.Perf{Label: "somaxconn", Value: float64(somaxconn), Min: plugin.F(0)},
 		plugin.Perf{Label: "tcp_max_syn_backlog", Value: float64(synBacklog), Min: plugin.F(0)},

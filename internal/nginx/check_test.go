@@ -3,10 +3,14 @@ package nginx
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -184,4 +188,48 @@ func mustListen(t *testing.T, s string) netip.AddrPort {
 		t.Fatal(err)
 	}
 	return a
+}
+
+// TestCheckNginxDropped rates stub_status's accepts - handled (nginx out
+// of worker_connections) like the kernel drops: baseline, then WARNING on
+// any drop and CRITICAL from 10/s. The page comes from a loopback server
+// whose listener is also the one checked.
+func TestCheckNginxDropped(t *testing.T) {
+	var page atomic.Pointer[string]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, *page.Load())
+	}))
+	defer srv.Close()
+	proc := newFakeProc(t, 4096)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Listens: []string{srv.Listener.Addr().String()},
+		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
+		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
+		StatusURL: srv.URL + "/nginx_status", StateDir: t.TempDir(), Now: func() time.Time { return now }}
+	for _, s := range []struct {
+		advance          time.Duration
+		accepts, handled int
+		state            plugin.State
+		has              string
+	}{
+		{0, 100, 100, plugin.OK, "nginx dropped connections: collecting baseline"},
+		{10 * time.Second, 150, 130, plugin.Warning, "WARNING - nginx dropped 2/s connections (accepts - handled)"},
+		{time.Second, 200, 160, plugin.Critical, "CRITICAL - nginx dropped 20/s connections (accepts - handled)"},
+		{10 * time.Second, 210, 170, plugin.OK, "nginx dropped 0/s connections"},
+	} {
+		now = now.Add(s.advance)
+		p := fmt.Sprintf("Active connections: 1 \nserver accepts handled requests\n %d %d %d \nReading: 0 Writing: 1 Waiting: 0 \n", s.accepts, s.handled, s.accepts*2)
+		page.Store(&p)
+		res, err := Check(context.Background(), cfg, plugin.Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, st := plugin.Render("NGINX_QUEUE", res)
+		if st != s.state || !strings.Contains(out, s.has) {
+			t.Errorf("accepts %d handled %d: state %v, want %v and %q:\n%s", s.accepts, s.handled, st, s.state, s.has, out)
+		}
+		if st != plugin.OK && !strings.Contains(out, "worker_connections is exhausted") {
+			t.Errorf("no worker_connections hint:\n%s", out)
+		}
+	}
 }

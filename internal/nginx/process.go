@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,14 +27,13 @@ type Target struct {
 func FindTarget(f linux.FS, pid int, pidfile, process string) (*Target, error) {
 	switch {
 	case pidfile != "":
-		if _, err := os.Stat(pidfile); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("pid file %s does not exist: is nginx running, and is this its pid file? (use --process nginx to alert CRITICAL when nginx is down)", pidfile)
-		}
 		p, err := f.ReadPidfile(pidfile)
-		if err != nil {
-			if errors.Is(err, linux.ErrStalePidfile) {
-				return nil, plugin.Errorf(plugin.Critical, "%v", err)
-			}
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("pid file %s does not exist: is nginx running, and is this its pid file? (use --process nginx to alert CRITICAL when nginx is down)", pidfile)
+		case errors.Is(err, linux.ErrStalePidfile):
+			return nil, plugin.Errorf(plugin.Critical, "%v", err)
+		case err != nil:
 			return nil, err
 		}
 		return withChildren(f, p, fmt.Sprintf("nginx (PID %d from %s)", p, pidfile))
@@ -86,20 +84,4 @@ func pidList(p []int) string {
 		s = append(s, strconv.Itoa(v))
 	}
 	return strings.Join(s, ", ")
-}
-
-// Inodes collects the socket inodes of all the target's processes. A
-// worker that exits meanwhile is skipped; a missing privilege is an error
-// that names it.
-func (t *Target) Inodes(f linux.FS) (map[uint64]bool, error) {
-	in := map[uint64]bool{}
-	for i, pid := range t.PIDs {
-		if err := f.SocketInodes(pid, in); err != nil {
-			if i > 0 && errors.Is(err, linux.ErrNoProcess) {
-				continue
-			}
-			return nil, err
-		}
-	}
-	return in, nil
 }
