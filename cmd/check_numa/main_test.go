@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -74,6 +73,8 @@ func TestRealProcesses(t *testing.T) {
 	bin := testenv.BuildCheck(t, "check_numa")
 	interleaved := startSleep(t, numactl, "--interleave=all", "sleep", "60")
 	plain := startSleep(t, "sleep", "60")
+	bound := startSleep(t, numactl, "--membind=0", "sleep", "60")
+	preferred := startSleep(t, numactl, "--preferred=0", "sleep", "60")
 	base := []string{"--sysfs-root", fixture(t, "host2"), "--procfs-root", "/"}
 
 	tests := []struct {
@@ -90,6 +91,13 @@ func TestRealProcesses(t *testing.T) {
 			[]string{fmt.Sprintf("NUMA CRITICAL - sleep (PID %d) is not interleaved", plain)}},
 		{"both", []string{"--pid", strconv.Itoa(interleaved), "--pid", strconv.Itoa(plain)}, 1,
 			[]string{"1 of 2 processes interleaved", "'interleaved'=50%"}},
+		// numactl --membind=0: a single-node bind, accepted only with --allow-bind.
+		{"bound", []string{"--pid", strconv.Itoa(bound)}, 1,
+			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (bound to node 0);", bound), "pass --allow-bind"}},
+		{"bound allowed", []string{"--pid", strconv.Itoa(bound), "--allow-bind"}, 0,
+			[]string{fmt.Sprintf("[OK] sleep (PID %d): bound to node 0 (allowed by --allow-bind)", bound)}},
+		{"preferred", []string{"--pid", strconv.Itoa(preferred), "--allow-bind"}, 1,
+			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (prefers node 0);", preferred)}},
 		// --distribution parses every line of the real numa_maps.
 		{"distribution interleaved", []string{"--pid", strconv.Itoa(interleaved), "--distribution"}, 0,
 			[]string{"'interleaved_pages'=100%", "resident in", "'imbalance'=0%"}},
@@ -218,16 +226,7 @@ func TestUnprivileged(t *testing.T) {
 	}
 	cmd := exec.Command(bin, "--sysfs-root", fixture(t, "host2"), "--procfs-root", "/", "--state-dir", stateDir, "--pid", strconv.Itoa(pid))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	oneLine(t, testenv.Run{Stdout: so.String(), Stderr: se.String(), Code: code}, 3,
+	oneLine(t, testenv.RunCmd(t, cmd), 3,
 		fmt.Sprintf("NUMA UNKNOWN - cannot read /proc/%d/numa_maps: permission denied", pid),
 		"owner of the process", "sudoers rule in packaging/")
 }

@@ -2,11 +2,9 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -127,22 +125,7 @@ func (l *lab) stripSyn() {
 // run runs the built check inside a namespace.
 func run(t *testing.T, ns *testenv.Netns, bin string, args ...string) testenv.Run {
 	t.Helper()
-	cmd := ns.Command(bin, args...)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	kill := time.AfterFunc(60*time.Second, func() { _ = cmd.Process.Kill() })
-	err := cmd.Wait()
-	kill.Stop()
-	r := testenv.Run{Stdout: so.String(), Stderr: se.String(), Elapsed: time.Since(start)}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.Code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running %s %q: %v", bin, args, err)
-	}
+	r := testenv.RunCmd(t, ns.Command(bin, args...))
 	t.Logf("%s %s -> exit %d in %s\n%s", filepath.Base(bin), strings.Join(args, " "), r.Code, r.Elapsed.Round(time.Millisecond), r.Stdout)
 	if r.Stderr != "" {
 		t.Errorf("stderr not empty: %q", r.Stderr)
@@ -333,6 +316,34 @@ func TestConnectFailures(t *testing.T) {
 	expect(t, r, 3, "TCP_WINDOW UNKNOWN - cannot resolve no-such-host.invalid")
 	r = run(t, l.cli, l.bin, "-H", "server.test", "-p", port, "--send", "x\n")
 	expect(t, r, 0, "negotiated with "+l.srvAddr)
+
+	// A resolver that takes every query and never answers: resolving is
+	// part of -t, and running out of it is a timeout like any other.
+	var dns net.PacketConn
+	if err := l.cli.Do(func() error {
+		var err error
+		dns, err = net.ListenPacket("udp", "127.0.0.1:53")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dns.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			if _, _, err := dns.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	if err := os.WriteFile(filepath.Join(etc, "resolv.conf"), []byte("nameserver 127.0.0.1\noptions timeout:30 attempts:1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = run(t, l.cli, l.bin, "-H", "silent.invalid", "-p", port, "-t", "1.5", "--timeout-state", "critical")
+	expect(t, r, 2, "TCP_WINDOW CRITICAL - timed out after 1.5s while resolving silent.invalid")
+	if r.Elapsed >= 1500*time.Millisecond {
+		t.Errorf("answered after %s, -t 1.5", r.Elapsed)
+	}
 
 	// Blackholed: the SYN vanishes; the answer comes within -t.
 	iptables(t, l.srv, "-A", "INPUT", "-p", "tcp", "--dport", port, "-j", "DROP")

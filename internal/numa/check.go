@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,10 +67,8 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 	if err != nil {
 		return nil, err
 	}
-	if !topo.NoNUMA {
-		if err := topo.ReadMeminfo(f); err != nil {
-			return nil, err
-		}
+	if err := topo.ReadMeminfo(f); err != nil {
+		return nil, err
 	}
 	res := &plugin.Result{}
 	if !topo.NUMA() {
@@ -270,9 +269,10 @@ func processes(ctx context.Context, res *plugin.Result, f linux.FS, topo Topolog
 				fd.Quiet = false
 				fd.Text += fmt.Sprintf(", pages %.1f%% imbalanced over %s", imb, nodesWord(set))
 			}
-			fd.Detailf("%s resident in %d mappings, imbalance %.1f%% over %s: %s", human(dist.Total()), dist.Mappings, imb, nodesWord(set), distString(dist.Bytes))
-			totalBytes += dist.Total()
-			interleavedBytes += int64(dist.InterleavedPart * float64(dist.Total()))
+			total := dist.Total()
+			fd.Detailf("%s resident in %d mappings, imbalance %.1f%% over %s: %s", human(total), dist.Mappings, imb, nodesWord(set), distString(dist.Bytes))
+			totalBytes += total
+			interleavedBytes += int64(dist.InterleavedPart * float64(total))
 			for n, b := range dist.Bytes {
 				perNode[n] += b
 			}
@@ -342,18 +342,14 @@ func policyVerdict(res *plugin.Result, p linux.Process, pol Policy, memNodes []i
 // zoneReclaim reports vm.zone_reclaim_mode; on a NUMA machine anything but
 // 0 is a WARNING.
 func zoneReclaim(res *plugin.Result, f linux.FS, numa bool) {
-	v, err := f.SysctlInts("vm.zone_reclaim_mode")
+	mode, err := f.SysctlInt("vm.zone_reclaim_mode")
 	if errors.Is(err, fs.ErrNotExist) {
 		return // a kernel without NUMA support has no such sysctl
-	}
-	if err == nil && len(v) != 1 {
-		err = fmt.Errorf("vm.zone_reclaim_mode: expected one integer, got %d", len(v))
 	}
 	if err != nil {
 		res.Add(plugin.Unknown, err.Error())
 		return
 	}
-	mode := v[0]
 	perf := plugin.Perf{Label: "zone_reclaim_mode", Value: float64(mode), Min: plugin.F(0), Max: plugin.F(7)}
 	if mode == 0 {
 		fd := res.Add(plugin.OK, "zone_reclaim_mode 0", perf)
@@ -415,12 +411,12 @@ func counters(ctx context.Context, res *plugin.Result, f linux.FS, topo Topology
 	var perf []plugin.Perf
 	var hit, miss float64
 	var details []string
+	src := cur.Values
+	if ok {
+		src = rates
+	}
 	for _, n := range topo.Nodes {
 		id := fmt.Sprintf("node%d", n.ID)
-		src := cur.Values
-		if ok {
-			src = rates
-		}
 		h, m := src[id+".numa_hit"], src[id+".numa_miss"]
 		hit, miss = hit+h, miss+m
 		ratio := pct(m, h+m)
@@ -495,7 +491,7 @@ func round(v float64) float64 { return math.Round(v*1000) / 1000 }
 func intersect(a, b []int) []int {
 	var out []int
 	for _, x := range a {
-		if contains(b, x) {
+		if slices.Contains(b, x) {
 			out = append(out, x)
 		}
 	}
@@ -505,7 +501,7 @@ func intersect(a, b []int) []int {
 func minus(a, b []int) []int {
 	var out []int
 	for _, x := range a {
-		if !contains(b, x) {
+		if !slices.Contains(b, x) {
 			out = append(out, x)
 		}
 	}

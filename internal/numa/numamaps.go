@@ -80,10 +80,15 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("malformed numa_maps line %q: %s (expected \"<hex address> <policy> [key=value ...]\")", plugin.Clip(e.Line, 160), e.Why)
 }
 
-// numeric keys the kernel prints (fs/proc/task_mmu.c, show_numa_map);
-// their values must be counts.
-var numericKeys = map[string]bool{"anon": true, "dirty": true, "mapped": true, "mapmax": true,
-	"swapcache": true, "active": true, "writeback": true, "kernelpagesize_kB": true}
+// numericKey reports the keys the kernel prints with a count
+// (fs/proc/task_mmu.c, show_numa_map).
+func numericKey(key string) bool {
+	switch key {
+	case "anon", "dirty", "mapped", "mapmax", "swapcache", "active", "writeback", "kernelpagesize_kB":
+		return true
+	}
+	return false
+}
 
 // ParseLine parses one numa_maps line, e.g.
 //
@@ -127,7 +132,7 @@ func ParseLine(line string) (Mapping, error) {
 				}
 			}
 			m.Pages = append(m.Pages, NodePages{Node: node, Pages: n})
-		case numericKeys[key]:
+		case numericKey(key):
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 {
 				return bad("%s: %q is not a count", key, plugin.Clip(val, 160))

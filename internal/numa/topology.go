@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -100,7 +101,7 @@ func ReadTopology(f linux.FS) (Topology, error) {
 		return t, err
 	}
 	for _, id := range online {
-		n := Node{ID: id, HasMemory: !memFound || contains(mem, id), HasCPU: !cpuFound || contains(cpu, id)}
+		n := Node{ID: id, HasMemory: !memFound || slices.Contains(mem, id), HasCPU: !cpuFound || slices.Contains(cpu, id)}
 		t.Nodes = append(t.Nodes, n)
 	}
 	return t, nil
@@ -131,15 +132,6 @@ func (t *Topology) ReadCPUs(f linux.FS) {
 			t.Nodes[i].CPUs = strings.TrimSpace(string(b))
 		}
 	}
-}
-
-func contains(list []int, v int) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // ParseMeminfo parses node*/meminfo ("Node 0 MemTotal:  5335244 kB").

@@ -89,7 +89,7 @@ func Check(ctx context.Context, cfg Config, env plugin.Env) (*plugin.Result, err
 		}
 		judgeProbe(res, cfg, p, sys.WindowScaling != 0)
 	case cfg.Established:
-		if err := scan(ctx, res, cfg, cfg.Remote, env.Verbose); err != nil {
+		if err := scan(ctx, res, cfg, env.Verbose); err != nil {
 			return nil, err
 		}
 	}

@@ -3,7 +3,6 @@ package tcpwindow
 import (
 	"context"
 	"fmt"
-	"net/netip"
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -37,10 +36,10 @@ func Classify(ti *linux.TCPInfo, minWindow int) Verdict {
 
 // scan is the passive mode: the established sockets of this network
 // namespace, from sock_diag with tcp_info, asked of the kernel by state.
-func scan(ctx context.Context, res *plugin.Result, cfg Config, remote netip.Prefix, verbose int) error {
+func scan(ctx context.Context, res *plugin.Result, cfg Config, verbose int) error {
 	var total, mangled, unscaled, noInfo int
 	var listM, listU []string
-	port := uint16(cfg.Port)
+	port, remote := uint16(cfg.Port), cfg.Remote
 	err := linux.DumpTCP(ctx, linux.Query{States: linux.StateMask(linux.TCPEstablished), Info: true}, func(s *linux.Socket) error {
 		if port != 0 && s.Src.Port() != port && s.Dst.Port() != port {
 			return nil

@@ -159,16 +159,15 @@ func acked(rc syscall.RawConn) bool {
 func dialError(ctx context.Context, addr string, err error) error {
 	var dns *net.DNSError
 	switch {
+	case errors.As(err, &dns) && ctx.Err() != nil:
+		// -t ran out while resolving: a timeout, not a bad host name.
+		return fmt.Errorf("resolving %s: %w", dns.Name, context.DeadlineExceeded)
 	case errors.As(err, &dns):
 		return fmt.Errorf("cannot resolve %s: %s; expected a resolvable host name or an IP address", dns.Name, dnsReason(dns))
-	case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded):
+	case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
 		return fmt.Errorf("connecting to %s: %w", addr, context.DeadlineExceeded)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return plugin.Errorf(plugin.Critical, "connection to %s refused: nothing listens there (or a firewall rejects it)", addr)
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
-		return plugin.Errorf(plugin.Critical, "cannot connect to %s: %s", addr, errnoText(err))
-	case errors.Is(err, syscall.ETIMEDOUT):
-		return fmt.Errorf("connecting to %s: %w", addr, context.DeadlineExceeded)
 	}
 	return plugin.Errorf(plugin.Critical, "cannot connect to %s: %s", addr, errnoText(err))
 }
@@ -209,27 +208,22 @@ func judgeProbe(res *plugin.Result, cfg Config, p *ProbeResult, localScaling boo
 		rtt, rttNote = cfg.RTT, " (no RTT measured: --rtt used)"
 	}
 	tiny := p.Seen && ti.HasSndWnd && ti.SndWnd < uint32(cfg.MinWindow)
-	var window float64
+	// The most the peer can open its window to, or the tiny one it shows.
+	window := float64(maxWindow)
 	switch {
-	case !ti.WscaleOK() && tiny:
+	case tiny:
 		window = float64(ti.SndWnd)
-	case !ti.WscaleOK():
-		window = maxWindow
-	default:
+	case ti.WscaleOK():
 		window = float64(int64(maxWindow) << ti.SndWscale)
-		if tiny {
-			window = float64(ti.SndWnd)
-		}
 	}
 	ceiling := Ceiling(window, rtt)
 
-	rcvWnd := float64(ti.RcvWnd)
-	if !ti.HasRcvWnd {
-		rcvWnd = nanValue
-	}
-	sndWnd := float64(ti.SndWnd)
+	sndWnd, rcvWnd := float64(ti.SndWnd), float64(ti.RcvWnd)
 	if !ti.HasSndWnd {
-		sndWnd = nanValue
+		sndWnd = math.NaN()
+	}
+	if !ti.HasRcvWnd {
+		rcvWnd = math.NaN()
 	}
 	perf := []plugin.Perf{
 		{Label: "rtt", Value: ti.RTT.Seconds(), UOM: "s", Min: plugin.F(0)},
@@ -287,8 +281,6 @@ func judgeProbe(res *plugin.Result, cfg Config, p *ProbeResult, localScaling boo
 		g.Detailf("window %.0f B per round trip of %s; a larger window (wscale, tcp_rmem on the peer) or a shorter path raises it", window, FormatDuration(rtt))
 	}
 }
-
-var nanValue = math.NaN()
 
 func optBytes(v uint32, ok bool) string {
 	if !ok {
