@@ -21,9 +21,10 @@ var (
 	Commit  = "unknown"
 )
 
-// expectedType is go-flags' "(expected *thresholds.Range)": Go type names
-// mean nothing to an operator; our own messages say what is expected.
-// Compiled only on the error path: every start of a plugin counts.
+// dropExpectedType removes go-flags' "(expected *thresholds.Range)": Go
+// type names mean nothing to an operator; our own messages say what is
+// expected. The regexp is compiled only on this error path: every start of
+// a plugin counts.
 func dropExpectedType(msg string) string {
 	return regexp.MustCompile(` \(expected \*?[A-Za-z0-9_.]+\)`).ReplaceAllString(msg, "")
 }

@@ -119,9 +119,10 @@ func (f *File) Load(v any) (found bool, note string, err error) {
 }
 
 // Save replaces the state file atomically (write to a temporary file,
-// rename) with mode 0600 (os.CreateTemp's). There is no fsync: it costs more than the rest of
-// a check on a busy disk, and a sample lost in a crash only means the next
-// run re-baselines (Load treats a damaged file that way).
+// rename) with mode 0600 (os.CreateTemp's). There is no fsync: it costs
+// more than the rest of a check on a busy disk, and a sample lost in a
+// crash only means the next run re-baselines (Load treats a damaged file
+// that way).
 func (f *File) Save(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {

@@ -6,11 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/opschecks/opschecks/internal/linux"
 )
 
 // NginxOptions configures StartNginx.
@@ -128,27 +128,11 @@ http {
 
 // Workers returns the PIDs of the master's children.
 func (n *Nginx) Workers() []int {
-	ents, _ := os.ReadDir("/proc")
-	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 1 && f[1] == strconv.Itoa(n.PID) {
-			out = append(out, pid)
-		}
+	pids, err := linux.Host.WithChildren(n.PID)
+	if err != nil {
+		return nil
 	}
-	return out
+	return pids[1:] // pids[0] is the master
 }
 
 // Signal sends sig to every worker (SIGSTOP/SIGCONT to fill and drain the

@@ -5,9 +5,10 @@
 package testenv
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -109,22 +110,19 @@ func UnprivilegedUser(t testing.TB) (uid, gid uint32) {
 	t.Helper()
 	Root(t)
 	const name = "opschecks-test"
-	if _, err := exec.Command("id", "-u", name).Output(); err != nil {
+	u, err := user.Lookup(name)
+	if err != nil {
 		if out, err := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
 			Missing(t, "cannot create user %s: %v: %s", name, err, out)
 		}
+		if u, err = user.Lookup(name); err != nil {
+			t.Fatal(err)
+		}
 	}
-	u, err1 := exec.Command("id", "-u", name).Output()
-	g, err2 := exec.Command("id", "-g", name).Output()
+	ui, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gi, err2 := strconv.ParseUint(u.Gid, 10, 32)
 	if err1 != nil || err2 != nil {
-		t.Fatalf("id %s: %v %v", name, err1, err2)
-	}
-	var ui, gi uint64
-	if _, err := fmt.Sscan(string(u), &ui); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := fmt.Sscan(string(g), &gi); err != nil {
-		t.Fatal(err)
+		t.Fatalf("user %s: uid %q gid %q", name, u.Uid, u.Gid)
 	}
 	return uint32(ui), uint32(gi)
 }

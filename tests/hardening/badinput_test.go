@@ -1,6 +1,8 @@
 package hardening
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,6 +13,13 @@ import (
 // on every binary.
 func TestBadInputMatrix(t *testing.T) {
 	huge := strings.Repeat("7", 100000) // under the kernel's 128 KiB limit for one argument
+	// Files that exist and cannot be used: a directory, an empty file.
+	// (Files unreadable for lack of a privilege: TestUnprivileged.)
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, b := range allBinaries(t) {
 		type tc struct {
 			name string
@@ -45,15 +54,26 @@ func TestBadInputMatrix(t *testing.T) {
 				tc{opt + " newline", []string{flag, "1\n2"}, "invalid range"},
 			)
 		}
+		// No option is required on its own; these need another one.
+		if c, ok := map[string]tc{
+			"check_mongodb":    {"missing required option", []string{"--mode", "database-size"}, "--mode database-size needs --database DB"},
+			"check_tcp_window": {"missing required option", []string{"-p", "80"}, "-p needs -H HOST"},
+		}[b.name]; ok {
+			cases = append(cases, c)
+		}
 		if b.has("pidfile") {
-			cases = append(cases, tc{"nonexistent pidfile", []string{"--pidfile", "/nonexistent/opschecks.pid"}, "/nonexistent/opschecks.pid"})
+			cases = append(cases, tc{"nonexistent pidfile", []string{"--pidfile", "/nonexistent/opschecks.pid"}, "/nonexistent/opschecks.pid"},
+				tc{"pidfile is a directory", []string{"--pidfile", dir}, "cannot read " + dir},
+				tc{"empty pidfile", []string{"--pidfile", empty}, empty})
 		}
 		if b.has("pid") {
 			cases = append(cases, tc{"nonexistent pid", []string{"--pid", "2147483646"}, "2147483646"},
 				tc{"pid not a number", []string{"--pid", "nginx"}, "nginx"})
 		}
 		if b.has("password-file") {
-			cases = append(cases, tc{"nonexistent password file", []string{"--password-file", "/nonexistent/pw"}, "/nonexistent/pw"})
+			cases = append(cases, tc{"nonexistent password file", []string{"--password-file", "/nonexistent/pw"}, "/nonexistent/pw"},
+				tc{"password file is a directory", []string{"-u", "x", "--password-file", dir}, "cannot read " + dir},
+				tc{"empty password file", []string{"-u", "x", "--password-file", empty}, empty})
 		}
 		for _, c := range cases {
 			t.Run(b.name+"/"+c.name, func(t *testing.T) {
@@ -81,10 +101,8 @@ func TestVersionAndHelp(t *testing.T) {
 			if !strings.Contains(flat, "--"+o.Long) {
 				t.Errorf("%s --help does not list --%s", b.name, o.Long)
 			}
-			for _, d := range o.Default {
-				if !strings.Contains(flat, "default: "+d) && !strings.Contains(flat, "default:") {
-					t.Errorf("%s --help does not show the default of --%s", b.name, o.Long)
-				}
+			if d := strings.Join(o.Default, ", "); d != "" && !strings.Contains(flat, "(default: "+d+")") {
+				t.Errorf("%s --help does not show the default of --%s (%s)", b.name, o.Long, d)
 			}
 		}
 	}

@@ -2,7 +2,6 @@ package hardening
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -72,9 +71,4 @@ func unknownOneLine(t *testing.T, b binary, r testenv.Run, want string) {
 	if want != "" && !strings.Contains(r.Stdout, want) {
 		t.Errorf("stdout %q does not say %q", r.Stdout, want)
 	}
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	os.Exit(code)
 }

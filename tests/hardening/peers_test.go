@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opschecks/opschecks/internal/testenv"
 )
 
 // peer is a loopback TCP server that misbehaves in one way.
@@ -67,13 +69,4 @@ func stallingStatus(t *testing.T) *peer {
 }
 
 // closedPort returns a loopback port nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
-	return port
-}
+func closedPort(t *testing.T) string { return strconv.Itoa(testenv.FreePort(t)) }

@@ -1,7 +1,9 @@
 package hardening
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,8 +23,19 @@ func TestUnprivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = victim.Process.Kill(); _, _ = victim.Process.Wait() })
-	pid := itoa(victim.Process.Pid)
+	pid := strconv.Itoa(victim.Process.Pid)
 	stateDir := t.TempDir() // root's 0700 temp dir: not writable for the user
+	// Root's 0600 files in a directory the user may enter.
+	files := t.TempDir()
+	if err := os.Chmod(files, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pidFile, pwFile := filepath.Join(files, "n.pid"), filepath.Join(files, "pw")
+	for f, content := range map[string]string{pidFile: pid + "\n", pwFile: "Secr3t\n"} {
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	cases := []struct {
 		bin      string
@@ -32,6 +45,9 @@ func TestUnprivileged(t *testing.T) {
 		{"check_keepalive", nil, false},
 		{"check_keepalive", []string{"--pid", pid}, true},
 		{"check_nginx_queue", []string{"--pid", pid, "--state-dir", stateDir}, true},
+		{"check_nginx_queue", []string{"--pidfile", pidFile, "--state-dir", stateDir}, true},
+		{"check_numa", []string{"--pidfile", pidFile, "--state-dir", stateDir}, true},
+		{"check_mongodb", []string{"-u", "x", "--password-file", pwFile, "-H", "127.0.0.1", "-P", closedPort(t)}, true},
 		{"check_numa", []string{"--pid", pid, "--state-dir", stateDir}, false},
 		{"check_numa", nil, false},
 		{"check_tcp_window", []string{"--local"}, false},
@@ -63,5 +79,3 @@ func TestUnprivileged(t *testing.T) {
 		})
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
