@@ -143,10 +143,8 @@ func wantPerf(t *testing.T, r testenv.Run, want map[string]float64) {
 func runIn(t *testing.T, ns *testenv.Netns, bin string, args ...string) testenv.Run {
 	t.Helper()
 	r := testenv.RunCmd(t, ns.Command(bin, args...))
-	if r.Stderr != "" {
-		t.Errorf("stderr not empty: %q", r.Stderr)
-	}
 	t.Logf("%s %s -> %d\n%s", bin, strings.Join(args, " "), r.Code, r.Stdout)
+	testenv.AssertContract(t, "KEEPALIVE", r)
 	return r
 }
 

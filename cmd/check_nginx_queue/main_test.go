@@ -18,9 +18,7 @@ func expect(t *testing.T, r testenv.Run, code int, substr ...string) {
 	if r.Code != code {
 		t.Fatalf("exit %d, want %d:\n%s%s", r.Code, code, r.Stdout, r.Stderr)
 	}
-	if r.Stderr != "" {
-		t.Fatalf("stderr not empty: %q", r.Stderr)
-	}
+	testenv.AssertContract(t, "NGINX_QUEUE", r)
 	for _, s := range substr {
 		if !strings.Contains(r.FirstLine(), s) {
 			t.Fatalf("first line lacks %q:\n%s", s, r.Stdout)

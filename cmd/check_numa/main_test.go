@@ -58,6 +58,7 @@ func oneLine(t *testing.T, r testenv.Run, code int, want ...string) {
 	if r.Code != code || strings.Count(r.Stdout, "\n") != 1 || r.Stderr != "" {
 		t.Errorf("want exit %d with one line and no stderr, got %d:\n%s\nstderr: %q", code, r.Code, r.Stdout, r.Stderr)
 	}
+	testenv.AssertContract(t, "NUMA", r)
 	for _, w := range want {
 		if !strings.Contains(r.FirstLine(), w) {
 			t.Errorf("output lacks %q: %s", w, r.FirstLine())

@@ -138,9 +138,7 @@ func expect(t *testing.T, r testenv.Run, code int, substr ...string) {
 	if r.Code != code {
 		t.Errorf("exit %d, want %d: %s", r.Code, code, r.Stdout)
 	}
-	if !strings.HasPrefix(r.Stdout, "TCP_WINDOW ") {
-		t.Errorf("output does not start with the label: %q", r.Stdout)
-	}
+	testenv.AssertContract(t, "TCP_WINDOW", r)
 	for _, s := range substr {
 		if !strings.Contains(r.Stdout, s) {
 			t.Errorf("output lacks %q: %s", s, r.Stdout)
