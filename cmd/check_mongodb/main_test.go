@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,23 +27,22 @@ import (
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
-// expect checks a run's exit code and first line and that nothing went
-// to stderr.
 // relaxed are connect-time thresholds for the tests that are about
 // discovery, authentication or TLS rather than time: an OK there must not
 // turn WARNING because the machine is busy.
 var relaxed = []string{"-w", "8", "-c", "9"}
 
+// expect checks a run's exit code and first line, and the plugin
+// contract (testenv.AssertContract: nothing on stderr, perfdata with
+// unique labels).
 func expect(t *testing.T, r testenv.Run, code int, firstLine string) {
 	t.Helper()
+	testenv.AssertContract(t, "MONGODB", r)
 	if r.Code != code {
 		t.Errorf("exit code %d, want %d\n%s", r.Code, code, r.Stdout)
 	}
 	if ok, _ := regexp.MatchString(firstLine, r.FirstLine()); !ok {
 		t.Errorf("first line %q does not match %q", r.FirstLine(), firstLine)
-	}
-	if r.Stderr != "" {
-		t.Errorf("stderr is not empty: %q", r.Stderr)
 	}
 }
 
@@ -182,6 +182,33 @@ func TestAuth(t *testing.T) {
 		r := testenv.RunCheck(t, bin, []string{"MONGODB_PASSWORD=" + pass}, append([]string{"-P", port, "-u", user}, relaxed...)...)
 		expect(t, r, 0, `^MONGODB OK - `)
 	})
+	t.Run("SCRAM-SHA-1", func(t *testing.T) {
+		r := testenv.RunCheck(t, bin, []string{"MONGODB_PASSWORD=" + pass}, append([]string{"-P", port, "-u", user, "--auth-mechanism", "scram-sha-1"}, relaxed...)...)
+		expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
+	})
+	t.Run("PLAIN", func(t *testing.T) {
+		// FerretDB's SCRAM users cannot use PLAIN: the mechanism reaches
+		// the server, which refuses it, and the password stays hidden.
+		r := testenv.RunCheck(t, bin, []string{"MONGODB_PASSWORD=" + pass}, "-P", port, "-u", user, "--auth-mechanism", "PLAIN", "-vvv")
+		expect(t, r, 2, `^MONGODB CRITICAL - authentication failed for user monitor at 127\.0\.0\.1:`+port+`: .*"PLAIN"`)
+		if strings.Contains(r.Stdout, pass) {
+			t.Errorf("output holds the password:\n%s", r.Stdout)
+		}
+	})
+	t.Run("password in URI", func(t *testing.T) {
+		// At -vvv the connection string is shown, without its password.
+		uri := "mongodb://" + user + ":" + url.QueryEscape(pass) + "@127.0.0.1:" + port + "/?authSource=admin"
+		r := testenv.RunCheck(t, bin, nil, append([]string{"--uri", uri, "-vvv"}, relaxed...)...)
+		expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
+		if want := "connection string: mongodb://" + user + ":xxxxx@127.0.0.1:" + port + "/?authSource=admin"; !strings.Contains(r.Stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.Stdout)
+		}
+		for _, secret := range []string{pass, url.QueryEscape(pass)} {
+			if strings.Contains(r.Stdout+r.Stderr, secret) {
+				t.Errorf("output holds the password %q:\n%s", secret, r.Stdout)
+			}
+		}
+	})
 	t.Run("auth needed for serverStatus", func(t *testing.T) {
 		// Proves the server enforces authentication: without a user the
 		// same command is refused.
@@ -221,6 +248,25 @@ func TestAuth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A user kept in another database than admin needs --authdb.
+func TestAuthDB(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_mongodb")
+	const user, pass = "monitor", "Other-DB-pass"
+	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{SetupUsername: user, SetupPassword: pass, SetupDatabase: "monitoring"})
+	port := strconv.Itoa(f.Port)
+	env := []string{"MONGODB_PASSWORD=" + pass}
+
+	r := testenv.RunCheck(t, bin, env, append([]string{"-P", port, "-u", user, "--authdb", "monitoring"}, relaxed...)...)
+	expect(t, r, 0, `^MONGODB OK - 127\.0\.0\.1:`+port+` answers ping`)
+
+	// The default, admin, does not hold the user.
+	r = testenv.RunCheck(t, bin, env, "-P", port, "-u", user)
+	expect(t, r, 2, `^MONGODB CRITICAL - authentication failed for user monitor at 127\.0\.0\.1:`+port+`: .*--authdb`)
+	if strings.Contains(r.Stdout, pass) {
+		t.Errorf("output holds the password:\n%s", r.Stdout)
 	}
 }
 

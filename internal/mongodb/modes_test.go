@@ -2,17 +2,20 @@ package mongodb
 
 import (
 	"errors"
-	"github.com/opschecks/opschecks/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/testenv"
 	"github.com/opschecks/opschecks/thresholds"
 )
 
-func readDoc(t *testing.T, name, docName string) Doc {
+// fixture reads the document testdata/name.
+func fixture(t testing.TB, name string) bson.Raw {
 	t.Helper()
 	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
@@ -23,7 +26,12 @@ func readDoc(t *testing.T, name, docName string) Doc {
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	return Doc{Name: docName, Raw: raw}
+	return raw
+}
+
+func readDoc(t *testing.T, name, docName string) Doc {
+	t.Helper()
+	return Doc{Name: docName, Raw: fixture(t, name)}
 }
 
 func rng(s string) *thresholds.Range {

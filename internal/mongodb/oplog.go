@@ -127,7 +127,7 @@ func (rc *replClient) oplogWindow(ctx context.Context) (*oplogWindow, error) {
 }
 
 func modeOplogWindow(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
-	rc, err := openRepl(ctx, s, o)
+	rc, err := openRepl(ctx, s, true)
 	if err != nil {
 		return nil, err
 	}

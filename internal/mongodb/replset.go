@@ -311,6 +311,9 @@ func rsSecs(d time.Duration) string {
 	return fmt.Sprintf("%.0f s", d.Seconds())
 }
 
+// rsUnreachableHint is the hint for a member the others cannot reach.
+const rsUnreachableHint = "the member does not answer heartbeats: check that mongod runs on it and that the members can reach each other"
+
 // rsVerdict maps a member's state to the plugin state the
 // replica-set modes report it with, with the reason and a hint. See
 // README, "check_mongodb: replica-set modes".
@@ -324,7 +327,7 @@ func rsVerdict(m *ReplMember) (plugin.State, string, string) {
 	}
 	if m.Health < 1 && m.State != rsRemoved {
 		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), rsStateText(m)),
-			"the member does not answer heartbeats: check that mongod runs on it and that the members can reach each other"
+			rsUnreachableHint
 	}
 	switch m.State {
 	case rsPrimary, rsSecondary:
@@ -340,7 +343,7 @@ func rsVerdict(m *ReplMember) (plugin.State, string, string) {
 			"the member is rolling back writes a former primary did not replicate; check the rollback directory for the undone documents"
 	case rsDown, rsUnknown:
 		return plugin.Warning, fmt.Sprintf("%s is %s", m.label(), rsStateText(m)),
-			"the member does not answer heartbeats: check that mongod runs on it and that the members can reach each other"
+			rsUnreachableHint
 	case rsRemoved:
 		return plugin.Critical, fmt.Sprintf("%s is REMOVED", m.label()),
 			"the member is not in the replica-set configuration: add it back with rs.add() or stop monitoring it"
@@ -394,8 +397,9 @@ type replClient struct {
 // connecting through a replica-set URI the driver may know only the seed
 // it heard from first, so when hello names a primary the driver has not
 // selected, it waits (bounded) for it and then sends everything there.
-// Without a reachable primary it pins the secondary that answered.
-func openRepl(ctx context.Context, s *Session, o *Options) (*replClient, error) {
+// Without a reachable primary it pins the secondary that answered, when
+// pin is set.
+func openRepl(ctx context.Context, s *Session, pin bool) (*replClient, error) {
 	rc := &replClient{s: s, rp: readpref.PrimaryPreferred()}
 	h, err := rc.fetchHello(ctx)
 	if err != nil {
@@ -429,8 +433,8 @@ func openRepl(ctx context.Context, s *Session, o *Options) (*replClient, error) 
 		}
 		rc.notes = append(rc.notes, fmt.Sprintf("%s names %s as primary, which the check could not reach (%s); the figures come from %s", h.Me, h.Primary, why, h.Me))
 	}
-	if h.Me != "" && o != nil {
-		if err := rc.pin(ctx, o, h.Me); err != nil {
+	if h.Me != "" && pin {
+		if err := rc.pin(ctx, h.Me); err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -441,15 +445,13 @@ func openRepl(ctx context.Context, s *Session, o *Options) (*replClient, error) 
 }
 
 // pin connects directly to member with the check's own connection
-// options (credentials, TLS, timeouts).
-func (rc *replClient) pin(ctx context.Context, o *Options, member string) error {
-	co, _, err := clientOptions(ctx, o, rc.s.cred)
-	if err != nil {
-		return err
-	}
+// options (credentials, TLS), the timeouts ending with ctx.
+func (rc *replClient) pin(ctx context.Context, member string) error {
+	co := *rc.s.opts
 	co.ReplicaSet = nil
 	co.SetHosts([]string{member}).SetDirect(true)
-	c, err := mongo.Connect(co)
+	setTimeouts(ctx, &co)
+	c, err := mongo.Connect(&co)
 	if err != nil {
 		return err
 	}
@@ -519,8 +521,8 @@ func (rc *replClient) fetchRepl(ctx context.Context) (*replView, error) {
 
 // fetchRepl opens the replica-set client and fetches the status; the
 // caller closes the client.
-func fetchRepl(ctx context.Context, s *Session, o *Options) (*replClient, *replView, error) {
-	rc, err := openRepl(ctx, s, o)
+func fetchRepl(ctx context.Context, s *Session) (*replClient, *replView, error) {
+	rc, err := openRepl(ctx, s, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -580,7 +582,7 @@ func rsWhere(st *ReplStatus) string {
 	return st.Set
 }
 
-// rsHelloWhere names the set and the member from hello, as whereText does
+// rsHelloWhere names the set and the member from hello, as rsWhere does
 // from the status.
 func rsHelloWhere(h *ReplHello) string {
 	if h == nil || h.SetName == "" {

@@ -20,20 +20,13 @@ func rsBin(t *testing.T) string {
 	return testenv.BuildCheck(t, "check_mongodb")
 }
 
-// runCheck runs the binary and checks the plugin contract on every run:
-// exit code 0-3, nothing on stderr, a first line with the label.
+// rsRun runs the binary and checks the plugin contract on every run
+// (testenv.AssertContract: label, state and exit code, perfdata with
+// unique labels, nothing on stderr).
 func rsRun(t *testing.T, env []string, args ...string) testenv.Run {
 	t.Helper()
 	r := testenv.RunCheck(t, rsBin(t), env, args...)
-	if r.Code < 0 || r.Code > 3 {
-		t.Fatalf("exit code %d\n%s", r.Code, r.Stdout)
-	}
-	if r.Stderr != "" {
-		t.Fatalf("stderr not empty: %q", r.Stderr)
-	}
-	if !strings.HasPrefix(r.Stdout, "MONGODB ") {
-		t.Fatalf("output does not start with the label: %q", r.Stdout)
-	}
+	testenv.AssertContract(t, "MONGODB", r)
 	return r
 }
 

@@ -33,7 +33,7 @@ func lagMode(percent bool) ModeFunc {
 		warn, crit = defLagPctWarn, defLagPctCrit
 	}
 	return func(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
-		rc, v, err := fetchRepl(ctx, s, o)
+		rc, v, err := fetchRepl(ctx, s)
 		if err != nil {
 			return nil, err
 		}

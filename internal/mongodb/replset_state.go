@@ -16,7 +16,7 @@ func init() {
 }
 
 func modeReplsetState(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
-	rc, v, err := fetchRepl(ctx, s, o)
+	rc, v, err := fetchRepl(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +129,7 @@ type primaryState struct {
 
 func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
 	// No pinning: hello alone answers, from any member.
-	rc, err := openRepl(ctx, s, nil)
+	rc, err := openRepl(ctx, s, false)
 	if err != nil {
 		return nil, err
 	}

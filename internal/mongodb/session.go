@@ -52,9 +52,10 @@ type Session struct {
 
 	tls     bool
 	secrets []string
-	// dead is set when every seed host failed its first heartbeat, so the
-	// ping can stop waiting for server selection (a closed port answers in
-	// milliseconds instead of after -t).
+	// The heartbeat monitor cancels the ping through cancel when every
+	// seed host failed its first heartbeat (a closed port answers in
+	// milliseconds instead of after -t) or when the topology ends up
+	// empty (setNames explains why).
 	mu       sync.Mutex
 	failed   map[string]error
 	seeds    int
@@ -62,9 +63,10 @@ type Session struct {
 	setNames map[string]string
 	cancel   context.CancelCauseFunc
 
-	// cred is what the check authenticated with, for further
-	// connections to single members (never shown).
-	cred credentials
+	// opts are the driver options the client was made with, for
+	// further connections to single members (they hold the
+	// credentials: never shown).
+	opts *options.ClientOptions
 }
 
 // RunAdmin runs cmd on the admin database and decodes the reply into out.
@@ -261,12 +263,7 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 	}
 	s.tls = co.TLSConfig != nil
 
-	// Every driver timeout ends with the check's context, so the check
-	// answers within -t whatever the server does.
-	if dl, ok := ctx.Deadline(); ok {
-		rem := max(time.Until(dl), time.Millisecond)
-		co.SetServerSelectionTimeout(rem).SetConnectTimeout(rem).SetTimeout(rem)
-	}
+	setTimeouts(ctx, co)
 	// One short-lived check: no streaming monitor and no RTT connection.
 	co.SetServerMonitoringMode(options.ServerMonitoringModePoll)
 	co.SetMaxPoolSize(2)
@@ -277,6 +274,15 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 		TopologyDescriptionChanged: s.topologyChanged,
 	})
 	return co, s, nil
+}
+
+// setTimeouts ends every driver timeout with the check's context, so the
+// check answers within -t whatever the server does.
+func setTimeouts(ctx context.Context, co *options.ClientOptions) {
+	if dl, ok := ctx.Deadline(); ok {
+		rem := max(time.Until(dl), time.Millisecond)
+		co.SetServerSelectionTimeout(rem).SetConnectTimeout(rem).SetTimeout(rem)
+	}
 }
 
 func connAddr(id string) string {
@@ -356,7 +362,7 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 	if err != nil {
 		return nil, err
 	}
-	s.cred = cred
+	s.opts = co
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.mu.Lock()
@@ -388,14 +394,14 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("connecting to %s: %w", s.Target, ctx.Err())
 		}
-		return nil, s.describeConnectError(err, o, cred)
+		return nil, s.describeConnectError(err)
 	}
 	return s, nil
 }
 
 // describeConnectError turns a driver error into a CRITICAL verdict that
 // names the cause and how to fix it, on one line.
-func (s *Session) describeConnectError(err error, o *Options, cred credentials) error {
+func (s *Session) describeConnectError(err error) error {
 	var (
 		uaErr   x509.UnknownAuthorityError
 		hostErr x509.HostnameError
@@ -405,7 +411,6 @@ func (s *Session) describeConnectError(err error, o *Options, cred credentials) 
 		opErr   *net.OpError
 	)
 	msg := err.Error()
-	tlsOn := s.tls
 	switch {
 	case errors.As(err, &uaErr):
 		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v; pass the CA that signed the server certificate with --tls-ca-file", s.Target, uaErr)
@@ -430,9 +435,9 @@ func (s *Session) describeConnectError(err error, o *Options, cred credentials) 
 			hint = "; the server wants a client certificate it trusts: pass one with --tls-cert-key-file"
 		}
 		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server sent %v%s", s.Target, opErr.Err, hint)
-	case tlsOn && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.HasSuffix(msg, "EOF")):
+	case s.tls && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.HasSuffix(msg, "EOF")):
 		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server closed the connection; it does not speak TLS on this port, or it wants a client certificate (--tls-cert-key-file)", s.Target)
-	case !tlsOn && (errors.Is(err, io.EOF) || strings.HasSuffix(msg, "EOF")):
+	case !s.tls && (errors.Is(err, io.EOF) || strings.HasSuffix(msg, "EOF")):
 		return plugin.Errorf(plugin.Critical, "cannot connect to %s: the server closed the connection (EOF); if it requires TLS, add --tls and --tls-ca-file", s.Target)
 	case errors.As(err, &opErr):
 		return plugin.Errorf(plugin.Critical, "cannot connect to %s: %v", s.Target, opErr.Err)

@@ -2,17 +2,15 @@ package mongosim
 
 import (
 	"crypto/rand"
+	"errors"
 
 	"github.com/xdg-go/scram"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
-// saslConv is one SCRAM-SHA-256 conversation on a connection.
-type saslConv struct {
-	conv *scram.ServerConversation
-}
-
 const scramIterations = 15000
+
+var errNoUser = errors.New("unknown user")
 
 // credentials derives what a server stores for user from its password,
 // with the SCRAM library's own client-side key derivation.
@@ -47,7 +45,7 @@ func (s *Set) saslStart(cs *conn, cmd bson.Raw) bson.D {
 	if err != nil {
 		return authFailed()
 	}
-	cs.sasl = &saslConv{conv: srv.NewConversation()}
+	cs.sasl = srv.NewConversation()
 	cs.authed = false
 	return s.saslStep(cs, cmd)
 }
@@ -56,9 +54,9 @@ func (s *Set) saslContinue(cs *conn, cmd bson.Raw) bson.D {
 	if cs.sasl == nil {
 		return cmdError(17, "ProtocolError", "No SASL session state found")
 	}
-	if cs.sasl.conv.Done() {
+	if cs.sasl.Done() {
 		// The empty exchange of clients that do not skip it.
-		if !cs.sasl.conv.Valid() {
+		if !cs.sasl.Valid() {
 			return authFailed()
 		}
 		return saslReply(true, nil)
@@ -75,14 +73,14 @@ func (s *Set) saslStep(cs *conn, cmd bson.Raw) bson.D {
 			return cmdError(9, "FailedToParse", "missing payload")
 		}
 	}
-	out, err := cs.sasl.conv.Step(string(payload))
+	out, err := cs.sasl.Step(string(payload))
 	if err != nil {
 		cs.sasl = nil
 		return authFailed()
 	}
-	done := cs.sasl.conv.Done()
+	done := cs.sasl.Done()
 	if done {
-		if !cs.sasl.conv.Valid() {
+		if !cs.sasl.Valid() {
 			return authFailed()
 		}
 		cs.authed = true

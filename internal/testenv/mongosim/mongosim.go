@@ -9,7 +9,6 @@ package mongosim
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xdg-go/scram"
 	"go.mongodb.org/mongo-driver/v2/bson"
 )
 
@@ -198,9 +198,6 @@ func (s *Set) Close() {
 // Addr is member i's host:port.
 func (s *Set) Addr(i int) string { return s.addrs[i] }
 
-// Addrs are all members' host:port, in scenario order.
-func (s *Set) Addrs() []string { return append([]string(nil), s.addrs...) }
-
 // URI is a replica-set connection string naming the given members (all
 // when none are given).
 func (s *Set) URI(members ...int) string {
@@ -282,7 +279,7 @@ func (s *Set) accept(i int, ln net.Listener) {
 type conn struct {
 	member int
 	authed bool
-	sasl   *saslConv
+	sasl   *scram.ServerConversation
 }
 
 func (s *Set) serve(i int, c net.Conn) {
@@ -428,5 +425,3 @@ func (s *Set) awaitHello(cmd bson.Raw) {
 	case <-s.closed:
 	}
 }
-
-var errNoUser = errors.New("unknown user")

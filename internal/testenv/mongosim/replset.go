@@ -194,7 +194,7 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 	sn := s.snap()
 	self := sn.sc.Members[i]
 	if self.State == Removed {
-		return cmdError(93, "InvalidReplicaSetConfig", "Our replica set config is invalid or we are not a member of it")
+		return removedError()
 	}
 	old := sn.sc.Version == "4.4"
 	term := sn.maxTerm()
@@ -324,7 +324,7 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 func (s *Set) replSetGetConfig(i int) bson.D {
 	sn := s.snap()
 	if sn.sc.Members[i].State == Removed {
-		return cmdError(93, "InvalidReplicaSetConfig", "Our replica set config is invalid or we are not a member of it")
+		return removedError()
 	}
 	old := sn.sc.Version == "4.4"
 	var members bson.A
@@ -387,6 +387,12 @@ func (s *Set) find(i int, cmd bson.Raw) bson.D {
 		{Key: "id", Value: int64(0)},
 		{Key: "ns", Value: ns},
 	}}, {Key: "ok", Value: 1.0}}
+}
+
+// removedError is what a member that is not in the configuration answers
+// the replica-set commands with.
+func removedError() bson.D {
+	return cmdError(93, "InvalidReplicaSetConfig", "Our replica set config is invalid or we are not a member of it")
 }
 
 func heartbeatError(m Member, addr string) string {
