@@ -58,9 +58,20 @@ var ErrPermission = errors.New("permission denied")
 
 // Describe turns a file error into one clear sentence.
 func Describe(path string, err error) error {
+	return describe(path, err, "run as root or as the owner of the process, or via the sudoers rule in packaging/")
+}
+
+// DescribeFile is Describe for a file the user names (a pid file, a
+// password or certificate file), whose fix is its permissions rather than
+// a process's owner.
+func DescribeFile(path string, err error) error {
+	return describe(path, err, "run as root or as a user that may read it, or make it readable by the user the check runs as")
+}
+
+func describe(path string, err error, hint string) error {
 	switch {
 	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
-		return fmt.Errorf("cannot read %s: %w; run as root or as the owner of the process, or via the sudoers rule in packaging/", path, ErrPermission)
+		return fmt.Errorf("cannot read %s: %w; %s", path, ErrPermission, hint)
 	case errors.Is(err, fs.ErrNotExist):
 		return missingError(path)
 	case errors.Is(err, syscall.ESRCH):

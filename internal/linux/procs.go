@@ -151,7 +151,7 @@ func (f FS) WithChildren(pid int) ([]int, error) {
 func (f FS) ReadPidfile(path string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, Describe(path, err)
+		return 0, DescribeFile(path, err)
 	}
 	s := strings.TrimSpace(string(b))
 	pid, err := strconv.Atoi(s)

@@ -109,7 +109,7 @@ func resolvePassword(o *Options) (string, bool, error) {
 	if o.PasswordFile != "" {
 		b, err := os.ReadFile(o.PasswordFile)
 		if err != nil {
-			return "", false, fmt.Errorf("--password-file: %w", linux.Describe(o.PasswordFile, err))
+			return "", false, fmt.Errorf("--password-file: %w", linux.DescribeFile(o.PasswordFile, err))
 		}
 		line, _, _ := strings.Cut(string(b), "\n")
 		line = strings.TrimSuffix(line, "\r")
@@ -137,7 +137,7 @@ func tlsConfig(o *Options) (*tls.Config, error) {
 	if o.TLSCAFile != "" {
 		b, err := os.ReadFile(o.TLSCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-ca-file: %w", linux.Describe(o.TLSCAFile, err))
+			return nil, fmt.Errorf("--tls-ca-file: %w", linux.DescribeFile(o.TLSCAFile, err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(b) {
@@ -148,7 +148,7 @@ func tlsConfig(o *Options) (*tls.Config, error) {
 	if o.TLSCertKeyFile != "" {
 		b, err := os.ReadFile(o.TLSCertKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert-key-file: %w", linux.Describe(o.TLSCertKeyFile, err))
+			return nil, fmt.Errorf("--tls-cert-key-file: %w", linux.DescribeFile(o.TLSCertKeyFile, err))
 		}
 		cert, err := tls.X509KeyPair(b, b)
 		if err != nil {
