@@ -102,6 +102,18 @@ func count(name, v string) (int64, error) {
 	return n, nil
 }
 
+// errNoAnswer is a connection the server closed without a byte of answer.
+var errNoAnswer = errors.New("the server closed the connection without answering")
+
+// noAnswer turns a reset or broken connection before any answer into
+// errNoAnswer; other errors stay as they are.
+func noAnswer(err error) error {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return errNoAnswer
+	}
+	return err
+}
+
 // StatusError is a failure to read stub_status, with the state it is
 // reported with.
 type StatusError struct {
@@ -133,7 +145,15 @@ func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubSta
 				Msg:  fmt.Sprintf("%s refused the connection", shown),
 				Hint: "nginx is not running or does not listen there: check systemctl status nginx and the listen directive of the status server"}
 		}
-		return StubStatus{}, &StatusError{State: plugin.Critical, Msg: fmt.Sprintf("cannot fetch %s: %s", shown, redactErr(err, u))}
+		se := &StatusError{State: plugin.Critical, Msg: fmt.Sprintf("cannot fetch %s: %s", shown, redactErr(err, u))}
+		var cv *tls.CertificateVerificationError
+		switch {
+		case errors.Is(err, errNoAnswer):
+			se.Hint = "nginx closes connections it has no room for when worker_connections are exhausted: look for \"worker_connections are not enough\" in its error log"
+		case errors.As(err, &cv):
+			se.Hint = "give the CA that signed nginx's certificate with SSL_CERT_FILE=/path/to/ca.pem in the check's environment, or skip verification with --status-insecure"
+		}
+		return StubStatus{}, se
 	}
 	if code != 200 {
 		return StubStatus{}, &StatusError{State: plugin.Unknown,
@@ -192,9 +212,15 @@ func httpGet(ctx context.Context, u *url.URL, insecure bool) (int, string, []byt
 	}
 	req.WriteString("\r\n")
 	if _, err := io.WriteString(conn, req.String()); err != nil {
-		return 0, "", nil, err
+		return 0, "", nil, noAnswer(err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(conn, maxStubBody))
+	if len(raw) == 0 {
+		err = noAnswer(err)
+		if err == nil {
+			err = errNoAnswer
+		}
+	}
 	if err != nil {
 		return 0, "", nil, err
 	}

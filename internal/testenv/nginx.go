@@ -20,6 +20,12 @@ type NginxOptions struct {
 	Backlog int    // listen backlog=; 0 means 8
 	// Server is extra configuration inside the server block.
 	Server string
+	// WorkerConnections is the events{} worker_connections; 0 means 128.
+	// The listening sockets count against it.
+	WorkerConnections int
+	// HTTP is extra configuration at http{} level, e.g. a second server
+	// block that listens with ssl.
+	HTTP string
 }
 
 // Nginx is a real nginx (Debian package) started by a test with its own
@@ -48,6 +54,9 @@ func StartNginx(t testing.TB, o NginxOptions) *Nginx {
 	if o.Backlog == 0 {
 		o.Backlog = 8
 	}
+	if o.WorkerConnections == 0 {
+		o.WorkerConnections = 128
+	}
 	if o.Port == 0 {
 		if o.Netns != nil {
 			o.Port = 8080
@@ -71,7 +80,7 @@ daemon off;
 master_process on;
 pid %[2]s/nginx.pid;
 error_log %[2]s/error.log info;
-events { worker_connections 128; }
+events { worker_connections %[6]d; }
 http {
     access_log off;
     client_body_temp_path %[2]s/body;
@@ -86,8 +95,8 @@ http {
         location / { return 404; }
 %[5]s
     }
-}
-`, user, dir, n.Addr, o.Backlog, o.Server)
+%[7]s}
+`, user, dir, n.Addr, o.Backlog, o.Server, o.WorkerConnections, o.HTTP)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
