@@ -183,6 +183,12 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 			return nil, nil, errors.New("invalid --uri: expected a connection string starting with mongodb:// or mongodb+srv://")
 		}
 		if err := co.Validate(); err != nil {
+			var dnsErr *net.DNSError
+			if srv && errors.As(err, &dnsErr) {
+				// A missing or unanswered SRV record is the cluster being
+				// unreachable, not bad input.
+				return nil, nil, plugin.Errorf(plugin.Critical, "cannot resolve the DNS SRV records of the --uri host: %v", dnsErr)
+			}
 			return nil, nil, fmt.Errorf("invalid --uri: %v", err)
 		}
 	} else {

@@ -23,6 +23,10 @@ type FerretDBOptions struct {
 	// SetupUsername and SetupPassword create a user in SetupDatabase
 	// (default admin) and turn on SCRAM authentication.
 	SetupUsername, SetupPassword, SetupDatabase string
+	// Netns, when set, runs FerretDB inside that namespace: its
+	// 127.0.0.1 addresses are the namespace's loopback, reachable only
+	// from processes and sockets in the namespace (Netns.Command, Do).
+	Netns *Netns
 }
 
 // FerretDB is a running FerretDB, killed when the test ends.
@@ -124,6 +128,11 @@ func startFerretDB(t testing.TB, bin string, o FerretDBOptions) (*FerretDB, stri
 			"--setup-password="+o.SetupPassword, "--setup-database="+db)
 	}
 	cmd := exec.Command(bin, args...)
+	// The readiness probe below dials from where FerretDB listens.
+	within := func(f func() error) error { return f() }
+	if o.Netns != nil {
+		cmd, within = o.Netns.Command(bin, args...), o.Netns.Do
+	}
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = f.out, f.out
 	if err := cmd.Start(); err != nil {
@@ -147,9 +156,14 @@ func startFerretDB(t testing.TB, bin string, o FerretDBOptions) (*FerretDB, stri
 	deadline := time.Now().Add(20 * time.Second)
 	for _, a := range addrs {
 		for {
-			c, err := net.DialTimeout("tcp", a, 200*time.Millisecond)
+			err := within(func() error {
+				c, err := net.DialTimeout("tcp", a, 200*time.Millisecond)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
 			if err == nil {
-				c.Close()
 				break
 			}
 			select {
