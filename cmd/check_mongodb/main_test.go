@@ -2,13 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -270,97 +263,11 @@ func TestAuthDB(t *testing.T) {
 	}
 }
 
-// tlsFiles writes a CA and a server certificate for 127.0.0.1 signed by
-// it, and returns the paths of the CA certificate, server cert and key.
-func tlsFiles(t *testing.T, dir, name string) (caFile, certFile, keyFile string) {
-	caFile, certFile, keyFile, _ = tlsFilesWithClient(t, dir, name)
-	return
-}
-
-// tlsFilesWithClient also writes a client certificate and its key, signed
-// by the same CA, into one PEM file.
-func tlsFilesWithClient(t *testing.T, dir, name string) (caFile, certFile, keyFile, clientFile string) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	caTmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name + " test CA"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srvTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:     []string{"localhost"},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(file, typ string, der []byte) string {
-		p := filepath.Join(dir, file)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	cliKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cliTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: "monitor", OrganizationalUnit: []string{"nagios"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	cliDER, err := x509.CreateCertificate(rand.Reader, cliTmpl, ca, &cliKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cliKeyDER, err := x509.MarshalPKCS8PrivateKey(cliKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientFile = filepath.Join(dir, name+"-client.pem")
-	pemBoth := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cliDER}), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: cliKeyDER})...)
-	if err := os.WriteFile(clientFile, pemBoth, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return write(name+"-ca.pem", "CERTIFICATE", caDER), write(name+"-server.pem", "CERTIFICATE", srvDER), write(name+"-server.key", "PRIVATE KEY", keyDER), clientFile
-}
-
 func TestTLSClientCertificate(t *testing.T) {
 	bin := testenv.BuildCheck(t, "check_mongodb")
 	dir := t.TempDir()
-	ca, cert, key, client := tlsFilesWithClient(t, dir, "mtls")
+	fs := testenv.WriteTLSFiles(t, dir, "mtls")
+	ca, cert, key, client := fs.CA, fs.Cert, fs.Key, fs.Client
 	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{TLSCertFile: cert, TLSKeyFile: key, TLSCAFile: ca})
 	port := strconv.Itoa(f.TLSPort)
 
@@ -379,8 +286,9 @@ func TestTLSClientCertificate(t *testing.T) {
 func TestTLS(t *testing.T) {
 	bin := testenv.BuildCheck(t, "check_mongodb")
 	dir := t.TempDir()
-	ca, cert, key := tlsFiles(t, dir, "good")
-	otherCA, _, _ := tlsFiles(t, dir, "other")
+	good := testenv.WriteTLSFiles(t, dir, "good")
+	ca, cert, key := good.CA, good.Cert, good.Key
+	otherCA := testenv.WriteTLSFiles(t, dir, "other").CA
 	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{TLSCertFile: cert, TLSKeyFile: key})
 	port := strconv.Itoa(f.TLSPort)
 
