@@ -9,8 +9,8 @@ import (
 	"os"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
 )
 
 func main() {
@@ -20,7 +20,7 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := mongo.Connect(options.Client().ApplyURI(os.Args[1]).SetDirect(true))
+	c, err := mongo.Connect(ctx, options.Client().ApplyURI(os.Args[1]).SetDirect(true))
 	if err == nil {
 		err = c.Ping(ctx, nil)
 		_ = c.Disconnect(ctx)

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	mopts "go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	mopts "go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/opschecks/opschecks/internal/testenv"
 )
@@ -363,7 +363,7 @@ func TestSizeModesOnFerretDB(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := mongo.Connect(mopts.Client().ApplyURI("mongodb://" + f.Addr + "/?directConnection=true"))
+	c, err := mongo.Connect(context.Background(), mopts.Client().ApplyURI("mongodb://"+f.Addr+"/?directConnection=true"))
 	if err != nil {
 		t.Fatal(err)
 	}

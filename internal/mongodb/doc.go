@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
 )
 
 // ReadDocument reads one reply document in MongoDB Extended JSON (what

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 )

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 )

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"

@@ -6,7 +6,8 @@ import (
 	"math"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
@@ -36,8 +37,8 @@ type oplogWindow struct {
 
 // oplogEntry is the part of an oplog entry the window needs.
 type oplogEntry struct {
-	TS   bson.Timestamp `bson:"ts"`
-	Wall bson.DateTime  `bson:"wall"`
+	TS   primitive.Timestamp `bson:"ts"`
+	Wall primitive.DateTime  `bson:"wall"`
 }
 
 func (e oplogEntry) time() time.Time {

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/readpref"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 )
@@ -81,30 +82,30 @@ type ReplStatus struct {
 }
 
 type rawStatus struct {
-	Set               string        `bson:"set"`
-	Date              bson.DateTime `bson:"date"`
-	MajorityVoteCount int           `bson:"majorityVoteCount"`
-	VotingMembers     int           `bson:"votingMembersCount"`
-	Members           []bson.Raw    `bson:"members"`
+	Set               string             `bson:"set"`
+	Date              primitive.DateTime `bson:"date"`
+	MajorityVoteCount int                `bson:"majorityVoteCount"`
+	VotingMembers     int                `bson:"votingMembersCount"`
+	Members           []bson.Raw         `bson:"members"`
 }
 
 type rawMember struct {
-	Name               string        `bson:"name"`
-	Health             *float64      `bson:"health"`
-	State              int           `bson:"state"`
-	Self               bool          `bson:"self"`
-	Optime             bson.RawValue `bson:"optime"`
-	OptimeDate         bson.DateTime `bson:"optimeDate"`
-	LastHeartbeatRecv  bson.DateTime `bson:"lastHeartbeatRecv"`
-	SyncSourceHost     string        `bson:"syncSourceHost"`
-	SyncingTo          string        `bson:"syncingTo"`
-	InfoMessage        string        `bson:"infoMessage"`
-	HeartbeatMessage   string        `bson:"lastHeartbeatMessage"`
-	SlaveDelay         *float64      `bson:"slaveDelay"`
-	SecondaryDelaySecs *float64      `bson:"secondaryDelaySecs"`
+	Name               string             `bson:"name"`
+	Health             *float64           `bson:"health"`
+	State              int                `bson:"state"`
+	Self               bool               `bson:"self"`
+	Optime             bson.RawValue      `bson:"optime"`
+	OptimeDate         primitive.DateTime `bson:"optimeDate"`
+	LastHeartbeatRecv  primitive.DateTime `bson:"lastHeartbeatRecv"`
+	SyncSourceHost     string             `bson:"syncSourceHost"`
+	SyncingTo          string             `bson:"syncingTo"`
+	InfoMessage        string             `bson:"infoMessage"`
+	HeartbeatMessage   string             `bson:"lastHeartbeatMessage"`
+	SlaveDelay         *float64           `bson:"slaveDelay"`
+	SecondaryDelaySecs *float64           `bson:"secondaryDelaySecs"`
 }
 
-func rsDate(d bson.DateTime) time.Time {
+func rsDate(d primitive.DateTime) time.Time {
 	if d <= 0 {
 		return time.Time{}
 	}
@@ -451,7 +452,7 @@ func (rc *replClient) pin(ctx context.Context, member string) error {
 	co.ReplicaSet = nil
 	co.SetHosts([]string{member}).SetDirect(true)
 	setTimeouts(ctx, &co)
-	c, err := mongo.Connect(&co)
+	c, err := mongo.Connect(ctx, &co)
 	if err != nil {
 		return err
 	}
@@ -478,9 +479,20 @@ func (rc *replClient) run(ctx context.Context, db string, cmd bson.D, out *bson.
 	}
 	r := c.Database(db).RunCommand(ctx, cmd, options.RunCmd().SetReadPreference(rc.rp))
 	if err := r.Err(); err != nil {
+		if derr := deadlineError(ctx, err); derr != nil {
+			return fmt.Errorf("%s on %s: %w", cmdName(cmd), rc.member(), derr)
+		}
 		return err
 	}
 	return r.Decode(out)
+}
+
+// cmdName is a command's name, its first key.
+func cmdName(cmd bson.D) string {
+	if len(cmd) == 0 {
+		return ""
+	}
+	return cmd[0].Key
 }
 
 func (rc *replClient) fetchHello(ctx context.Context) (*ReplHello, error) {

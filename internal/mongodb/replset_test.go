@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 )
@@ -124,8 +125,8 @@ func TestDecodeReplStatusErrors(t *testing.T) {
 // optimeDate still give a lag.
 func TestOptimeForms(t *testing.T) {
 	doc := bson.D{{Key: "set", Value: "old"}, {Key: "members", Value: bson.A{
-		bson.D{{Key: "_id", Value: 0}, {Key: "name", Value: "a:1"}, {Key: "health", Value: 1}, {Key: "state", Value: 1}, {Key: "optime", Value: bson.Timestamp{T: 1000, I: 1}}},
-		bson.D{{Key: "_id", Value: 1}, {Key: "name", Value: "b:1"}, {Key: "health", Value: 1}, {Key: "state", Value: 2}, {Key: "optime", Value: bson.D{{Key: "ts", Value: bson.Timestamp{T: 940, I: 1}}, {Key: "t", Value: int64(1)}}}, {Key: "self", Value: true}},
+		bson.D{{Key: "_id", Value: 0}, {Key: "name", Value: "a:1"}, {Key: "health", Value: 1}, {Key: "state", Value: 1}, {Key: "optime", Value: primitive.Timestamp{T: 1000, I: 1}}},
+		bson.D{{Key: "_id", Value: 1}, {Key: "name", Value: "b:1"}, {Key: "health", Value: 1}, {Key: "state", Value: 2}, {Key: "optime", Value: bson.D{{Key: "ts", Value: primitive.Timestamp{T: 940, I: 1}}, {Key: "t", Value: int64(1)}}}, {Key: "self", Value: true}},
 	}}}
 	raw, _ := bson.Marshal(doc)
 	st, err := DecodeReplStatus(raw)

@@ -15,11 +15,11 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/event"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/event"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/readpref"
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -282,6 +282,22 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 	return co, s, nil
 }
 
+// deadlineError returns the check's timeout (wrapping
+// context.DeadlineExceeded) when err is one, else nil. Every driver
+// timeout ends with the check's context (setTimeouts), but driver v1 can
+// report one a moment before the context itself expires (its server
+// selection timer, or an operation it refuses because the deadline would
+// pass): that is still -t running out.
+func deadlineError(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if _, ok := ctx.Deadline(); ok && mongo.IsTimeout(err) {
+		return fmt.Errorf("%w (%s)", context.DeadlineExceeded, trimDriver(err.Error()))
+	}
+	return nil
+}
+
 // setTimeouts ends every driver timeout with the check's context, so the
 // check answers within -t whatever the server does.
 func setTimeouts(ctx context.Context, co *options.ClientOptions) {
@@ -375,7 +391,7 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 	s.cancel = cancel
 	s.mu.Unlock()
 
-	client, err := mongo.Connect(co)
+	client, err := mongo.Connect(ctx, co)
 	if err != nil {
 		return nil, fmt.Errorf("invalid connection options: %v", err)
 	}
@@ -397,8 +413,8 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 			}
 		}
 		s.Close(ctx)
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connecting to %s: %w", s.Target, ctx.Err())
+		if err := deadlineError(ctx, err); err != nil {
+			return nil, fmt.Errorf("connecting to %s: %w", s.Target, err)
 		}
 		return nil, s.describeConnectError(err)
 	}

@@ -5,7 +5,8 @@ import (
 	"errors"
 
 	"github.com/xdg-go/scram"
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
 const scramIterations = 15000
@@ -100,7 +101,7 @@ func saslReply(done bool, payload []byte) bson.D {
 	return bson.D{
 		{Key: "conversationId", Value: int32(1)},
 		{Key: "done", Value: done},
-		{Key: "payload", Value: bson.Binary{Subtype: 0, Data: payload}},
+		{Key: "payload", Value: primitive.Binary{Subtype: 0, Data: payload}},
 		{Key: "ok", Value: 1.0},
 	}
 }

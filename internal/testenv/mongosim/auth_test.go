@@ -4,7 +4,8 @@ import (
 	"testing"
 
 	"github.com/xdg-go/scram"
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
 func saslCmd(t *testing.T, d bson.D) bson.Raw {
@@ -19,7 +20,7 @@ func saslCmd(t *testing.T, d bson.D) bson.Raw {
 func payloadOf(t *testing.T, reply bson.D) (string, bool) {
 	t.Helper()
 	raw := mustDoc(reply)
-	if ok, _ := raw.Lookup("ok").AsFloat64OK(); ok != 1 {
+	if ok, _ := raw.Lookup("ok").DoubleOK(); ok != 1 {
 		t.Fatalf("sasl reply %s", raw)
 	}
 	_, p, _ := raw.Lookup("payload").BinaryOK()
@@ -40,7 +41,7 @@ func TestSCRAMConversation(t *testing.T) {
 			conv := cl.NewConversation()
 			first, _ := conv.Step("")
 			reply := set.saslStart(cs, saslCmd(t, bson.D{{Key: "saslStart", Value: 1}, {Key: "mechanism", Value: "SCRAM-SHA-256"},
-				{Key: "payload", Value: bson.Binary{Data: []byte(first)}}, {Key: "options", Value: bson.D{{Key: "skipEmptyExchange", Value: skip}}}}))
+				{Key: "payload", Value: primitive.Binary{Data: []byte(first)}}, {Key: "options", Value: bson.D{{Key: "skipEmptyExchange", Value: skip}}}}))
 			p, done := payloadOf(t, reply)
 			if done {
 				t.Fatal("done after the first message")
@@ -50,7 +51,7 @@ func TestSCRAMConversation(t *testing.T) {
 				t.Fatal(err)
 			}
 			reply = set.saslContinue(cs, saslCmd(t, bson.D{{Key: "saslContinue", Value: 1}, {Key: "conversationId", Value: 1},
-				{Key: "payload", Value: bson.Binary{Data: []byte(final)}}, {Key: "options", Value: bson.D{{Key: "skipEmptyExchange", Value: skip}}}}))
+				{Key: "payload", Value: primitive.Binary{Data: []byte(final)}}, {Key: "options", Value: bson.D{{Key: "skipEmptyExchange", Value: skip}}}}))
 			if pw == "wrong" {
 				if code := mustDoc(reply).Lookup("code").Int32(); code != 18 || cs.authed {
 					t.Fatalf("wrong password: code %d, authed %v", code, cs.authed)
@@ -65,7 +66,7 @@ func TestSCRAMConversation(t *testing.T) {
 				t.Fatalf("skip=%v: done=%v after the final message", skip, done)
 			}
 			if !skip {
-				_, done = payloadOf(t, set.saslContinue(cs, saslCmd(t, bson.D{{Key: "saslContinue", Value: 1}, {Key: "payload", Value: bson.Binary{Data: []byte{}}}})))
+				_, done = payloadOf(t, set.saslContinue(cs, saslCmd(t, bson.D{{Key: "saslContinue", Value: 1}, {Key: "payload", Value: primitive.Binary{Data: []byte{}}}})))
 				if !done {
 					t.Fatal("empty exchange did not finish")
 				}

@@ -18,7 +18,8 @@ import (
 	"time"
 
 	"github.com/xdg-go/scram"
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
 // State is a replica-set member state as replSetGetStatus numbers it.
@@ -107,7 +108,7 @@ type Set struct {
 	sc       Scenario
 	addrs    []string
 	lns      []net.Listener
-	procIDs  []bson.ObjectID
+	procIDs  []primitive.ObjectID
 	counter  atomic.Int64
 	changed  chan struct{}
 	closed   chan struct{}
@@ -155,7 +156,7 @@ func New(sc Scenario) (*Set, error) {
 			return nil, err
 		}
 		s.addrs = append(s.addrs, ln.Addr().String())
-		s.procIDs = append(s.procIDs, bson.NewObjectID())
+		s.procIDs = append(s.procIDs, primitive.NewObjectID())
 		if m.Unreachable {
 			// The port was ours a moment ago and now refuses.
 			ln.Close()

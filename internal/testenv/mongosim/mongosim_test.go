@@ -9,16 +9,17 @@ import (
 	"testing"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+	"go.mongodb.org/mongo-driver/mongo/readpref"
 )
 
 func connect(t *testing.T, uri string, opts ...*options.ClientOptions) *mongo.Client {
 	t.Helper()
 	o := options.Client().ApplyURI(uri).SetServerSelectionTimeout(3 * time.Second).SetConnectTimeout(2 * time.Second)
-	c, err := mongo.Connect(append([]*options.ClientOptions{o}, opts...)...)
+	c, err := mongo.Connect(context.Background(), append([]*options.ClientOptions{o}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestOplogEntries(t *testing.T) {
 	defer cancel()
 	coll := c.Database("local").Collection("oplog.rs")
 	var first, last struct {
-		TS bson.Timestamp `bson:"ts"`
+		TS primitive.Timestamp `bson:"ts"`
 	}
 	if err := coll.FindOne(ctx, bson.D{}, options.FindOne().SetSort(bson.D{{Key: "$natural", Value: 1}})).Decode(&first); err != nil {
 		t.Fatal(err)

@@ -3,14 +3,15 @@ package mongosim
 import (
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
 // snapshot is the scenario as one request sees it.
 type snapshot struct {
 	sc      Scenario
 	addrs   []string
-	procIDs []bson.ObjectID
+	procIDs []primitive.ObjectID
 	counter int64
 	now     time.Time
 	uptime  int64
@@ -61,7 +62,7 @@ func (sn snapshot) optime(i int) time.Time {
 	return sn.now.Add(-sn.sc.Members[i].Lag).Truncate(time.Second)
 }
 
-func ts(t time.Time) bson.Timestamp { return bson.Timestamp{T: uint32(t.Unix()), I: 1} }
+func ts(t time.Time) primitive.Timestamp { return primitive.Timestamp{T: uint32(t.Unix()), I: 1} }
 
 func opTime(t time.Time, term int64) bson.D {
 	return bson.D{{Key: "ts", Value: ts(t)}, {Key: "t", Value: term}}
@@ -69,8 +70,8 @@ func opTime(t time.Time, term int64) bson.D {
 
 // electionID encodes the term the way mongod does (max OID prefix +
 // term), so a newer primary has the larger electionId.
-func electionID(term int64) bson.ObjectID {
-	var id bson.ObjectID
+func electionID(term int64) primitive.ObjectID {
+	var id primitive.ObjectID
 	copy(id[:], []byte{0x7f, 0xff, 0xff, 0xff})
 	for k := 0; k < 8; k++ {
 		id[11-k] = byte(term >> (8 * k))
@@ -164,9 +165,9 @@ func (s *Set) hello(cs *conn, req *request, legacy bool) bson.Raw {
 			op := sn.optime(i)
 			d = append(d, bson.E{Key: "lastWrite", Value: bson.D{
 				{Key: "opTime", Value: opTime(op, sn.maxTerm())},
-				{Key: "lastWriteDate", Value: bson.NewDateTimeFromTime(op)},
+				{Key: "lastWriteDate", Value: primitive.NewDateTimeFromTime(op)},
 				{Key: "majorityOpTime", Value: opTime(op, sn.maxTerm())},
-				{Key: "majorityWriteDate", Value: bson.NewDateTimeFromTime(op)},
+				{Key: "majorityWriteDate", Value: primitive.NewDateTimeFromTime(op)},
 			}})
 		}
 	}
@@ -174,7 +175,7 @@ func (s *Set) hello(cs *conn, req *request, legacy bool) bson.Raw {
 		bson.E{Key: "maxBsonObjectSize", Value: int32(16 * 1024 * 1024)},
 		bson.E{Key: "maxMessageSizeBytes", Value: int32(48000000)},
 		bson.E{Key: "maxWriteBatchSize", Value: int32(100000)},
-		bson.E{Key: "localTime", Value: bson.NewDateTimeFromTime(sn.now)},
+		bson.E{Key: "localTime", Value: primitive.NewDateTimeFromTime(sn.now)},
 		bson.E{Key: "logicalSessionTimeoutMinutes", Value: int32(30)},
 		bson.E{Key: "connectionId", Value: int32(cs.member*1000 + 1)},
 		bson.E{Key: "minWireVersion", Value: int32(0)},
@@ -198,7 +199,7 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 	}
 	old := sn.sc.Version == "4.4"
 	term := sn.maxTerm()
-	hb := bson.NewDateTimeFromTime(sn.now.Add(-sn.sc.HeartbeatAge))
+	hb := primitive.NewDateTimeFromTime(sn.now.Add(-sn.sc.HeartbeatAge))
 	var members bson.A
 	var voting, writableVoting int32
 	for j, m := range sn.sc.Members {
@@ -227,12 +228,12 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 		if state == Down {
 			zero := time.Unix(0, 0).UTC()
 			d = append(d,
-				bson.E{Key: "optime", Value: bson.D{{Key: "ts", Value: bson.Timestamp{}}, {Key: "t", Value: int64(-1)}}},
-				bson.E{Key: "optimeDurable", Value: bson.D{{Key: "ts", Value: bson.Timestamp{}}, {Key: "t", Value: int64(-1)}}},
-				bson.E{Key: "optimeDate", Value: bson.NewDateTimeFromTime(zero)},
-				bson.E{Key: "optimeDurableDate", Value: bson.NewDateTimeFromTime(zero)},
+				bson.E{Key: "optime", Value: bson.D{{Key: "ts", Value: primitive.Timestamp{}}, {Key: "t", Value: int64(-1)}}},
+				bson.E{Key: "optimeDurable", Value: bson.D{{Key: "ts", Value: primitive.Timestamp{}}, {Key: "t", Value: int64(-1)}}},
+				bson.E{Key: "optimeDate", Value: primitive.NewDateTimeFromTime(zero)},
+				bson.E{Key: "optimeDurableDate", Value: primitive.NewDateTimeFromTime(zero)},
 				bson.E{Key: "lastHeartbeat", Value: hb},
-				bson.E{Key: "lastHeartbeatRecv", Value: bson.NewDateTimeFromTime(zero)},
+				bson.E{Key: "lastHeartbeatRecv", Value: primitive.NewDateTimeFromTime(zero)},
 				bson.E{Key: "pingMs", Value: int64(0)},
 				bson.E{Key: "lastHeartbeatMessage", Value: heartbeatError(m, sn.addrs[j])},
 				bson.E{Key: "authenticated", Value: false},
@@ -244,20 +245,20 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 			op := sn.optime(j)
 			d = append(d,
 				bson.E{Key: "optime", Value: opTime(op, term)},
-				bson.E{Key: "optimeDate", Value: bson.NewDateTimeFromTime(op)})
+				bson.E{Key: "optimeDate", Value: primitive.NewDateTimeFromTime(op)})
 			if sn.sc.Version == "8.0" {
 				d = append(d,
 					bson.E{Key: "optimeWritten", Value: opTime(op, term)},
-					bson.E{Key: "optimeWrittenDate", Value: bson.NewDateTimeFromTime(op)})
+					bson.E{Key: "optimeWrittenDate", Value: primitive.NewDateTimeFromTime(op)})
 			}
 			if !isSelf {
 				d = append(d,
 					bson.E{Key: "optimeDurable", Value: opTime(op, term)},
-					bson.E{Key: "optimeDurableDate", Value: bson.NewDateTimeFromTime(op)})
+					bson.E{Key: "optimeDurableDate", Value: primitive.NewDateTimeFromTime(op)})
 			}
 			d = append(d,
-				bson.E{Key: "lastAppliedWallTime", Value: bson.NewDateTimeFromTime(op)},
-				bson.E{Key: "lastDurableWallTime", Value: bson.NewDateTimeFromTime(op)})
+				bson.E{Key: "lastAppliedWallTime", Value: primitive.NewDateTimeFromTime(op)},
+				bson.E{Key: "lastDurableWallTime", Value: primitive.NewDateTimeFromTime(op)})
 		}
 		if !isSelf {
 			d = append(d,
@@ -288,7 +289,7 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 		if m.State == Primary {
 			et := sn.now.Add(-time.Hour)
 			d = append(d, bson.E{Key: "electionTime", Value: ts(et)},
-				bson.E{Key: "electionDate", Value: bson.NewDateTimeFromTime(et)})
+				bson.E{Key: "electionDate", Value: primitive.NewDateTimeFromTime(et)})
 		}
 		d = append(d, bson.E{Key: "configVersion", Value: int32(3)}, bson.E{Key: "configTerm", Value: term})
 		if isSelf {
@@ -302,7 +303,7 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 	}
 	out := bson.D{
 		{Key: "set", Value: sn.sc.SetName},
-		{Key: "date", Value: bson.NewDateTimeFromTime(sn.now)},
+		{Key: "date", Value: primitive.NewDateTimeFromTime(sn.now)},
 		{Key: "myState", Value: int32(self.State)},
 		{Key: "term", Value: term},
 		{Key: "heartbeatIntervalMillis", Value: int64(2000)},
@@ -379,7 +380,7 @@ func (s *Set) find(i int, cmd bson.Raw) bson.D {
 			{Key: "op", Value: "n"}, {Key: "ns", Value: ""},
 			{Key: "o", Value: bson.D{{Key: "msg", Value: "periodic noop"}}},
 			{Key: "ts", Value: ts(at)}, {Key: "t", Value: sn.maxTerm()}, {Key: "v", Value: int64(2)},
-			{Key: "wall", Value: bson.NewDateTimeFromTime(at)},
+			{Key: "wall", Value: primitive.NewDateTimeFromTime(at)},
 		})
 	}
 	return bson.D{{Key: "cursor", Value: bson.D{
