@@ -249,3 +249,23 @@ func Evaluate(v float64, warn, crit *Range) (State, error) {
 	}
 	return OK, nil
 }
+
+// Pair is a warning and a critical range that judge one value together,
+// as monitoring-plugins' thresholds struct holds them: a metric is given
+// its pair once and both its state and its perfdata come from it. A nil
+// range is no threshold.
+type Pair struct {
+	Warn, Crit *Range
+}
+
+// NewPair returns the pair of two ranges (either may be nil).
+func NewPair(warn, crit *Range) Pair { return Pair{Warn: warn, Crit: crit} }
+
+// Evaluate is Evaluate(v, p.Warn, p.Crit).
+func (p Pair) Evaluate(v float64) (State, error) { return Evaluate(v, p.Warn, p.Crit) }
+
+// State is the state of v against the pair; a NaN value is Unknown.
+func (p Pair) State(v float64) State {
+	st, _ := p.Evaluate(v)
+	return st
+}

@@ -106,6 +106,32 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestPair: a pair judges like Evaluate on its two ranges, nil ranges
+// are no threshold, and NaN is UNKNOWN.
+func TestPair(t *testing.T) {
+	w, c := MustParse("10"), MustParse("20")
+	for _, tc := range []struct {
+		p    Pair
+		v    float64
+		want State
+	}{
+		{NewPair(&w, &c), 5, OK},
+		{NewPair(&w, &c), 15, Warning},
+		{NewPair(&w, &c), 25, Critical},
+		{NewPair(nil, &c), 15, OK},
+		{NewPair(&w, nil), 25, Warning},
+		{Pair{}, 1e9, OK},
+		{Pair{}, math.NaN(), Unknown},
+	} {
+		if got := tc.p.State(tc.v); got != tc.want {
+			t.Errorf("%+v.State(%v) = %v, want %v", tc.p, tc.v, got, tc.want)
+		}
+		if got, _ := Evaluate(tc.v, tc.p.Warn, tc.p.Crit); got != tc.want {
+			t.Errorf("Evaluate disagrees with the pair for %v", tc.v)
+		}
+	}
+}
+
 func TestFlagInterfaces(t *testing.T) {
 	var r Range
 	if err := r.UnmarshalFlag("@1:2"); err != nil || !r.Inside {

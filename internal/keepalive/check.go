@@ -183,13 +183,13 @@ func HostFindings(res *plugin.Result, sc Sysctls, cfg Config, ns namespace) {
 	idleS := idle.Seconds()
 	atOrAbove := &thresholds.Range{Start: idleS, End: math.Inf(1), Inside: true}
 	perf := []plugin.Perf{
-		{Label: "tcp_keepalive_time", Value: float64(sc.Time), UOM: "s", Crit: atOrAbove, Min: plugin.F(0)},
-		{Label: "tcp_keepalive_intvl", Value: float64(sc.Intvl), UOM: "s", Crit: atOrAbove, Min: plugin.F(0)},
+		{Label: "tcp_keepalive_time", Value: float64(sc.Time), UOM: "s", Thresholds: thresholds.NewPair(nil, atOrAbove), Min: plugin.F(0)},
+		{Label: "tcp_keepalive_intvl", Value: float64(sc.Intvl), UOM: "s", Thresholds: thresholds.NewPair(nil, atOrAbove), Min: plugin.F(0)},
 		{Label: "tcp_keepalive_probes", Value: float64(sc.Probes), Min: plugin.F(0)},
 	}
 	detectPerf := plugin.Perf{Label: "keepalive_detect_time", Value: float64(detect), UOM: "s", Min: plugin.F(0)}
 	if cfg.MaxDetect > 0 {
-		detectPerf.Warn = &thresholds.Range{Start: 0, End: cfg.MaxDetect.Seconds()}
+		detectPerf.Thresholds.Warn = &thresholds.Range{Start: 0, End: cfg.MaxDetect.Seconds()}
 	}
 	perf = append(perf, detectPerf, plugin.Perf{Label: "idle_timeout", Value: idleS, UOM: "s", Min: plugin.F(0)})
 
@@ -222,14 +222,15 @@ func SocketFindings(res *plugin.Result, a *Audit, cfg Config, scope string) {
 	if scope == "" && (len(cfg.Ports) > 0 || len(cfg.Remotes) > 0) {
 		scope = " matching the filter"
 	}
-	st, _ := thresholds.Evaluate(float64(a.AtRisk), cfg.Warn, cfg.Crit)
 	text := fmt.Sprintf("%d established sockets%s: %d without keepalive, %d with a keepalive timer above %s, %d idle longer than %s",
 		a.Total, scope, a.NoKeepalive, a.LongGap, idle, a.AtRisk, idle)
+	atRisk := plugin.Perf{Label: "sockets_at_risk", Value: float64(a.AtRisk), Thresholds: thresholds.NewPair(cfg.Warn, cfg.Crit), Min: plugin.F(0)}
+	st := atRisk.State()
 	f := res.Add(st, text,
 		plugin.Perf{Label: "sockets_total", Value: float64(a.Total), Min: plugin.F(0)},
 		plugin.Perf{Label: "sockets_no_keepalive", Value: float64(a.NoKeepalive), Min: plugin.F(0)},
 		plugin.Perf{Label: "sockets_long_interval", Value: float64(a.LongGap), Min: plugin.F(0)},
-		plugin.Perf{Label: "sockets_at_risk", Value: float64(a.AtRisk), Warn: cfg.Warn, Crit: cfg.Crit, Min: plugin.F(0)},
+		atRisk,
 	)
 	names := [kinds]string{"without keepalive", "keepalive timer above the idle timeout", "idle longer than the idle timeout"}
 	for kind := range kinds {

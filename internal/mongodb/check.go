@@ -94,11 +94,8 @@ func orDefault(r *thresholds.Range, def string) *thresholds.Range {
 	return &d
 }
 
-// evaluate is thresholds.Evaluate for a finding's state.
-func evaluate(v float64, w, c *thresholds.Range) plugin.State {
-	st, err := thresholds.Evaluate(v, w, c)
-	if err != nil {
-		return plugin.Unknown
-	}
-	return st
+// pair is -w/-c as the pair that judges the mode's main metric,
+// each defaulting to the mode's range (def "" for none).
+func (o *Options) pair(warn, crit string) thresholds.Pair {
+	return thresholds.NewPair(orDefault(o.Warning, warn), orDefault(o.Critical, crit))
 }

@@ -29,13 +29,11 @@ func modeConnect(ctx context.Context, s *Session, o *Options, env plugin.Env) (*
 }
 
 func connectResult(target string, secs float64, o *Options) *plugin.Result {
-	w, c := orDefault(o.Warning, "1"), orDefault(o.Critical, "3")
-	st := evaluate(secs, w, c)
 	var r plugin.Result
-	f := r.Add(st, fmt.Sprintf("%s answers ping in %.3f s", target, secs),
-		plugin.Perf{Label: "connect_time", Value: secs, UOM: "s", Warn: w, Crit: c, Min: plugin.F(0)})
-	if st != plugin.OK {
-		f.Detailf("connect, handshake and ping took longer than the %s range; look at the server's load (mongostat, serverStatus), at the network path and at DNS resolution of the host", st)
+	f := r.Judge(fmt.Sprintf("%s answers ping in %.3f s", target, secs),
+		plugin.Perf{Label: "connect_time", Value: secs, UOM: "s", Thresholds: o.pair("1", "3"), Min: plugin.F(0)})
+	if f.State != plugin.OK {
+		f.Detailf("connect, handshake and ping took longer than the %s range; look at the server's load (mongostat, serverStatus), at the network path and at DNS resolution of the host", f.State)
 	}
 	return &r
 }

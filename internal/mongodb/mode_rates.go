@@ -1,7 +1,6 @@
 package mongodb
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -43,15 +42,8 @@ var (
 )
 
 func init() {
-	register("opcounters", Mode{Run: rateMode(opcounterSet), Validate: needStateDir})
-	register("asserts", Mode{Run: rateMode(assertSet), Validate: needStateDir})
-}
-
-func needStateDir(o *Options) error {
-	if o.StateDir == "" {
-		return fmt.Errorf("--state-dir is empty: expected a directory for the state file that per-second rates need")
-	}
-	return nil
+	register("opcounters", Mode{Run: rateMode(opcounterSet)})
+	register("asserts", Mode{Run: rateMode(assertSet)})
 }
 
 // counters reads the counters of a set from serverStatus.
@@ -88,70 +80,50 @@ func rateMode(cs counterSet) ModeFunc {
 		}
 		if up, err := ss.Num("uptime"); err == nil {
 			// Grows with time: a restart makes it go backwards, which
-			// state.Rates treats as a reset.
-			cur["_uptime"] = up
+			// state.Since treats as a reset.
+			cur[uptimeKey] = up
 		}
 		key := state.Key("check_mongodb", cs.section, s.Target, o.User)
-		rates, ok, note, err := sampleRates(o.StateDir, key, cur, time.Now(), state.Deadline(ctx))
-		if err != nil {
-			return nil, err
-		}
-		return rateResult(cs, s.Target, cur, rates, ok, note, o), nil
+		rates := state.Sample(ctx, o.StateDir, key, state.Counters{Time: time.Now(), Values: cur})
+		return rateResult(cs, s.Target, cur, rates, o), nil
 	}
 }
 
-// sampleRates stores the sample cur taken at now in the state file key
-// and returns the rates since the previous sample; ok is false, with a
-// note, when there is no usable previous sample.
-func sampleRates(dir, key string, cur map[string]float64, now, deadline time.Time) (rates map[string]float64, ok bool, note string, err error) {
-	err = state.Update(dir, key, deadline, func(prev *state.Counters, found bool, lnote string) *state.Counters {
-		sample := state.Counters{Time: now, Values: cur}
-		if !found {
-			prev = nil
-		}
-		rates, ok, note = state.Rates(prev, sample)
-		note = cmp.Or(lnote, note)
-		return &sample
-	})
-	if err != nil {
-		return nil, false, "", err
-	}
-	delete(rates, "_uptime")
-	return rates, ok, note, nil
-}
+// uptimeKey is the sampled uptime, kept with the counters but no rate.
+const uptimeKey = "_uptime"
 
-// rateResult builds the result from rates (nil on a baseline run).
-func rateResult(cs counterSet, target string, cur, rates map[string]float64, ok bool, note string, o *Options) *plugin.Result {
+// rateResult builds the result from the rates of one run.
+func rateResult(cs counterSet, target string, cur map[string]float64, rates state.Rates, o *Options) *plugin.Result {
 	keys := append(append([]string(nil), cs.required...), cs.optional...)
+	pair := o.pair("", "")
 	var r plugin.Result
-	if !ok {
-		f := r.Add(plugin.OK, fmt.Sprintf("%s: %s: %s", target, cs.section, note))
+	if st, why, ready := rates.Pending(); !ready {
+		f := r.Add(st, fmt.Sprintf("%s: %s: %s", target, cs.section, why))
 		for _, k := range keys {
 			if _, has := cur[k]; has {
 				f.Perf = append(f.Perf, plugin.Perf{Label: cs.section + "_" + k, Value: math.NaN(), Min: plugin.F(0)})
 			}
 		}
-		f.Perf = append(f.Perf, plugin.Perf{Label: cs.section + "_alerting", Value: math.NaN(), Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)})
+		f.Perf = append(f.Perf, plugin.Perf{Label: cs.section + "_alerting", Value: math.NaN(), Thresholds: pair, Min: plugin.F(0)})
 		return &r
 	}
 	total := 0.0
 	for _, k := range cs.alerting {
-		total += rates[k]
+		total += rates.PerSecond[k]
 	}
-	st := evaluate(total, o.Warning, o.Critical)
 	var parts []string
 	var perf []plugin.Perf
 	for _, k := range keys {
-		v, has := rates[k]
+		v, has := rates.PerSecond[k]
 		if !has {
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s %s", k, fmtRate(v)))
 		perf = append(perf, plugin.Perf{Label: cs.section + "_" + k, Value: round(v, 3), Min: plugin.F(0)})
 	}
-	perf = append(perf, plugin.Perf{Label: cs.section + "_alerting", Value: round(total, 3), Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)})
-	f := r.Add(st, fmt.Sprintf("%s: %s %s (%s)", target, fmtNum(total), cs.what, strings.Join(parts, ", ")), perf...)
-	if st != plugin.OK {
+	alerting := plugin.Perf{Label: cs.section + "_alerting", Value: round(total, 3), Thresholds: pair, Min: plugin.F(0)}
+	f := r.Add(alerting.State(), fmt.Sprintf("%s: %s %s (%s)", target, fmtNum(total), cs.what, strings.Join(parts, ", ")), append(perf, alerting)...)
+	if f.State != plugin.OK {
 		f.Detailf("%s", cs.hint)
 	}
 	return &r

@@ -102,10 +102,9 @@ func databaseSizeResult(d Doc, target string, o *Options) (*plugin.Result, error
 	}
 	data, stor, idx := v[0], v[1], v[2]
 	disk := stor + idx
-	st := evaluate(disk, o.Warning, o.Critical)
 	var r plugin.Result
-	f := r.Add(st, fmt.Sprintf("%s: database %s uses %s on disk (data %s, storage %s, indexes %s)", target, o.Database, mib(disk), mib(data), mib(stor), mib(idx)),
-		plugin.Perf{Label: "db_disk_size", Value: disk, UOM: "B", Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)},
+	f := r.Judge(fmt.Sprintf("%s: database %s uses %s on disk (data %s, storage %s, indexes %s)", target, o.Database, mib(disk), mib(data), mib(stor), mib(idx)),
+		plugin.Perf{Label: "db_disk_size", Value: disk, UOM: "B", Thresholds: o.pair("", ""), Min: plugin.F(0)},
 		plugin.Perf{Label: "db_data_size", Value: data, UOM: "B", Min: plugin.F(0)},
 		plugin.Perf{Label: "db_storage_size", Value: stor, UOM: "B", Min: plugin.F(0)},
 		plugin.Perf{Label: "db_index_size", Value: idx, UOM: "B", Min: plugin.F(0)},
@@ -119,7 +118,7 @@ func databaseSizeResult(d Doc, target string, o *Options) (*plugin.Result, error
 			f.Detailf("database %s holds no collections: check the name given with --database", o.Database)
 		}
 	}
-	if st != plugin.OK {
+	if f.State != plugin.OK {
 		f.Detailf(sizeHint)
 	}
 	return &r, nil
@@ -133,10 +132,9 @@ func collectionSizeResult(d Doc, target string, o *Options) (*plugin.Result, err
 		return nil, err
 	}
 	size, stor := v[0], v[1]
-	st := evaluate(stor, o.Warning, o.Critical)
 	var r plugin.Result
-	f := r.Add(st, fmt.Sprintf("%s: collection %s.%s uses %s on disk (data %s)", target, o.Database, o.Collection, mib(stor), mib(size)),
-		plugin.Perf{Label: "coll_storage_size", Value: stor, UOM: "B", Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)},
+	f := r.Judge(fmt.Sprintf("%s: collection %s.%s uses %s on disk (data %s)", target, o.Database, o.Collection, mib(stor), mib(size)),
+		plugin.Perf{Label: "coll_storage_size", Value: stor, UOM: "B", Thresholds: o.pair("", ""), Min: plugin.F(0)},
 		plugin.Perf{Label: "coll_data_size", Value: size, UOM: "B", Min: plugin.F(0)},
 	)
 	if idx, err := d.Num("totalIndexSize"); err == nil {
@@ -145,7 +143,7 @@ func collectionSizeResult(d Doc, target string, o *Options) (*plugin.Result, err
 	if n, err := d.Num("count"); err == nil {
 		f.Perf = append(f.Perf, plugin.Perf{Label: "coll_objects", Value: n, Min: plugin.F(0)})
 	}
-	if st != plugin.OK {
+	if f.State != plugin.OK {
 		f.Detailf(sizeHint)
 	}
 	return &r, nil
@@ -158,16 +156,15 @@ func indexSizeResult(d Doc, target string, o *Options, field, what string) (*plu
 	if err != nil {
 		return nil, err
 	}
-	st := evaluate(idx, o.Warning, o.Critical)
 	var r plugin.Result
-	f := r.Add(st, fmt.Sprintf("%s: indexes of %s use %s", target, what, mib(idx)),
-		plugin.Perf{Label: "index_size", Value: idx, UOM: "B", Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)})
+	f := r.Judge(fmt.Sprintf("%s: indexes of %s use %s", target, what, mib(idx)),
+		plugin.Perf{Label: "index_size", Value: idx, UOM: "B", Thresholds: o.pair("", ""), Min: plugin.F(0)})
 	if n, err := d.Num("nindexes"); err == nil {
 		f.Perf = append(f.Perf, plugin.Perf{Label: "indexes", Value: n, Min: plugin.F(0)})
 	} else if n, err := d.Num("indexes"); err == nil {
 		f.Perf = append(f.Perf, plugin.Perf{Label: "indexes", Value: n, Min: plugin.F(0)})
 	}
-	if st != plugin.OK {
+	if f.State != plugin.OK {
 		f.Detailf("indexes should fit in the WiredTiger cache; drop unused ones ($indexStats shows accesses) — " + sizeHint)
 	}
 	return &r, nil

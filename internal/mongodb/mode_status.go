@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/thresholds"
 )
 
 func init() {
@@ -49,18 +50,16 @@ func connectionsResult(ss Doc, target string, o *Options) (*plugin.Result, error
 	if limit > 0 {
 		pct = cur / limit * 100
 	}
-	w, c := orDefault(o.Warning, "80"), orDefault(o.Critical, "90")
-	st := evaluate(pct, w, c)
 	var r plugin.Result
-	f := r.Add(st, fmt.Sprintf("%s: %.0f of %.0f connections used (%.1f%%)", target, cur, limit, pct),
-		plugin.Perf{Label: "connections_used", Value: round(pct, 2), UOM: "%", Warn: w, Crit: c, Min: plugin.F(0), Max: plugin.F(100)},
+	f := r.Judge(fmt.Sprintf("%s: %.0f of %.0f connections used (%.1f%%)", target, cur, limit, pct),
+		plugin.Perf{Label: "connections_used", Value: round(pct, 2), UOM: "%", Thresholds: o.pair("80", "90"), Min: plugin.F(0), Max: plugin.F(100)},
 		plugin.Perf{Label: "connections_current", Value: cur, Min: plugin.F(0), Max: plugin.F(limit)},
 		plugin.Perf{Label: "connections_available", Value: avail, Min: plugin.F(0)},
 	)
 	if created, err := ss.Num("connections", "totalCreated"); err == nil {
 		f.Perf = append(f.Perf, plugin.Perf{Label: "connections_created", Value: created, UOM: "c", Min: plugin.F(0)})
 	}
-	if st != plugin.OK {
+	if f.State != plugin.OK {
 		f.Detailf("the limit is net.maxIncomingConnections and the open-files limit of mongod (ulimit -n, LimitNOFILE in the systemd unit); look for clients that leak connections or use too large pools (db.currentOp(), serverStatus.connections)")
 	}
 	return &r, nil
@@ -72,13 +71,12 @@ func memoryResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
 		return nil, err
 	}
 	res, virt := v[0], v[1]
-	st := evaluate(res, o.Warning, o.Critical)
 	var r plugin.Result
-	f := r.Add(st, fmt.Sprintf("%s: resident memory %.0f MiB (virtual %.0f MiB)", target, res, virt),
-		plugin.Perf{Label: "mem_resident", Value: res, UOM: "MB", Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)},
+	f := r.Judge(fmt.Sprintf("%s: resident memory %.0f MiB (virtual %.0f MiB)", target, res, virt),
+		plugin.Perf{Label: "mem_resident", Value: res, UOM: "MB", Thresholds: o.pair("", ""), Min: plugin.F(0)},
 		plugin.Perf{Label: "mem_virtual", Value: virt, UOM: "MB", Min: plugin.F(0)},
 	)
-	if st != plugin.OK {
+	if f.State != plugin.OK {
 		f.Detailf("most of mongod's memory is the WiredTiger cache (storage.wiredTiger.engineConfig.cacheSizeGB, 50%% of RAM minus 1 GiB by default); lower it or add memory")
 	}
 	return &r, nil
@@ -99,18 +97,17 @@ func wiredTigerResult(ss Doc, target string, o *Options) (*plugin.Result, error)
 		return nil, fmt.Errorf("serverStatus.wiredTiger.cache.maximum bytes configured is %.0f: expected a positive cache size", maxB)
 	}
 	usedPct, dirtyPct := used/maxB*100, dirty/maxB*100
-	w, c := orDefault(o.Warning, "95"), orDefault(o.Critical, "99")
-	dw, dc := orDefault(o.DirtyWarning, "10"), orDefault(o.DirtyCritical, "20")
+	dirtyPair := thresholds.NewPair(orDefault(o.DirtyWarning, "10"), orDefault(o.DirtyCritical, "20"))
 	var r plugin.Result
-	f := r.Add(evaluate(usedPct, w, c), fmt.Sprintf("%s: WiredTiger cache %.1f%% used (%s of %s)", target, usedPct, mib(used), mib(maxB)),
-		plugin.Perf{Label: "cache_used", Value: round(usedPct, 2), UOM: "%", Warn: w, Crit: c, Min: plugin.F(0), Max: plugin.F(100)},
+	f := r.Judge(fmt.Sprintf("%s: WiredTiger cache %.1f%% used (%s of %s)", target, usedPct, mib(used), mib(maxB)),
+		plugin.Perf{Label: "cache_used", Value: round(usedPct, 2), UOM: "%", Thresholds: o.pair("95", "99"), Min: plugin.F(0), Max: plugin.F(100)},
 		plugin.Perf{Label: "cache_used_bytes", Value: used, UOM: "B", Min: plugin.F(0), Max: plugin.F(maxB)},
 	)
 	if f.State != plugin.OK {
 		f.Detailf("above 95%% of the cache application threads evict pages themselves and requests stall; give the cache more memory (cacheSizeGB) or reduce the working set (indexes, queries that scan)")
 	}
-	g := r.Add(evaluate(dirtyPct, dw, dc), fmt.Sprintf("dirty %.1f%% (%s)", dirtyPct, mib(dirty)),
-		plugin.Perf{Label: "cache_dirty", Value: round(dirtyPct, 2), UOM: "%", Warn: dw, Crit: dc, Min: plugin.F(0), Max: plugin.F(100)},
+	g := r.Judge(fmt.Sprintf("dirty %.1f%% (%s)", dirtyPct, mib(dirty)),
+		plugin.Perf{Label: "cache_dirty", Value: round(dirtyPct, 2), UOM: "%", Thresholds: dirtyPair, Min: plugin.F(0), Max: plugin.F(100)},
 		plugin.Perf{Label: "cache_dirty_bytes", Value: dirty, UOM: "B", Min: plugin.F(0)},
 	)
 	if g.State != plugin.OK {
@@ -125,13 +122,12 @@ func queuesResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
 		return nil, err
 	}
 	rd, wr := v[0], v[1]
-	w, c := orDefault(o.Warning, "10"), orDefault(o.Critical, "50")
-	st := plugin.Worst(evaluate(rd, w, c), evaluate(wr, w, c))
+	pair := o.pair("10", "50")
+	readers := plugin.Perf{Label: "queue_readers", Value: rd, Thresholds: pair, Min: plugin.F(0)}
+	writers := plugin.Perf{Label: "queue_writers", Value: wr, Thresholds: pair, Min: plugin.F(0)}
+	st := plugin.Worst(readers.State(), writers.State())
 	var r plugin.Result
-	f := r.Add(st, fmt.Sprintf("%s: %.0f readers and %.0f writers queued", target, rd, wr),
-		plugin.Perf{Label: "queue_readers", Value: rd, Warn: w, Crit: c, Min: plugin.F(0)},
-		plugin.Perf{Label: "queue_writers", Value: wr, Warn: w, Crit: c, Min: plugin.F(0)},
-	)
+	f := r.Add(st, fmt.Sprintf("%s: %.0f readers and %.0f writers queued", target, rd, wr), readers, writers)
 	if ar, err := ss.Num("globalLock", "activeClients", "readers"); err == nil {
 		aw, _ := ss.Num("globalLock", "activeClients", "writers")
 		f.Perf = append(f.Perf,

@@ -10,6 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/state"
 	"github.com/opschecks/opschecks/internal/testenv"
 	"github.com/opschecks/opschecks/thresholds"
 )
@@ -151,20 +152,25 @@ func TestRatesOnFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rates := map[string]float64{}
+		rates := map[string]float64{uptimeKey: 1} // sampled, never reported
 		for k, v := range cur {
 			rates[k] = (v - prev[k]) / 60
 		}
 		o := &Options{Warning: rng("100"), Critical: rng("1000")}
-		out, st := plugin.Render("MONGODB", rateResult(cs, "db1:27017", cur, rates, true, "", o))
+		out, st := plugin.Render("MONGODB", rateResult(cs, "db1:27017", cur, state.Rates{PerSecond: rates}, o))
 		testenv.Golden(t, "rates-"+cs.section+".txt", out)
 		want := map[string]plugin.State{"opcounters": plugin.Warning, "asserts": plugin.OK}[cs.section]
 		if st != want {
 			t.Errorf("%s: %v, want %v\n%s", cs.section, st, want, out)
 		}
-		out, st = plugin.Render("MONGODB", rateResult(cs, "db1:27017", cur, nil, false, "collecting baseline", o))
+		out, st = plugin.Render("MONGODB", rateResult(cs, "db1:27017", cur, state.Rates{Note: "collecting baseline"}, o))
 		if st != plugin.OK || !strings.Contains(out, "collecting baseline") || !strings.Contains(out, "'"+cs.section+"_alerting'=U;100;1000;0") {
 			t.Errorf("%s baseline: %v\n%s", cs.section, st, out)
+		}
+		// An unusable --state-dir: UNKNOWN with the reason, U perfdata.
+		out, st = plugin.Render("MONGODB", rateResult(cs, "db1:27017", cur, state.Rates{Err: errors.New("cannot create state directory /x: permission denied")}, o))
+		if st != plugin.Unknown || !strings.Contains(out, "MONGODB UNKNOWN - db1:27017: "+cs.section+": cannot create state directory /x") || !strings.Contains(out, "'"+cs.section+"_alerting'=U;100;1000;0") {
+			t.Errorf("%s unusable state dir: %v\n%s", cs.section, st, out)
 		}
 	}
 	if _, err := opcounterSet.counters(readDoc(t, "serverstatus-ferretdb.json", "serverStatus")); err == nil || err.Error() != "server does not report serverStatus.opcounters" {

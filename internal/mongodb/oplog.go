@@ -146,14 +146,14 @@ func modeOplogWindow(ctx context.Context, s *Session, o *Options, _ plugin.Env) 
 
 func rsOplogResult(w *oplogWindow, warn, crit *thresholds.Range) *plugin.Result {
 	hours := math.Round(w.Span.Hours()*100) / 100
-	st := evaluate(hours, warn, crit)
+	perf := plugin.Perf{Label: "oplog_window_hours", Value: hours, Thresholds: thresholds.NewPair(warn, crit), Min: plugin.F(0)}
+	st := perf.State()
 	var r plugin.Result
 	text := fmt.Sprintf("oplog window %.2f h on %s", hours, w.Member)
 	if w.Where != "" {
 		text = fmt.Sprintf("%s: oplog window %.2f h", w.Where, hours)
 	}
-	f := r.Add(st, text,
-		plugin.Perf{Label: "oplog_window_hours", Value: hours, Warn: warn, Crit: crit, Min: plugin.F(0)})
+	f := r.Add(st, text, perf)
 	f.Detailf("first entry %s, last entry %s", w.First.Format(time.RFC3339), w.Last.Format(time.RFC3339))
 	if w.Note != "" {
 		f.Detailf("%s", w.Note)

@@ -168,7 +168,7 @@ func rsLagResult(v *replView, member string, w, c *thresholds.Range, window *opl
 				unit = "%"
 			}
 		}
-		perf := plugin.Perf{Label: m.Name, Value: value, UOM: unit, Warn: w, Crit: c, Min: plugin.F(0)}
+		perf := plugin.Perf{Label: m.Name, Value: value, UOM: unit, Thresholds: thresholds.NewPair(w, c), Min: plugin.F(0)}
 		if !ml.Measured {
 			perf.UOM = ""
 			vst, text, hint := rsVerdict(m)
@@ -185,7 +185,7 @@ func rsLagResult(v *replView, member string, w, c *thresholds.Range, window *opl
 			r.Add(plugin.OK, fmt.Sprintf("%s is the reference (%s)", m.label(), rsStateName(m.State)), perf).Quiet = true
 			continue
 		}
-		stt := evaluate(value, w, c)
+		stt := perf.State()
 		text := fmt.Sprintf("%s lag %s", m.label(), rsSecs(ml.Lag))
 		if percent {
 			text = fmt.Sprintf("%s lag %s = %.2f %% of the oplog window", m.label(), rsSecs(ml.Lag), value)

@@ -34,15 +34,8 @@ type Config struct {
 	StatusURL      string
 	StatusInsecure bool
 
-	StateDir string
+	StateDir state.Dir
 	Now      func() time.Time
-}
-
-// saved is the state kept between runs.
-type saved struct {
-	Netns  string          `json:"netns"`
-	Kernel *state.Counters `json:"kernel,omitempty"`
-	Nginx  *state.Counters `json:"nginx,omitempty"`
 }
 
 // Check runs the whole check.
@@ -161,10 +154,11 @@ func (c Config) selector() (Selector, error) {
 	return sel, nil
 }
 
-// stateKey names the state file after everything that decides what the
-// counters mean, so two services never share one.
-func (c Config) stateKey() string {
-	var parts []string
+// stateKey names the state file of the counters named what after
+// everything that decides what they mean, so two services never share
+// one.
+func (c Config) stateKey(what string) string {
+	parts := []string{what}
 	if c.PID != 0 {
 		parts = append(parts, "pid="+strconv.Itoa(c.PID))
 	}
@@ -208,16 +202,16 @@ func (c Config) queues(res *plugin.Result, ls []Listener, sel Selector, t *Targe
 		res.Add(plugin.Critical, what).Detailf("start nginx or fix its listen directive (or the --port/--listen of this check)")
 	}
 	for _, l := range ls {
-		fill := l.Fill()
-		st, _ := thresholds.Evaluate(fill, &c.Warn, &c.Crit)
-		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill))
+		fill := plugin.Perf{Label: l.Name() + "_fill", Value: round(l.Fill()), UOM: "%", Thresholds: thresholds.NewPair(&c.Warn, &c.Crit), Min: plugin.F(0)}
+		st := fill.State()
+		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill.Value))
 		if l.Sockets > 1 {
 			text += fmt.Sprintf(" (fullest of %d sockets)", l.Sockets)
 		}
 		f := res.Add(st, text,
 			plugin.Perf{Label: l.Name() + "_queue", Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
 			plugin.Perf{Label: l.Name() + "_backlog", Value: float64(l.Backlog), Min: plugin.F(0)},
-			plugin.Perf{Label: l.Name() + "_fill", Value: round(fill), UOM: "%", Warn: &c.Warn, Crit: &c.Crit, Min: plugin.F(0)},
+			fill,
 		)
 		if st != plugin.OK {
 			f.Detailf("%s", queueHint)
@@ -287,55 +281,33 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 	}
 	overflows, drops := v[0], v[1]
 	now := c.Now()
-	kernel := state.Counters{Time: now, Values: map[string]float64{
-		"ListenOverflows": float64(overflows), "ListenDrops": float64(drops)}}
-	var nginxCur *state.Counters
-	if stub != nil {
-		nginxCur = &state.Counters{Time: now, Values: map[string]float64{"dropped": float64(stub.Dropped())}}
-	}
-
-	var prev saved
-	var note string
-	err = state.Update(c.StateDir, c.stateKey(), state.Deadline(ctx), func(p *saved, found bool, n string) *saved {
-		prev, note = *p, n
-		if found && prev.Netns != ns.ID {
-			note = fmt.Sprintf("the network namespace changed (%s -> %s); collecting a new baseline", prev.Netns, ns.ID)
-			prev = saved{}
-		}
-		next := saved{Netns: ns.ID, Kernel: &kernel, Nginx: nginxCur}
-		if nginxCur == nil {
-			next.Nginx = prev.Nginx // keep the sample across a failed status fetch
-		}
-		return &next
-	})
-	if err != nil {
-		return err
-	}
+	// Of: a namespace change (nginx restarted in a new container) is no
+	// baseline. The stub_status sample has a file of its own, so a failed
+	// fetch leaves it for the next run.
+	kernel := state.Sample(ctx, c.StateDir, c.stateKey("kernel"), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{
+		"ListenOverflows": float64(overflows), "ListenDrops": float64(drops)}})
 
 	where := "this host's network namespace"
 	if t != nil {
 		where = "the network namespace of " + t.What
 	}
-	rates, ok, why := state.Rates(prev.Kernel, kernel)
-	if note != "" {
-		why = note
-	}
+	pair := thresholds.NewPair(&c.DropsWarn, &c.DropsCrit)
 	perf := func(r float64, name string) plugin.Perf {
-		return plugin.Perf{Label: name, Value: r, Warn: &c.DropsWarn, Crit: &c.DropsCrit, Min: plugin.F(0)}
+		return plugin.Perf{Label: name, Value: r, Thresholds: pair, Min: plugin.F(0)}
 	}
 	totals := []plugin.Perf{
 		{Label: "listen_overflows_total", Value: float64(overflows), UOM: "c", Min: plugin.F(0)},
 		{Label: "listen_drops_total", Value: float64(drops), UOM: "c", Min: plugin.F(0)},
 	}
-	if !ok || note != "" {
-		res.Add(plugin.OK, "listen drops: "+why,
+	if st, why, ready := kernel.Pending(); !ready {
+		res.Add(st, "listen drops: "+why,
 			append([]plugin.Perf{perf(math.NaN(), "listen_drops_rate"), perf(math.NaN(), "listen_overflows_rate")}, totals...)...)
 	} else {
-		dr, or := rates["ListenDrops"], rates["ListenOverflows"]
-		st, _ := thresholds.Evaluate(dr, &c.DropsWarn, &c.DropsCrit)
-		f := res.Add(st, fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
-			append([]plugin.Perf{perf(round(dr), "listen_drops_rate"), perf(round(or), "listen_overflows_rate")}, totals...)...)
-		if st != plugin.OK {
+		dr, or := kernel.PerSecond["ListenDrops"], kernel.PerSecond["ListenOverflows"]
+		drops := perf(round(dr), "listen_drops_rate")
+		f := res.Judge(fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
+			drops, append([]plugin.Perf{perf(round(or), "listen_overflows_rate")}, totals...)...)
+		if f.State != plugin.OK {
 			f.Detailf("counted in %s (TcpExt of %s), for all its listeners", where, netstatPath)
 			if or > 0 {
 				f.Detailf("ListenOverflows: an accept queue was full and the kernel dropped the SYN or the handshake's last ACK; %s", queueHint)
@@ -349,18 +321,14 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 	if stub == nil {
 		return nil
 	}
-	nr, ok, why := state.Rates(prev.Nginx, *nginxCur)
-	if note != "" {
-		why = note
-	}
-	if !ok {
-		res.Add(plugin.OK, "nginx dropped connections: "+why, perf(math.NaN(), "nginx_dropped_rate"))
+	nginxRates := state.Sample(ctx, c.StateDir, c.stateKey("stub_status"), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{"dropped": float64(stub.Dropped())}})
+	if st, why, ready := nginxRates.Pending(); !ready {
+		res.Add(st, "nginx dropped connections: "+why, perf(math.NaN(), "nginx_dropped_rate"))
 		return nil
 	}
-	d := nr["dropped"]
-	st, _ := thresholds.Evaluate(d, &c.DropsWarn, &c.DropsCrit)
-	f := res.Add(st, fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(d)), perf(round(d), "nginx_dropped_rate"))
-	if st != plugin.OK {
+	d := nginxRates.PerSecond["dropped"]
+	f := res.Judge(fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(d)), perf(round(d), "nginx_dropped_rate"))
+	if f.State != plugin.OK {
 		f.Detailf("nginx accepted connections and closed them at once: worker_connections is exhausted; raise worker_connections (and worker_rlimit_nofile) or add workers")
 	}
 	return nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/state"
 	"github.com/opschecks/opschecks/thresholds"
 )
 
@@ -89,7 +90,7 @@ func TestCheckRates(t *testing.T) {
 	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Listens: []string{addr},
 		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
 		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
-		StateDir: t.TempDir(), Now: func() time.Time { return now }}
+		StateDir: state.Dir(t.TempDir()), Now: func() time.Time { return now }}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
@@ -159,7 +160,7 @@ func TestCheckClippedBacklog(t *testing.T) {
 	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Ports: []string{fmt.Sprint(socks[0].Src.Port())},
 		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
 		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
-		StateDir: t.TempDir(), ExpectBacklog: int(backlog) * 2}
+		StateDir: state.Dir(t.TempDir()), ExpectBacklog: int(backlog) * 2}
 	res, err := Check(context.Background(), cfg, plugin.Env{})
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +206,7 @@ func TestCheckNginxDropped(t *testing.T) {
 	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Listens: []string{srv.Listener.Addr().String()},
 		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
 		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
-		StatusURL: srv.URL + "/nginx_status", StateDir: t.TempDir(), Now: func() time.Time { return now }}
+		StatusURL: srv.URL + "/nginx_status", StateDir: state.Dir(t.TempDir()), Now: func() time.Time { return now }}
 	for _, s := range []struct {
 		advance          time.Duration
 		accepts, handled int

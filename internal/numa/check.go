@@ -40,7 +40,7 @@ type Config struct {
 	MissWarn, MissCrit *thresholds.Range
 	SysfsRoot          string // directory holding sys/ ("/" for the host)
 	ProcfsRoot         string // directory holding proc/
-	StateDir           string
+	StateDir           state.Dir
 	Now                func() time.Time // nil: time.Now
 }
 
@@ -263,7 +263,7 @@ func processes(ctx context.Context, res *plugin.Result, f linux.FS, topo Topolog
 			if math.IsNaN(worst) || imb > worst {
 				worst = imb
 			}
-			st, _ := thresholds.Evaluate(imb, cfg.Warn, cfg.Crit)
+			st := thresholds.NewPair(cfg.Warn, cfg.Crit).State(imb)
 			if st != plugin.OK {
 				fd.State = plugin.Worst(fd.State, st)
 				fd.Quiet = false
@@ -292,7 +292,7 @@ func processes(ctx context.Context, res *plugin.Result, f linux.FS, topo Topolog
 	}
 	if cfg.Distribution {
 		perf = append(perf,
-			plugin.Perf{Label: "imbalance", Value: worst, UOM: "%", Warn: cfg.Warn, Crit: cfg.Crit, Min: plugin.F(0), Max: plugin.F(100)},
+			plugin.Perf{Label: "imbalance", Value: worst, UOM: "%", Thresholds: thresholds.NewPair(cfg.Warn, cfg.Crit), Min: plugin.F(0), Max: plugin.F(100)},
 			plugin.Perf{Label: "interleaved_pages", Value: pct(float64(interleavedBytes), float64(totalBytes)), UOM: "%", Min: plugin.F(0), Max: plugin.F(100)})
 		for _, n := range memNodes {
 			perf = append(perf, plugin.Perf{Label: fmt.Sprintf("proc_node%d", n), Value: float64(perNode[n]), UOM: "B", Min: plugin.F(0)})
@@ -406,7 +406,9 @@ func counters(ctx context.Context, res *plugin.Result, f linux.FS, topo Topology
 			cur.Values[fmt.Sprintf("node%d.%s", id, c)] = float64(m[c])
 		}
 	}
-	rates, ok, note := loadRates(ctx, cfg, f, cur)
+	r := state.Sample(ctx, cfg.StateDir, state.Key("check_numa", f.Sys), cur)
+	rst, note, ok := r.Pending()
+	rates := r.PerSecond
 
 	var perf []plugin.Perf
 	var hit, miss float64
@@ -432,51 +434,27 @@ func counters(ctx context.Context, res *plugin.Result, f linux.FS, topo Topology
 		}
 		details = append(details, line)
 	}
-	ratio := pct(miss, hit+miss)
-	st, _ := thresholds.Evaluate(ratio, cfg.MissWarn, cfg.MissCrit)
+	ratio := plugin.Perf{Label: "miss_ratio", Value: pct(miss, hit+miss), UOM: "%", Thresholds: thresholds.NewPair(cfg.MissWarn, cfg.MissCrit), Min: plugin.F(0), Max: plugin.F(100)}
 	span := "since boot"
 	if ok {
 		span = "since the last run"
 	}
-	perf = append([]plugin.Perf{{Label: "miss_ratio", Value: ratio, UOM: "%", Warn: cfg.MissWarn, Crit: cfg.MissCrit, Min: plugin.F(0), Max: plugin.F(100)}}, perf...)
-	fd := res.Add(st, fmt.Sprintf("numa_miss %.2f%% of allocations %s", ratio, span), perf...)
+	fd := res.Judge(fmt.Sprintf("numa_miss %.2f%% of allocations %s", ratio.Value, span), ratio, perf...)
+	st := fd.State
 	fd.Quiet = st == plugin.OK
 	for _, d := range details {
 		fd.Detailf("%s", d)
 	}
-	if note != "" {
+	if rst != plugin.OK {
+		// The ratio since boot still stands; the rates cannot be kept.
+		res.Add(rst, "numastat rates: "+note)
+	} else if note != "" {
 		fd.Detailf("rates: %s", note)
 	}
 	if st != plugin.OK {
 		fd.Detailf("allocations fall back to a remote node because the preferred one is full: interleave the large processes (numactl --interleave=all), spread the load, or add memory to the full node (see the free memory per node)")
 	}
 	return nil
-}
-
-// loadRates reads the previous sample from the state file, stores the
-// current one and returns the per-second rates.
-func loadRates(ctx context.Context, cfg Config, f linux.FS, cur state.Counters) (map[string]float64, bool, string) {
-	dir := cfg.StateDir
-	if dir == "" {
-		dir = state.DefaultDir
-	}
-	var prev state.Counters
-	var found bool
-	var note string
-	err := state.Update(dir, state.Key("check_numa", f.Sys), state.Deadline(ctx), func(p *state.Counters, fnd bool, n string) *state.Counters {
-		prev, found, note = *p, fnd, n
-		return &cur
-	})
-	if err != nil {
-		return nil, false, err.Error()
-	}
-	if !found {
-		if note == "" {
-			note = "collecting a baseline; rates from the next run"
-		}
-		return nil, false, note
-	}
-	return state.Rates(&prev, cur)
 }
 
 func pct(part, whole float64) float64 {

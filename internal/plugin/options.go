@@ -17,7 +17,7 @@ type Common struct {
 	Version      bool         `short:"V" long:"version" description:"Show name, version and commit and exit (exit code 3)"`
 	Verbose      []bool       `short:"v" long:"verbose" description:"More detail; repeat for more (-vvv also shows internal traces)"`
 	Timeout      Duration     `short:"t" long:"timeout" default:"10s" value-name:"DURATION" description:"Answer within this time (10, 10s, 1.5s)"`
-	TimeoutState TimeoutState `long:"timeout-state" default:"unknown" value-name:"STATE" description:"State reported on timeout: unknown or critical"`
+	TimeoutState TimeoutState `long:"timeout-state" default:"unknown" choice:"unknown" choice:"critical" value-name:"STATE" description:"State reported on timeout"`
 
 	// Hidden: used by packaging/ to generate definitions and man pages
 	// from the options themselves.
@@ -81,24 +81,31 @@ func (d *Duration) IsValidValue(string) error { return nil }
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // TimeoutState is the state reported when the check runs out of time.
+// Its option lists the states allowed as choices.
 type TimeoutState State
 
 // UnmarshalFlag implements go-flags' Unmarshaler.
 func (t *TimeoutState) UnmarshalFlag(s string) error {
-	switch strings.ToLower(s) {
-	case "unknown":
-		*t = TimeoutState(Unknown)
-	case "critical":
-		*t = TimeoutState(Critical)
-	default:
-		return fmt.Errorf("invalid --timeout-state %q: expected unknown or critical", s)
-	}
-	return nil
+	st, err := ParseState(s, "timeout-state")
+	*t = TimeoutState(st)
+	return err
 }
 
 // MarshalFlag implements go-flags' Marshaler.
 func (t TimeoutState) MarshalFlag() (string, error) {
 	return strings.ToLower(State(t).String()), nil
+}
+
+// ParseState parses a state name as option values give it (ok, warning,
+// critical, unknown, in any case), for options of type State whose
+// choices say which are allowed.
+func ParseState(s, option string) (State, error) {
+	for _, st := range []State{OK, Warning, Critical, Unknown} {
+		if strings.EqualFold(s, st.String()) {
+			return st, nil
+		}
+	}
+	return Unknown, OptionError("invalid --%s %q: expected a state such as warning or critical", option, Clip(s, 40))
 }
 
 // OptionError is an option error go-flags reports as it is, without
@@ -141,6 +148,41 @@ func (p PID) MarshalFlag() (string, error) { return strconv.Itoa(int(p)), nil }
 
 // IsValidValue lets "--pid -1" reach UnmarshalFlag and its message.
 func (p *PID) IsValidValue(string) error { return nil }
+
+// Port is a --port option value: a TCP port from 1 to 65535. Every check
+// that takes a port takes it as this type, so they all refuse the same
+// values with the same message.
+type Port uint16
+
+// ParsePort parses a port the way Port options do.
+func ParsePort(s string) (Port, error) {
+	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
+	if err != nil || v == 0 {
+		return 0, OptionError("invalid --port %q: expected a TCP port from 1 to 65535", Clip(s, 40))
+	}
+	return Port(v), nil
+}
+
+// UnmarshalFlag implements go-flags' Unmarshaler.
+func (p *Port) UnmarshalFlag(s string) error {
+	v, err := ParsePort(s)
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
+// MarshalFlag implements go-flags' Marshaler.
+func (p Port) MarshalFlag() (string, error) {
+	if p == 0 {
+		return "", nil
+	}
+	return strconv.Itoa(int(p)), nil
+}
+
+// IsValidValue lets "--port -1" reach UnmarshalFlag and its message.
+func (p *Port) IsValidValue(string) error { return nil }
 
 // Prefix is a --remote option value: a CIDR or a single address.
 type Prefix struct{ netip.Prefix }

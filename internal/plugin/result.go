@@ -52,13 +52,19 @@ func Worst(a, b State) State {
 }
 
 // Perf is one performance data metric. A NaN value is written as "U".
+// Thresholds is the pair that judges Value: State evaluates it and the
+// perfdata carries it, so a range is given once.
 type Perf struct {
 	Label      string
 	Value      float64
 	UOM        string
-	Warn, Crit *thresholds.Range
+	Thresholds thresholds.Pair
 	Min, Max   *float64
 }
+
+// State is the metric's value judged by its thresholds (OK without any;
+// UNKNOWN for a NaN value, which is never judged as 0).
+func (p Perf) State() State { return p.Thresholds.State(p.Value) }
 
 // F returns a pointer to v, for Perf.Min and Perf.Max.
 func F(v float64) *float64 { return &v }
@@ -85,6 +91,12 @@ type Result struct {
 func (r *Result) Add(state State, text string, perf ...Perf) *Finding {
 	r.Findings = append(r.Findings, Finding{State: state, Text: text, Perf: perf})
 	return &r.Findings[len(r.Findings)-1]
+}
+
+// Judge adds a finding whose state is p.State(): the metric judged by the
+// thresholds it carries. more is further perfdata of the finding.
+func (r *Result) Judge(text string, p Perf, more ...Perf) *Finding {
+	return r.Add(p.State(), text, append([]Perf{p}, more...)...)
 }
 
 // Detailf appends a general detail line.
@@ -190,11 +202,11 @@ func perfString(p Perf) (string, error) {
 	// of a short check's run). Its range check would also reject negative
 	// and fractional ranges, which the guidelines allow; ours come from
 	// thresholds.Range and are valid by construction.
-	if p.Warn != nil {
-		pd.Warn = p.Warn.String()
+	if w := p.Thresholds.Warn; w != nil {
+		pd.Warn = w.String()
 	}
-	if p.Crit != nil {
-		pd.Crit = p.Crit.String()
+	if c := p.Thresholds.Crit; c != nil {
+		pd.Crit = c.String()
 	}
 	if p.Min != nil {
 		pd.Min = formatNumber(*p.Min)

@@ -13,7 +13,7 @@ import (
 func TestRenderGolden(t *testing.T) {
 	w, c := thresholds.MustParse("50"), thresholds.MustParse("90")
 	var r Result
-	r.Add(OK, "listener 127.0.0.1:80 queue 0/511", Perf{Label: "queue", Value: 0, Warn: &w, Crit: &c, Min: F(0), Max: F(511)})
+	r.Judge("listener 127.0.0.1:80 queue 0/511", Perf{Label: "queue", Value: 0, Thresholds: thresholds.NewPair(&w, &c), Min: F(0), Max: F(511)})
 	r.Add(Critical, "listener 127.0.0.1:8080 queue 9/8 (112%)", Perf{Label: "fill_8080", Value: 112.5, UOM: "%"}).
 		Detailf("raise the backlog: listen 8080 backlog=4096;")
 	r.Add(OK, "quiet one", Perf{Label: "u", Value: math.NaN()}).Quiet = true
@@ -37,6 +37,29 @@ func TestRenderGolden(t *testing.T) {
 	_, perf, _ := strings.Cut(first, " | ")
 	if _, err := nagios.ParsePerfData(strings.ReplaceAll(perf, "=U", "=0")); err != nil {
 		t.Errorf("go-nagios cannot parse our perfdata %q: %v", perf, err)
+	}
+}
+
+// TestJudge: a finding made by Judge has the state of its metric against
+// the thresholds the metric carries, and the perfdata shows that pair.
+func TestJudge(t *testing.T) {
+	w, c := thresholds.MustParse("50"), thresholds.MustParse("90")
+	for _, tc := range []struct {
+		v    float64
+		want State
+		perf string
+	}{
+		{10, OK, "'fill'=10%;50;90"},
+		{60, Warning, "'fill'=60%;50;90"},
+		{95, Critical, "'fill'=95%;50;90"},
+		{math.NaN(), Unknown, "'fill'=U%;50;90"},
+	} {
+		var r Result
+		f := r.Judge("fill", Perf{Label: "fill", Value: tc.v, UOM: "%", Thresholds: thresholds.NewPair(&w, &c)}, Perf{Label: "other", Value: 1})
+		out, st := Render("T", &r)
+		if f.State != tc.want || st != tc.want || !strings.Contains(out, tc.perf+" 'other'=1") {
+			t.Errorf("%v: finding %v, result %v, want %v and %q:\n%s", tc.v, f.State, st, tc.want, tc.perf, out)
+		}
 	}
 }
 

@@ -42,6 +42,17 @@ type Env struct {
 	Timeout time.Duration
 }
 
+// Validator is implemented by an options struct whose values must be
+// checked together (options that exclude or need each other, ranges that
+// depend on another option). The runtime calls Validate once, after
+// parsing and before the check runs, whatever the mode or the other
+// options: an error is bad input, exit 3 with its message on one line.
+// Values that are wrong on their own are refused earlier, by their
+// option types (Port, Duration, thresholds.Range...) and choice tags.
+type Validator interface {
+	Validate() error
+}
+
 // CheckFunc runs a check. Returning an error reports it on one line with
 // StateOf(err) (UNKNOWN unless it is an *Error); a context deadline is
 // reported with the timeout state.
@@ -121,7 +132,11 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	}()
 
 	parser := NewParser(spec, opts)
-	rest, err := parser.ParseArgs(args)
+	args, err := canonicalChoices(parser, args)
+	var rest []string
+	if err == nil {
+		rest, err = parser.ParseArgs(args)
+	}
 	switch {
 	case err != nil:
 		msg := err.Error()
@@ -134,6 +149,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		return 3
 	case c.Help:
 		var b strings.Builder
+		describeChoices(parser)
 		parser.WriteHelp(&b)
 		pr.print(b.String()+"\n", 3)
 		return 3
@@ -142,6 +158,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		return 3
 	case c.EmitMan:
 		var b strings.Builder
+		describeChoices(parser)
 		parser.WriteManPage(&b)
 		pr.print(b.String(), 3)
 		return 3
@@ -151,6 +168,12 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	case len(rest) > 0:
 		pr.print(oneLine(spec, Unknown, "unexpected argument %q (see %s --help)", rest[0], spec.Name), 3)
 		return 3
+	}
+	if v, ok := opts.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			pr.print(oneLine(spec, Unknown, "%s (see %s --help)", err.Error(), spec.Name), 3)
+			return 3
+		}
 	}
 
 	timeout := c.Timeout.D()

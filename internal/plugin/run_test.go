@@ -78,7 +78,17 @@ func TestBinaryContract(t *testing.T) {
 		{"error", []string{"--behave", "error"}, 3, "FAKE UNKNOWN - cannot read /nonexistent: no such file", 1},
 		{"verdict", []string{"--behave", "verdict"}, 2, "FAKE CRITICAL - nothing listens on 127.0.0.1:1", 1},
 		{"duplicate perfdata", []string{"--behave", "dupperf"}, 3, `internal error: duplicate perfdata label "value"`, 1},
-		{"bad choice", []string{"--behave", "fly"}, 3, "FAKE UNKNOWN - Invalid value fly for option --behave. Allowed values are", 1},
+		{"bad choice", []string{"--behave", "fly"}, 3, `FAKE UNKNOWN - invalid --behave "fly": expected ok, hang, syscall, panic, error, verdict, ctx or dupperf (see check_fake --help)`, 1},
+		{"bad choice after =", []string{"--behave=", "-w", "1"}, 3, `FAKE UNKNOWN - invalid --behave "": expected ok, hang,`, 1},
+		{"bad choice short", []string{"-bfly"}, 3, `FAKE UNKNOWN - invalid --behave "fly": expected ok,`, 1},
+		// A choice is taken in any letter case, in every spelling go-flags knows.
+		{"choice in capitals", []string{"--behave", "VERDICT"}, 2, "FAKE CRITICAL - nothing listens", 1},
+		{"choice after =", []string{"--behave=Verdict"}, 2, "FAKE CRITICAL - nothing listens", 1},
+		{"choice short attached", []string{"-bVerdict"}, 2, "FAKE CRITICAL - nothing listens", 1},
+		{"choice short separate", []string{"-b", "verdicT"}, 2, "FAKE CRITICAL - nothing listens", 1},
+		{"choice after --", []string{"--", "--behave", "VERDICT"}, 3, `unexpected argument "--behave"`, 1},
+		{"validate", []string{"--value", "-2000"}, 3, "FAKE UNKNOWN - --value below -1000 needs a --behave other than ok (see check_fake --help)", 1},
+		{"validate passes", []string{"--value", "-2000", "--behave", "verdict"}, 2, "FAKE CRITICAL - nothing listens", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +127,7 @@ func TestHelpAndVersion(t *testing.T) {
 	if r.Code != 3 || r.Stderr != "" {
 		t.Errorf("-h: exit %d stderr %q", r.Code, r.Stderr)
 	}
-	for _, want := range []string{"--timeout=DURATION", "(default: 10s)", "--timeout-state=STATE", "(default: unknown)", "--critical=", "(default: 90)", "--verbose", "--version", "A fake check"} {
+	for _, want := range []string{"--timeout=DURATION", "(default: 10s)", "--timeout-state=STATE State reported on timeout (one of unknown, critical) (default: unknown)", "--behave= (one of ok, hang, syscall, panic, error, verdict, ctx, dupperf) (default: ok)", "(default: unknown)", "--critical=", "(default: 90)", "--verbose", "--version", "A fake check"} {
 		if !strings.Contains(strings.Join(strings.Fields(r.Stdout), " "), want) {
 			t.Errorf("help lacks %q:\n%s", want, r.Stdout)
 		}

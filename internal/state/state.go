@@ -1,6 +1,12 @@
 // Package state keeps the small per-instance state that rate checks need
 // between runs: one JSON file per check instance, replaced atomically and
 // locked against concurrent runs of the same instance.
+//
+// Files: state.go holds the --state-dir option, the file (Open, Load,
+// Save, Update) and its key; rate.go turns counters sampled on
+// consecutive runs into per-second rates (Sample, the one helper every
+// rate check uses) and decides once what a run without a usable
+// previous sample reports (Rates.Pending).
 package state
 
 import (
@@ -17,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	flags "github.com/jessevdk/go-flags"
 	"golang.org/x/sys/unix"
 )
 
@@ -25,7 +32,21 @@ const DefaultDir = "/var/lib/opschecks"
 
 // Options is the --state-dir option; embed it in a rate check's options.
 type Options struct {
-	StateDir string `long:"state-dir" default:"/var/lib/opschecks" value-name:"DIR" description:"Directory for the small state file that per-second rates need (created 0700)"`
+	StateDir Dir `long:"state-dir" default:"/var/lib/opschecks" value-name:"DIR" description:"Directory for the small state file that per-second rates need (created 0700)"`
+}
+
+// Dir is a --state-dir value: a directory path, never empty.
+type Dir string
+
+// UnmarshalFlag implements go-flags' Unmarshaler: an empty value is
+// refused when the options are parsed, whatever the mode, so a run that
+// needs no rate refuses it as much as one that does.
+func (d *Dir) UnmarshalFlag(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return &flags.Error{Type: flags.ErrMarshal, Message: fmt.Sprintf("invalid --state-dir %q: expected a directory for the state file of the rates (the packages create %s)", s, DefaultDir)}
+	}
+	*d = Dir(s)
+	return nil
 }
 
 // File is an open, locked state file. Close releases the lock.
@@ -75,11 +96,11 @@ func Deadline(ctx context.Context) time.Time {
 
 // Open creates dir (0700) when needed, then opens and locks the state file
 // of the instance named by key. It waits for the lock until deadline.
-func Open(dir, key string, deadline time.Time) (*File, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, describe("create state directory "+dir, err)
+func Open(dir Dir, key string, deadline time.Time) (*File, error) {
+	if err := os.MkdirAll(string(dir), 0o700); err != nil {
+		return nil, describe("create state directory "+string(dir), err)
 	}
-	path := filepath.Join(dir, key)
+	path := filepath.Join(string(dir), key)
 	lf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, describe("open state lock "+path+".lock", err)
@@ -150,7 +171,7 @@ func (f *File) Save(v any) error {
 // run's state (found is false when there is none; note says why when the
 // file was unreadable and is treated as absent), and saves the state next
 // returns; a nil one leaves the file as it is.
-func Update[T any](dir, key string, deadline time.Time, next func(prev *T, found bool, note string) *T) error {
+func Update[T any](dir Dir, key string, deadline time.Time, next func(prev *T, found bool, note string) *T) error {
 	f, err := Open(dir, key, deadline)
 	if err != nil {
 		return err
@@ -182,37 +203,4 @@ func describe(what string, err error) error {
 		return fmt.Errorf("cannot %s: permission denied; run as the user that owns it (the packages create %s for the nagios user) or pass --state-dir with a directory this user can write", what, DefaultDir)
 	}
 	return fmt.Errorf("cannot %s: %v", what, err)
-}
-
-// Counters is a sample of monotonically increasing counters, as kept
-// between runs.
-type Counters struct {
-	Time   time.Time          `json:"time"`
-	Values map[string]float64 `json:"values"`
-}
-
-// Rates turns two samples into per-second rates. ok is false, with a note
-// for the output, when there is no usable previous sample: none yet, a
-// clock that went backwards or did not advance, or a counter that went
-// backwards (a reboot or restart reset it). Rates are never negative.
-func Rates(prev *Counters, cur Counters) (rates map[string]float64, ok bool, note string) {
-	if prev == nil || prev.Values == nil {
-		return nil, false, "collecting baseline"
-	}
-	dt := cur.Time.Sub(prev.Time).Seconds()
-	if dt <= 0 {
-		return nil, false, "the clock did not advance since the last run; collecting a new baseline"
-	}
-	rates = map[string]float64{}
-	for k, v := range cur.Values {
-		p, had := prev.Values[k]
-		if !had {
-			return nil, false, fmt.Sprintf("counter %s is new; collecting baseline", k)
-		}
-		if v < p {
-			return nil, false, fmt.Sprintf("counter %s went backwards (restart or reboot); collecting a new baseline", k)
-		}
-		rates[k] = (v - p) / dt
-	}
-	return rates, true, ""
 }

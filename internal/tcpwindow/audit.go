@@ -85,7 +85,7 @@ func audit(res *plugin.Result, cfg Config, s Sysctls, quiet bool) {
 	w := AdvertisedWscale(s)
 	perf := plugin.Perf{Label: "advertised_wscale", Value: float64(w), Min: plugin.F(0), Max: plugin.F(MaxWscale)}
 	if cfg.MaxWscale >= 0 && cfg.MaxWscale < MaxWscale {
-		perf.Warn = &thresholds.Range{Start: 0, End: float64(cfg.MaxWscale)}
+		perf.Thresholds.Warn = &thresholds.Range{Start: 0, End: float64(cfg.MaxWscale)}
 	}
 	if s.WindowScaling == 0 {
 		ceiling := Ceiling(maxWindow, cfg.RTT)

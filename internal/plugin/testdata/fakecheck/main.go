@@ -18,7 +18,15 @@ type options struct {
 	Warning  *thresholds.Range `short:"w" long:"warning" description:"Warning range"`
 	Critical *thresholds.Range `short:"c" long:"critical" default:"90" description:"Critical range"`
 	Value    float64           `long:"value" default:"1" description:"Value to evaluate"`
-	Behave   string            `long:"behave" default:"ok" choice:"ok" choice:"hang" choice:"syscall" choice:"panic" choice:"error" choice:"verdict" choice:"ctx" choice:"dupperf"`
+	Behave   string            `short:"b" long:"behave" default:"ok" choice:"ok" choice:"hang" choice:"syscall" choice:"panic" choice:"error" choice:"verdict" choice:"ctx" choice:"dupperf"`
+}
+
+// Validate refuses a combination, as a check's options do.
+func (o *options) Validate() error {
+	if o.Value < -1000 && o.Behave == "ok" {
+		return errors.New("--value below -1000 needs a --behave other than ok")
+	}
+	return nil
 }
 
 func main() {
@@ -46,9 +54,8 @@ func main() {
 				return nil, ctx.Err()
 			}
 			var r plugin.Result
-			st, _ := thresholds.Evaluate(o.Value, o.Warning, o.Critical)
-			r.Add(st, "value is "+time.Duration(o.Value).String(),
-				plugin.Perf{Label: "value", Value: o.Value, Warn: o.Warning, Crit: o.Critical, Min: plugin.F(0)})
+			r.Judge("value is "+time.Duration(o.Value).String(),
+				plugin.Perf{Label: "value", Value: o.Value, Thresholds: thresholds.NewPair(o.Warning, o.Critical), Min: plugin.F(0)})
 			r.Add(plugin.OK, "second finding").Detailf("argument count %d", len(os.Args))
 			if o.Behave == "dupperf" {
 				r.Add(plugin.OK, "dup", plugin.Perf{Label: "value", Value: 1})
