@@ -404,8 +404,15 @@ func TestBadInput(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{[]string{"--mode", "nosuch"}, nil, `unknown --mode "nosuch": expected one of .*connect, connections`},
-		{[]string{"-P", "0"}, nil, `invalid --port 0: expected 1 to 65535`},
+		{[]string{"--mode", "nosuch"}, nil, `invalid --mode "nosuch": expected connect, connections, .*, primary-change or oplog-window \(see`},
+		{[]string{"-P", "0"}, nil, `invalid --port "0": expected a TCP port from 1 to 65535`},
+		{[]string{"-P", "70000"}, nil, `invalid --port "70000": expected a TCP port from 1 to 65535`},
+		// Refused whatever the mode, even one that does not use the option.
+		{[]string{"--member", "bogus"}, nil, `invalid --member "bogus": expected self or all`},
+		{[]string{"--ignore-id", "abc"}, nil, `invalid --ignore-id "abc": expected a log id`},
+		{[]string{"--mode", "connections", "--ignore-id", "22178,-1"}, nil, `invalid --ignore-id "-1": expected a log id`},
+		{[]string{"--state-dir", ""}, nil, `invalid --state-dir "": expected a directory`},
+		{[]string{"--mode", "opcounters", "--state-dir", ""}, nil, `invalid --state-dir "": expected a directory`},
 		{[]string{"--mode", "database-size"}, nil, `--mode database-size needs --database DB`},
 		{[]string{"--mode", "collection-size", "--database", "x"}, nil, `--mode collection-size needs --collection NAME`},
 		{[]string{"--mode", "startup-warnings", "--ignore-id", "THP"}, nil, `invalid --ignore-id "THP"`},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/mongo"
@@ -26,14 +25,10 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 		err = redactError(err, secrets)
 	}()
 
+	// The runtime validated the options when it parsed them (Validate).
 	mode, ok := modes[o.Mode]
 	if !ok {
-		return nil, fmt.Errorf("unknown --mode %q: expected one of %s", o.Mode, strings.Join(ModeNames(), ", "))
-	}
-	if mode.Validate != nil {
-		if err := mode.Validate(o); err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("unknown --mode %q", o.Mode)
 	}
 	pw, pwSet, err := resolvePassword(o)
 	if err != nil {

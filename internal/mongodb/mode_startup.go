@@ -13,28 +13,7 @@ import (
 )
 
 func init() {
-	register("startup-warnings", Mode{Run: modeStartupWarnings, Validate: func(o *Options) error {
-		_, err := parseIgnoreIDs(o.IgnoreID)
-		return err
-	}})
-}
-
-func parseIgnoreIDs(vals []string) (map[int]bool, error) {
-	out := map[int]bool{}
-	for _, v := range vals {
-		for _, p := range strings.Split(v, ",") {
-			p = strings.TrimSpace(p)
-			if p == "" {
-				continue
-			}
-			n, err := strconv.Atoi(p)
-			if err != nil || n < 0 {
-				return nil, fmt.Errorf("invalid --ignore-id %q: expected a log id such as 22178 (repeat the option or separate ids with commas)", p)
-			}
-			out[n] = true
-		}
-	}
-	return out, nil
+	register("startup-warnings", Mode{Run: modeStartupWarnings})
 }
 
 func modeStartupWarnings(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
@@ -55,8 +34,7 @@ func modeStartupWarnings(ctx context.Context, s *Session, o *Options, _ plugin.E
 			}
 		}
 	}
-	ignore, _ := parseIgnoreIDs(o.IgnoreID)
-	return startupResult(ParseStartupLog(lines), numa, ignore, s.Target), nil
+	return startupResult(ParseStartupLog(lines), numa, o.IgnoreID, s.Target), nil
 }
 
 var kindText = map[Kind]string{
@@ -81,14 +59,14 @@ var kindHint = map[Kind]string{
 
 // startupResult turns the classified warnings into findings: one WARNING
 // per alerting kind, and an OK finding listing the others.
-func startupResult(ws []Warning, numa *bool, ignore map[int]bool, target string) *plugin.Result {
+func startupResult(ws []Warning, numa *bool, ignore LogIDs, target string) *plugin.Result {
 	var r plugin.Result
 	byKind := map[Kind][]Warning{}
 	var kinds []Kind
 	var other, ignored []Warning
 	for _, w := range ws {
 		switch {
-		case ignore[w.ID] && w.ID != 0:
+		case ignore.Has(w.ID) && w.ID != 0:
 			ignored = append(ignored, w)
 		case alertingKinds[w.Kind]:
 			if byKind[w.Kind] == nil {

@@ -6,17 +6,13 @@ import "fmt"
 // Options. Their thresholds are -w/-c, with per-mode defaults (see
 // README, "check_mongodb: replica-set modes").
 type ReplOptions struct {
-	Member string `long:"member" value-name:"self|all" description:"replication-lag, replication-lag-percent: report the member the check is connected to (self) or every member (all); default: self when connected directly to a secondary, all when connected to the primary or through a replica-set URI"`
+	Member string `long:"member" value-name:"MEMBER" choice:"self" choice:"all" description:"replication-lag, replication-lag-percent: report the member the check is connected to (self) or every member (all); default: self when connected directly to a secondary, all when connected to the primary or through a replica-set URI"`
 }
 
-// rsValidate checks the replica-set options before connecting.
-func rsValidate(o *Options) error {
-	switch o.Member {
-	case "", "self", "all":
-		return nil
-	}
-	return fmt.Errorf("invalid --member %q: expected self or all", o.Member)
-}
+// rsValidate checks the replica-set options of the lag modes. --member's
+// values are its choices, refused when parsed whatever the mode; nothing
+// more to check.
+func rsValidate(*Options) error { return nil }
 
 // rsNoMember rejects --member for the modes that look at the whole set.
 func rsNoMember(o *Options) error {

@@ -198,7 +198,7 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 		if o.Host == "" || strings.ContainsAny(o.Host, "/,@ ") {
 			return nil, nil, fmt.Errorf("invalid --host %q: expected a host name or IP address (use --uri for several hosts)", o.Host)
 		}
-		co.SetHosts([]string{net.JoinHostPort(strings.Trim(o.Host, "[]"), strconv.Itoa(o.Port))})
+		co.SetHosts([]string{net.JoinHostPort(strings.Trim(o.Host, "[]"), strconv.Itoa(int(o.Port)))})
 	}
 
 	if o.ReplicaSet != "" {

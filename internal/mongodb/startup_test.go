@@ -94,9 +94,11 @@ func TestStartupWarningsOnFixtures(t *testing.T) {
 		if strings.Join(kindStrings(kinds), " ") != strings.Join(kindStrings(tc.kinds), " ") {
 			t.Errorf("%s: kinds %v, want %v", tc.fixture, kinds, tc.kinds)
 		}
-		ign, err := parseIgnoreIDs(tc.ignore)
-		if err != nil {
-			t.Fatal(err)
+		var ign LogIDs
+		for _, v := range tc.ignore {
+			if err := ign.UnmarshalFlag(v); err != nil {
+				t.Fatal(err)
+			}
 		}
 		out, st := plugin.Render("MONGODB", startupResult(ws, &yes, ign, "db1:27017"))
 		if st != tc.state {
@@ -129,13 +131,19 @@ func kindStrings(ks []Kind) []string {
 	return out
 }
 
-func TestParseIgnoreIDs(t *testing.T) {
-	if _, err := parseIgnoreIDs([]string{"22178,x"}); err == nil || !strings.Contains(err.Error(), `invalid --ignore-id "x"`) {
+func TestLogIDs(t *testing.T) {
+	var bad LogIDs
+	if err := bad.UnmarshalFlag("22178,x"); err == nil || !strings.Contains(err.Error(), `invalid --ignore-id "x"`) {
 		t.Errorf("bad id: %v", err)
 	}
-	m, err := parseIgnoreIDs([]string{"22178, 22181", "22166"})
-	if err != nil || len(m) != 3 || !m[22181] {
-		t.Errorf("got %v, %v", m, err)
+	var ids LogIDs
+	for _, v := range []string{"22178, 22181", "22166", ""} {
+		if err := ids.UnmarshalFlag(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(ids) != 3 || !ids.Has(22181) || !ids.Has(22166) || ids.Has(1) {
+		t.Errorf("got %v", ids)
 	}
 }
 
