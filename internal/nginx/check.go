@@ -156,9 +156,12 @@ func (c Config) selector() (Selector, error) {
 
 // stateKey names the state file of the counters named what after
 // everything that decides what they mean, so two services never share
-// one.
-func (c Config) stateKey(what string) string {
-	parts := []string{what}
+// one: the network namespace they are counted in (one host running the
+// check in several namespaces, such as containers or test hosts, keeps
+// one file per namespace instead of a baseline reset at each
+// alternation), then the options.
+func (c Config) stateKey(what, netnsID string) string {
+	parts := []string{what, "netns=" + netnsID}
 	if c.PID != 0 {
 		parts = append(parts, "pid="+strconv.Itoa(c.PID))
 	}
@@ -281,10 +284,9 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 	}
 	overflows, drops := v[0], v[1]
 	now := c.Now()
-	// Of: a namespace change (nginx restarted in a new container) is no
-	// baseline. The stub_status sample has a file of its own, so a failed
-	// fetch leaves it for the next run.
-	kernel := state.Sample(ctx, c.StateDir, c.stateKey("kernel"), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{
+	// The stub_status sample has a file of its own, so a failed fetch
+	// leaves it for the next run.
+	kernel := state.Sample(ctx, c.StateDir, c.stateKey("kernel", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{
 		"ListenOverflows": float64(overflows), "ListenDrops": float64(drops)}})
 
 	where := "this host's network namespace"
@@ -321,7 +323,7 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 	if stub == nil {
 		return nil
 	}
-	nginxRates := state.Sample(ctx, c.StateDir, c.stateKey("stub_status"), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{"dropped": float64(stub.Dropped())}})
+	nginxRates := state.Sample(ctx, c.StateDir, c.stateKey("stub_status", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{"dropped": float64(stub.Dropped())}})
 	if st, why, ready := nginxRates.Pending(); !ready {
 		res.Add(st, "nginx dropped connections: "+why, perf(math.NaN(), "nginx_dropped_rate"))
 		return nil

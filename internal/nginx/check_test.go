@@ -110,9 +110,14 @@ func TestCheckRates(t *testing.T) {
 			has: []string{"WARNING - listen drops 2.5/s (overflows 2/s)", "ListenOverflows: an accept queue was full", "ListenDrops beyond overflows"}},
 		{name: "many drops", advance: 2 * time.Second, overflows: 60, drop: 65, state: plugin.Critical, has: []string{"CRITICAL - listen drops 20/s (overflows 20/s)"}},
 		{name: "counter reset", advance: 10 * time.Second, overflows: 1, drop: 1, state: plugin.OK, has: []string{"went backwards"}},
-		{name: "namespace changed", advance: 10 * time.Second, overflows: 500, drop: 500, netns: "net:[99]", state: plugin.OK, has: []string{"network namespace changed"}},
+		// Each network namespace has its own counters and so its own
+		// state: another one starts a baseline, and going back rates
+		// against the first one's last sample (1 -> 101 in 30 s).
+		{name: "another namespace", advance: 10 * time.Second, overflows: 500, drop: 500, netns: "net:[99]", state: plugin.OK, has: []string{"listen drops: collecting baseline"}},
 		{name: "queue warns", advance: 10 * time.Second, overflows: 500, drop: 500, netns: "net:[99]", warnQueue: "0", state: plugin.Warning,
-			has: []string{"WARNING - " + addr + " accept queue 3/", "workers are blocked"}},
+			has: []string{"WARNING - " + addr + " accept queue 3/", "workers are blocked", "listen drops 0/s"}},
+		{name: "first namespace again", advance: 10 * time.Second, overflows: 101, drop: 101, netns: "net:[4026531840]", state: plugin.Warning,
+			has: []string{"WARNING - listen drops 3.33/s (overflows 3.33/s)"}},
 	} {
 		t.Run(s.name, func(t *testing.T) {
 			now = now.Add(s.advance)
