@@ -110,6 +110,19 @@ func TestRenderDetails(t *testing.T) {
 			t.Errorf("%s lacks %q:\n%s", tc.file, tc.want, files[tc.file])
 		}
 	}
+	// A local check runs on the host's agent (command_endpoint); a
+	// network check where it is scheduled.
+	withProfile(t, "check_demo", profile{Example: []string{"--local"}})
+	local, err := Render([]Check{demo(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "\tvars.opschecks_demo_local = true\n\tcommand_endpoint = host.vars.agent_endpoint\n\tassign where host.vars.agent_endpoint || host.name == NodeName\n}\n"; !strings.Contains(local["icinga2/opschecks-services.conf"], want) {
+		t.Errorf("the local check's example service lacks %q:\n%s", want, local["icinga2/opschecks-services.conf"])
+	}
+	if strings.Contains(strings.SplitN(files["icinga2/opschecks-services.conf"], "*/", 2)[1], "command_endpoint") {
+		t.Errorf("the network check's example service runs on the agent:\n%s", files["icinga2/opschecks-services.conf"])
+	}
 	// --help and --version only print: no Icinga argument for them.
 	if strings.Contains(files["icinga2/opschecks-commands.conf"], `"--help"`) {
 		t.Error("CheckCommand has a --help argument")

@@ -395,8 +395,15 @@ take an array.
 func icingaServices(checks []Check) string {
 	var b strings.Builder
 	b.WriteString(header(blockComment, "opschecks: example Icinga 2 services, one per check.", `
-They apply to the host the Icinga 2 instance runs on (NodeName). For
-agents, add: command_endpoint = host.vars.agent_endpoint
+The local checks read the kernel of the host they run on, so they must
+run on the monitored host itself: on a host with an Icinga 2 agent, set
+vars.agent_endpoint to the name of the agent's Endpoint (by convention
+the host's name) and command_endpoint sends the check there. They also
+apply to the host this Icinga 2 runs on (NodeName), where they run
+locally. Checks of a server over the network run where they are
+scheduled, against the host's address. The CheckCommands must be known
+on every agent too: include opschecks-commands.conf there as well, or
+put it in a global zone (README, "Icinga 2").
 `))
 	for _, c := range checks {
 		args, _ := exampleArgs(c)
@@ -416,7 +423,12 @@ agents, add: command_endpoint = host.vars.agent_endpoint
 				fmt.Fprintf(&b, "\tvars.%s = %s\n", icingaVar(c, a.Opt), icingaString(a.Value))
 			}
 		}
-		b.WriteString("\tassign where host.name == NodeName\n}\n")
+		if p.Remote {
+			b.WriteString("\tassign where host.name == NodeName\n}\n")
+			continue
+		}
+		b.WriteString("\tcommand_endpoint = host.vars.agent_endpoint\n")
+		b.WriteString("\tassign where host.vars.agent_endpoint || host.name == NodeName\n}\n")
 	}
 	return b.String()
 }
