@@ -6,12 +6,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -261,14 +259,26 @@ illegal_macro_output_chars=~$&|'"<>
 	}
 }
 
-// waitListening waits until addr accepts connections (bounded).
-func waitListening(t *testing.T, addr string, d *daemon, log string) {
+// waitListening waits until addr accepts connections (bounded), dialled
+// from ns (nil: the test's own namespace).
+func waitListening(t *testing.T, ns *testenv.Netns, addr string, d *daemon, log string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	dial := func() error {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
+		}
+		return err
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var err error
+		if ns != nil {
+			err = ns.Do(dial)
+		} else {
+			err = dial()
+		}
+		if err == nil {
 			return
 		}
 		if d.exited() || time.Now().After(deadline) {
@@ -278,25 +288,12 @@ func waitListening(t *testing.T, addr string, d *daemon, log string) {
 	}
 }
 
-// icingaDefines points every path of Icinga 2 into dir and runs it as
-// root, so the test needs nothing of the host's /etc/icinga2 or /var.
-func icingaDefines(dir string) []string {
-	var args []string
-	for _, d := range []string{"ConfigDir", "DataDir", "LogDir", "CacheDir", "SpoolDir", "InitRunDir"} {
-		p := filepath.Join(dir, strings.ToLower(d))
-		_ = os.MkdirAll(p, 0o755)
-		args = append(args, "-D"+d+"="+p)
-	}
-	return append(args, "-DRunAsUser=root", "-DRunAsGroup=root")
-}
-
 func TestIcingaValidates(t *testing.T) {
 	testenv.Require(t, "icinga2")
-	icinga2 := testenv.Binary(t, "icinga2")
 	root := testenv.ModuleRoot(t)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "icinga2.conf")
-	mustWrite(t, cfg, fmt.Sprintf(`include <itl>
+	ic := testenv.NewIcinga(t, nil)
+	commands := filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf")
+	cfg := fmt.Sprintf(`include <itl>
 include <plugins>
 const PluginDir = "/usr/lib/nagios/plugins"
 object Host NodeName {
@@ -305,17 +302,17 @@ object Host NodeName {
 }
 include %q
 include %q
-`, filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf"), filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf")))
-	args := append([]string{"daemon", "-C", "-c", cfg}, icingaDefines(dir)...)
-	out, err := exec.Command(icinga2, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("icinga2 daemon -C: %v\n%s", err, out)
+`, commands, filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf"))
+	ic.WriteConfig("icinga2.conf", cfg)
+	out, ok := ic.Validate()
+	if !ok {
+		t.Fatalf("icinga2 daemon -C:\n%s", out)
 	}
 	n := len(checkNames(t))
-	if !strings.Contains(string(out), fmt.Sprintf("Instantiated %d Services.", n)) {
+	if !strings.Contains(out, fmt.Sprintf("Instantiated %d Services.", n)) {
 		t.Errorf("icinga2 did not instantiate one service per check (%d):\n%s", n, out)
 	}
-	if strings.Contains(string(out), "warning/") {
+	if strings.Contains(out, "warning/") {
 		t.Errorf("icinga2 warns about our configuration:\n%s", out)
 	}
 	// Each CheckCommand is used by a service (the example apply rules).
@@ -328,12 +325,21 @@ include %q
 	// A definition that clashes with the ITL (a CheckCommand named like
 	// one of ours in the ITL, or ours duplicated) fails validation: prove
 	// the validation is real by including the commands twice.
-	dup := filepath.Join(dir, "dup.conf")
-	b, _ := os.ReadFile(cfg)
-	mustWrite(t, dup, string(b)+fmt.Sprintf("include %q\n", filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf")))
-	if out, err := exec.Command(icinga2, append([]string{"daemon", "-C", "-c", dup}, icingaDefines(dir)...)...).CombinedOutput(); err == nil {
+	ic.WriteConfig("icinga2.conf", cfg+fmt.Sprintf("include %q\n", commands))
+	if out, ok := ic.Validate(); ok {
 		t.Errorf("icinga2 -C accepted duplicated CheckCommands, so the validation proves nothing:\n%s", out)
 	}
+}
+
+// fastServices are the example Icinga 2 services, checked at once and
+// every second.
+func fastServices(t *testing.T, root string) string {
+	t.Helper()
+	svc, err := os.ReadFile(filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return regexp.MustCompile(`(?m)^\tcheck_command = (.*)$`).ReplaceAllString(string(svc), "\tcheck_command = $1\n\tcheck_interval = 1s\n\tretry_interval = 1s")
 }
 
 // Icinga 2 really runs each CheckCommand of the example services and
@@ -341,13 +347,9 @@ include %q
 // hand (read through a PerfdataWriter).
 func TestIcingaRuns(t *testing.T) {
 	testenv.Require(t, "root", "icinga2")
-	icinga2 := testenv.Binary(t, "icinga2")
 	root := testenv.ModuleRoot(t)
 	bindir := buildAll(t)
-	dir := t.TempDir()
-	svc, _ := os.ReadFile(filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf"))
-	// The example services, checked at once and every second.
-	fast := regexp.MustCompile(`(?m)^\tcheck_command = (.*)$`).ReplaceAllString(string(svc), "\tcheck_command = $1\n\tcheck_interval = 1s\n\tretry_interval = 1s")
+	fast := fastServices(t, root)
 	// Every CheckCommand once more with each option that has a default set
 	// explicitly to it: the answer must not change, which proves that every
 	// such argument is an option the binary accepts, with its value passed.
@@ -377,10 +379,9 @@ func TestIcingaRuns(t *testing.T) {
 		extra.WriteString("}\n")
 	}
 	t.Logf("services with every default set explicitly:%s", extra.String())
-	mustWrite(t, filepath.Join(dir, "services.conf"), fast+extra.String())
-	pd := filepath.Join(dir, "perfdata")
-	cfg := filepath.Join(dir, "icinga2.conf")
-	mustWrite(t, cfg, fmt.Sprintf(`include <itl>
+	ic := testenv.NewIcinga(t, nil)
+	ic.WriteConfig("services.conf", fast+extra.String())
+	ic.WriteConfig("icinga2.conf", fmt.Sprintf(`include <itl>
 include <plugins>
 const PluginDir = %q
 object CheckerComponent "checker" {}
@@ -389,21 +390,10 @@ object Host NodeName {
 	check_command = "dummy"
 	enable_active_checks = false
 }
-object PerfdataWriter "opschecks-test" {
-	service_perfdata_path = %q
-	service_temp_path = %q
-	host_perfdata_path = %q
-	host_temp_path = %q
-	service_format_template = "SERVICE\t$service.name$\tSTATE\t$service.state_id$\tPERF\t$service.perfdata$\tOUT\t$service.output$\tEND"
-	rotation_interval = 1s
-}
+%s
 include %q
-include %q
-`, bindir, pd+"/service", pd+"/service.tmp", pd+"/host", pd+"/host.tmp",
-		filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf"), filepath.Join(dir, "services.conf")))
-	if err := os.Mkdir(pd, 0o755); err != nil {
-		t.Fatal(err)
-	}
+include "services.conf"
+`, bindir, ic.PerfdataWriterConfig(""), filepath.Join(root, "packaging", "icinga2", "opschecks-commands.conf")))
 
 	// The same command lines, as Nagios would run them, for by-hand runs.
 	byHand := map[string][]string{}
@@ -416,35 +406,17 @@ include %q
 		before[n] = runAs(t, nil, argv)
 	}
 
-	d := startDaemon(t, filepath.Join(dir, "icinga2.log"), icinga2, append([]string{"daemon", "-c", cfg}, icingaDefines(dir)...)...)
+	ic.Start()
 	got := map[string]result{}
-	rec := regexp.MustCompile(`(?s)SERVICE\t(\S+)\tSTATE\t(\d)\tPERF\t(.*?)\tOUT\t(.*?)\tEND`)
-	deadline := time.Now().Add(90 * time.Second)
-	for len(got) < len(byHand) {
-		files, _ := filepath.Glob(filepath.Join(pd, "service.*"))
-		for _, f := range files {
-			if strings.HasSuffix(f, ".tmp") {
-				continue
-			}
-			b, _ := os.ReadFile(f)
-			for _, m := range rec.FindAllStringSubmatch(string(b), -1) {
-				code, _ := strconv.Atoi(m[2])
-				if _, ok := got[m[1]]; !ok {
-					lines := strings.SplitN(m[4], "\n", 2)
-					rest := ""
-					if len(lines) == 2 {
-						rest = lines[1]
-					}
-					got[m[1]] = parseOutput(code, lines[0]+"|"+m[3]+"\n"+rest)
-				}
+	ic.WaitResults(90*time.Second, func(rs []testenv.IcingaResult) bool {
+		for _, r := range rs {
+			if _, ok := got[r.Service]; !ok {
+				got[r.Service] = icingaResult(r)
 			}
 		}
-		if d.exited() || time.Now().After(deadline) {
-			t.Fatalf("icinga2 did not run every service (exited %v); got %v\n%s", d.exited(), got, readLog(filepath.Join(dir, "icinga2.log")))
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
-	d.Stop()
+		return len(got) >= len(byHand)
+	})
+	ic.Stop()
 	for n, argv := range byHand {
 		after := runAs(t, nil, argv)
 		g, ok := got[n]
@@ -463,13 +435,7 @@ func TestNRPE(t *testing.T) {
 	checkNRPE := testenv.Binary(t, "check_nrpe")
 	root := testenv.ModuleRoot(t)
 	bindir := buildAll(t)
-	nagios, err := user.Lookup("nagios")
-	if err != nil {
-		testenv.Missing(t, "no nagios user (Debian's nagios-nrpe-server creates it): %v", err)
-	}
-	uid, _ := strconv.Atoi(nagios.Uid)
-	gid, _ := strconv.Atoi(nagios.Gid)
-	cred := &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	cred := nagiosCred(t)
 
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -505,7 +471,7 @@ include=%s/opschecks.cfg
 	if len(cmds) != len(checkNames(t)) {
 		t.Fatalf("%d fixed NRPE commands for %d checks", len(cmds), len(checkNames(t)))
 	}
-	waitListening(t, fmt.Sprintf("127.0.0.1:%d", port), d, filepath.Join(dir, "nrpe.log"))
+	waitListening(t, nil, fmt.Sprintf("127.0.0.1:%d", port), d, filepath.Join(dir, "nrpe.log"))
 	ask := func(args ...string) result {
 		return runAs(t, nil, append([]string{checkNRPE, "-H", "127.0.0.1", "-p", strconv.Itoa(port), "-t", "60"}, args...))
 	}

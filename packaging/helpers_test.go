@@ -149,6 +149,21 @@ func runAs(t *testing.T, cred *syscall.Credential, argv []string) result {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	return runCmd(t, argv, cmd)
+}
+
+// runIn runs a command line inside a network namespace, as the given
+// user (nil: as we are).
+func runIn(t *testing.T, ns *testenv.Netns, cred *syscall.Credential, argv []string) result {
+	t.Helper()
+	if cred == nil {
+		return runCmd(t, argv, ns.Command(argv[0], argv[1:]...))
+	}
+	return runCmd(t, argv, ns.CommandAs(cred.Uid, cred.Gid, argv[0], argv[1:]...))
+}
+
+func runCmd(t *testing.T, argv []string, cmd *exec.Cmd) result {
+	t.Helper()
 	cmd.Dir = "/"
 	r := testenv.RunCmd(t, cmd)
 	if r.Stderr != "" {
@@ -224,11 +239,18 @@ type daemon struct {
 
 func startDaemon(t *testing.T, logPath string, name string, args ...string) *daemon {
 	t.Helper()
+	return startDaemonCmd(t, logPath, exec.Command(name, args...))
+}
+
+// startDaemonCmd starts a prepared command (inside a namespace) as a
+// daemon.
+func startDaemonCmd(t *testing.T, logPath string, cmd *exec.Cmd) *daemon {
+	t.Helper()
 	lf, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(name, args...)
+	name := cmd.Path
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

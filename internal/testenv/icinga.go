@@ -16,8 +16,8 @@ import (
 )
 
 // Icinga is a real Icinga 2 (Debian icinga2-bin) started by a test: every
-// path the daemon and its CLI use (ConfigDir, DataDir, LogDir, CacheDir,
-// SpoolDir, InitRunDir) points into a temporary directory of its own, so
+// path the daemon and its CLI use (ConfigDir, ZonesDir, DataDir, LogDir,
+// CacheDir, SpoolDir, InitRunDir) points into a temporary directory of its own, so
 // neither the host's /etc/icinga2 and /var/lib/icinga2 nor a parallel
 // test run is ever touched. It runs as root, in the test's network
 // namespace or in Netns.
@@ -63,7 +63,10 @@ func NewIcinga(t testing.TB, netns *Netns) *Icinga {
 // dirs pairs each path constant of Icinga 2 with the instance's directory.
 func (ic *Icinga) dirs() [][2]string {
 	return [][2]string{
-		{"ConfigDir", ic.ConfigDir}, {"DataDir", ic.DataDir}, {"SpoolDir", ic.SpoolDir},
+		// ZonesDir does not follow a ConfigDir given with -D: left out,
+		// the daemon would load the host's /etc/icinga2/zones.d.
+		{"ConfigDir", ic.ConfigDir}, {"ZonesDir", filepath.Join(ic.ConfigDir, "zones.d")},
+		{"DataDir", ic.DataDir}, {"SpoolDir", ic.SpoolDir},
 		{"LogDir", filepath.Join(ic.Dir, "log")}, {"CacheDir", filepath.Join(ic.Dir, "cache")},
 		{"InitRunDir", filepath.Join(ic.Dir, "run")},
 	}
@@ -334,31 +337,55 @@ func tail(s string, n int) string {
 	return s
 }
 
-// NewCA makes the instance the certificate authority of a cluster
-// (icinga2 pki new-ca: DataDir/ca/ca.crt and ca.key).
-func (ic *Icinga) NewCA() { ic.t.Helper(); ic.Run("pki", "new-ca") }
-
-// IssueCert gives node a key and a certificate for cn (its NodeName and
-// Endpoint name) signed by ca's CA, the way Icinga 2's documentation
-// describes manual certificate creation: key and CSR made on the node
-// (pki new-cert), the CSR signed on the CA (pki sign-csr), then the
-// certificate and the CA's certificate placed in the node's
-// DataDir/certs/ as CN.key, CN.crt and ca.crt, where its ApiListener
-// reads them. The private key never leaves the node's directory.
-func IssueCert(t testing.TB, ca, node *Icinga, cn string) {
+// IssueCerts makes ca the certificate authority of a cluster and gives
+// each node (by its NodeName, which is also its Endpoint name and its
+// certificate's CN; ca may be one of them) a key and a certificate signed
+// by it, the way Icinga 2's documentation describes manual certificate
+// creation: `pki new-ca` on the CA; on each node `pki new-cert` (key and
+// CSR: the private key never leaves the node's directory); `pki sign-csr`
+// on the CA; the certificate and the CA's certificate then go to the
+// node's DataDir/certs/ as CN.crt and ca.crt, next to CN.key, where its
+// ApiListener reads them. The keys (4096-bit RSA, seconds each) are made
+// concurrently.
+func IssueCerts(t testing.TB, ca *Icinga, nodes map[string]*Icinga) {
 	t.Helper()
-	certs := filepath.Join(node.DataDir, "certs")
-	if err := os.MkdirAll(certs, 0o700); err != nil {
-		t.Fatal(err)
+	type job struct {
+		what string
+		cmd  *exec.Cmd
 	}
-	base := filepath.Join(certs, cn)
-	node.Run("pki", "new-cert", "--cn", cn, "--key", base+".key", "--csr", base+".csr")
-	ca.Run("pki", "sign-csr", "--csr", base+".csr", "--cert", base+".crt")
-	b, err := os.ReadFile(filepath.Join(ca.DataDir, "ca", "ca.crt"))
+	jobs := []job{{"pki new-ca", ca.Command("pki", "new-ca")}}
+	for cn, n := range nodes {
+		certs := filepath.Join(n.DataDir, "certs")
+		if err := os.MkdirAll(certs, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		base := filepath.Join(certs, cn)
+		jobs = append(jobs, job{"pki new-cert for " + cn, n.Command("pki", "new-cert", "--cn", cn, "--key", base+".key", "--csr", base+".csr")})
+	}
+	errs := make([]string, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if out, err := j.cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Sprintf("icinga2 %s: %v\n%s", j.what, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	if e := strings.TrimSpace(strings.Join(errs, "")); e != "" {
+		t.Fatal(e)
+	}
+	caCert, err := os.ReadFile(filepath.Join(ca.DataDir, "ca", "ca.crt"))
 	if err != nil {
-		t.Fatalf("the CA has no certificate (NewCA first): %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(certs, "ca.crt"), b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	for cn, n := range nodes {
+		base := filepath.Join(n.DataDir, "certs", cn)
+		ca.Run("pki", "sign-csr", "--csr", base+".csr", "--cert", base+".crt")
+		if err := os.WriteFile(filepath.Join(n.DataDir, "certs", "ca.crt"), caCert, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -93,3 +93,21 @@ func Veth(t testing.TB, a *Netns, addrA string, b *Netns, addrB string) {
 	b.MustRun("ip", "addr", "add", addrB, "dev", ifb)
 	b.MustRun("ip", "link", "set", ifb, "up")
 }
+
+// ID is the namespace's identity as /proc/PID/ns/net reads it
+// ("net:[INODE]"), the form checks print in their details.
+func (n *Netns) ID() string {
+	n.t.Helper()
+	var st unix.Stat_t
+	if err := unix.Stat("/run/netns/"+n.Name, &st); err != nil {
+		n.t.Fatalf("netns %s: %v", n.Name, err)
+	}
+	return fmt.Sprintf("net:[%d]", st.Ino)
+}
+
+// CommandAs returns a command that runs inside the namespace as uid/gid
+// with no supplementary groups (util-linux setpriv drops the privilege
+// after ip netns exec entered the namespace, which needs root).
+func (n *Netns) CommandAs(uid, gid uint32, name string, args ...string) *exec.Cmd {
+	return n.Command("setpriv", append([]string{fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", gid), "--clear-groups", "--", name}, args...)...)
+}
