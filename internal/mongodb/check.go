@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"go.mongodb.org/mongo-driver/mongo"
-
+	"github.com/opschecks/opschecks/internal/mongodb/codes"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
 )
@@ -62,8 +61,7 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 			return nil, err
 		}
 		if ctx.Err() == nil && plugin.StateOf(err) == plugin.Unknown {
-			var ce mongo.CommandError
-			if errors.As(err, &ce) && (ce.Code == 13 || ce.Name == "Unauthorized") {
+			if codes.Is(err, codes.Unauthorized) {
 				who := "pass --user and a password"
 				if s.User != "" {
 					who = "grant user " + s.User + " the clusterMonitor role (and read on the databases for the size modes)"

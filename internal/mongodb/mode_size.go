@@ -2,12 +2,11 @@ package mongodb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/mongo"
 
+	"github.com/opschecks/opschecks/internal/mongodb/codes"
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
@@ -42,8 +41,7 @@ func (s *Session) collStats(ctx context.Context, db, coll string) (Doc, error) {
 	var raw bson.Raw
 	err := s.Run(ctx, db, bson.D{{Key: "collStats", Value: coll}, {Key: "scale", Value: 1}}, &raw)
 	if err != nil {
-		var ce mongo.CommandError
-		if errors.As(err, &ce) && (ce.Code == 26 || ce.Name == "NamespaceNotFound") {
+		if codes.Is(err, codes.NamespaceNotFound) {
 			return Doc{}, fmt.Errorf("collection %s.%s does not exist: check --database and --collection", db, coll)
 		}
 		return Doc{}, fmt.Errorf("collStats on %s.%s: %w", db, coll, err)

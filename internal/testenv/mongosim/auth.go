@@ -7,6 +7,8 @@ import (
 	"github.com/xdg-go/scram"
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
+
+	"github.com/opschecks/opschecks/internal/mongodb/codes"
 )
 
 const scramIterations = 15000
@@ -15,10 +17,12 @@ var errNoUser = errors.New("unknown user")
 
 // credentials derives what a server stores for user from its password,
 // with the SCRAM library's own client-side key derivation.
-func (s *Set) credentials(user string) (scram.StoredCredentials, error) {
-	s.mu.Lock()
-	pw, ok := s.sc.Users[user]
-	s.mu.Unlock()
+func (s *Server) credentials(user string) (scram.StoredCredentials, error) {
+	var pw string
+	ok := false
+	if s.Users != nil {
+		pw, ok = s.Users()[user]
+	}
 	if !ok {
 		return scram.StoredCredentials{}, errNoUser
 	}
@@ -33,27 +37,29 @@ func (s *Set) credentials(user string) (scram.StoredCredentials, error) {
 	return c.GetStoredCredentialsWithError(scram.KeyFactors{Salt: string(salt), Iters: scramIterations})
 }
 
+// authFailed is mongod's answer to a failed SASL step
+// (src/mongo/db/auth/sasl_commands.cpp).
 func authFailed() bson.D {
-	return cmdError(18, "AuthenticationFailed", "Authentication failed.")
+	return CommandError(codes.AuthenticationFailed, "Authentication failed.")
 }
 
-func (s *Set) saslStart(cs *conn, cmd bson.Raw) bson.D {
+func (s *Server) saslStart(cs *Conn, cmd bson.Raw) bson.D {
 	mech, _ := cmd.Lookup("mechanism").StringValueOK()
 	if mech != "SCRAM-SHA-256" {
-		return cmdError(2, "BadValue", "Unsupported mechanism '"+mech+"' on authentication database 'admin'")
+		return CommandError(codes.BadValue, "Unsupported mechanism '"+mech+"' on authentication database 'admin'")
 	}
 	srv, err := scram.SHA256.NewServer(s.credentials)
 	if err != nil {
 		return authFailed()
 	}
 	cs.sasl = srv.NewConversation()
-	cs.authed = false
+	cs.Authed = false
 	return s.saslStep(cs, cmd)
 }
 
-func (s *Set) saslContinue(cs *conn, cmd bson.Raw) bson.D {
+func (s *Server) saslContinue(cs *Conn, cmd bson.Raw) bson.D {
 	if cs.sasl == nil {
-		return cmdError(17, "ProtocolError", "No SASL session state found")
+		return CommandError(codes.ProtocolError, "No SASL session state found")
 	}
 	if cs.sasl.Done() {
 		// The empty exchange of clients that do not skip it.
@@ -65,13 +71,13 @@ func (s *Set) saslContinue(cs *conn, cmd bson.Raw) bson.D {
 	return s.saslStep(cs, cmd)
 }
 
-func (s *Set) saslStep(cs *conn, cmd bson.Raw) bson.D {
+func (s *Server) saslStep(cs *Conn, cmd bson.Raw) bson.D {
 	_, payload, ok := cmd.Lookup("payload").BinaryOK()
 	if !ok {
 		if str, sok := cmd.Lookup("payload").StringValueOK(); sok {
 			payload = []byte(str)
 		} else {
-			return cmdError(9, "FailedToParse", "missing payload")
+			return CommandError(codes.FailedToParse, "missing payload")
 		}
 	}
 	out, err := cs.sasl.Step(string(payload))
@@ -84,7 +90,7 @@ func (s *Set) saslStep(cs *conn, cmd bson.Raw) bson.D {
 		if !cs.sasl.Valid() {
 			return authFailed()
 		}
-		cs.authed = true
+		cs.Authed = true
 		skip, _ := cmd.Lookup("options", "skipEmptyExchange").BooleanOK()
 		if !skip {
 			// Leave the final empty round to saslContinue.

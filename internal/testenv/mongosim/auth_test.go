@@ -32,8 +32,8 @@ func payloadOf(t *testing.T, reply bson.D) (string, bool) {
 func TestSCRAMConversation(t *testing.T) {
 	for _, skip := range []bool{true, false} {
 		for _, pw := range []string{"right", "wrong"} {
-			set := &Set{sc: Scenario{Users: map[string]string{"u": "right"}}}
-			cs := &conn{}
+			set := &Server{Users: func() map[string]string { return map[string]string{"u": "right"} }}
+			cs := &Conn{Server: set}
 			cl, err := scram.SHA256.NewClient("u", pw, "")
 			if err != nil {
 				t.Fatal(err)
@@ -53,8 +53,8 @@ func TestSCRAMConversation(t *testing.T) {
 			reply = set.saslContinue(cs, saslCmd(t, bson.D{{Key: "saslContinue", Value: 1}, {Key: "conversationId", Value: 1},
 				{Key: "payload", Value: primitive.Binary{Data: []byte(final)}}, {Key: "options", Value: bson.D{{Key: "skipEmptyExchange", Value: skip}}}}))
 			if pw == "wrong" {
-				if code := mustDoc(reply).Lookup("code").Int32(); code != 18 || cs.authed {
-					t.Fatalf("wrong password: code %d, authed %v", code, cs.authed)
+				if code := mustDoc(reply).Lookup("code").Int32(); code != 18 || cs.Authed {
+					t.Fatalf("wrong password: code %d, authed %v", code, cs.Authed)
 				}
 				continue
 			}
@@ -71,7 +71,7 @@ func TestSCRAMConversation(t *testing.T) {
 					t.Fatal("empty exchange did not finish")
 				}
 			}
-			if !cs.authed {
+			if !cs.Authed {
 				t.Fatal("not authenticated")
 			}
 		}

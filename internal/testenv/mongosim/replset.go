@@ -1,404 +1,291 @@
+// Package mongosim simulates MongoDB deployments for tests. Server is the
+// reusable core: a loopback listener speaking the wire protocol (OP_MSG,
+// and the legacy OP_QUERY handshake answered with OP_REPLY), SCRAM-SHA-256
+// authentication, and a table of command handlers. Set is a replica set
+// built on it: one Server per member answering hello, replSetGetStatus,
+// replSetGetConfig, the oplog queries and what mongosh's rs helpers send,
+// shaped as the mongod version of the scenario shapes them, so that the
+// real driver and mongosh discover a topology no real mongod is needed for.
+//
+// Files: server.go (the core), wire.go (messages), auth.go (SCRAM),
+// versions.go (what each server version changes, with sources),
+// replset.go (Scenario, Member, Set), replset_hello.go,
+// replset_status.go, replset_config.go, replset_oplog.go (the documents,
+// each with the source of its shape).
 package mongosim
 
 import (
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
-// snapshot is the scenario as one request sees it.
-type snapshot struct {
+// State is a replica-set member state as replSetGetStatus numbers it
+// (src/mongo/db/repl/member_state.h).
+type State int
+
+// Member states.
+const (
+	Startup    State = 0
+	Primary    State = 1
+	Secondary  State = 2
+	Recovering State = 3
+	Startup2   State = 5
+	Unknown    State = 6
+	Arbiter    State = 7
+	Down       State = 8
+	Rollback   State = 9
+	Removed    State = 10
+)
+
+var stateNames = map[State]string{
+	Startup: "STARTUP", Primary: "PRIMARY", Secondary: "SECONDARY",
+	Recovering: "RECOVERING", Startup2: "STARTUP2", Unknown: "UNKNOWN",
+	Arbiter: "ARBITER", Down: "DOWN", Rollback: "ROLLBACK", Removed: "REMOVED",
+}
+
+func (s State) String() string {
+	if n, ok := stateNames[s]; ok {
+		return n
+	}
+	return fmt.Sprintf("STATE%d", int(s))
+}
+
+// Member scripts one member of the set.
+type Member struct {
+	State State
+	// Lag is how far the member's last applied optime is behind the
+	// newest one of the set.
+	Lag    time.Duration
+	Hidden bool
+	// Delay is the configured secondaryDelaySecs (slaveDelay before 5.0).
+	Delay time.Duration
+	// Priority defaults to 1, or 0 for hidden, delayed and arbiter
+	// members. Votes defaults to 1; set NoVote for a non-voting member.
+	Priority *float64
+	NoVote   bool
+	// Unreachable: the port refuses connections and the other members
+	// report it with health 0 and state DOWN.
+	Unreachable bool
+	// Hang: the member accepts connections and never answers. The
+	// others report it DOWN, unless HangSeenUp: the hang began less
+	// than a heartbeat timeout ago and they still report it healthy.
+	Hang       bool
+	HangSeenUp bool
+	// AuthFailed: the member answers, but its heartbeats fail internal
+	// authentication (a keyFile or x.509 member certificate that does not
+	// match): the others report it with health 0, state UNKNOWN and
+	// authenticated false.
+	AuthFailed bool
+	// OplogWindow is the time between the member's first and last oplog
+	// entries (default 48h).
+	OplogWindow time.Duration
+	// Term of the member's election when it is a primary (default 1).
+	Term int64
+	// InitialSync describes a member in STARTUP2: its failed attempts.
+	InitialSync *InitialSync
+	// Slow delays the member's answers to every command but the
+	// handshake (hello/isMaster), as a member busy with its workload.
+	Slow time.Duration
+}
+
+// InitialSync is the progress of a member's initial sync.
+type InitialSync struct {
+	// Failed attempts so far, each with its status message; the member
+	// gives up after MaxFailed (default 10, mongod's
+	// numInitialSyncAttempts).
+	Failed    []string
+	MaxFailed int
+	// SyncSource is where the attempts copied from (default: the
+	// primary).
+	SyncSource string
+	// Started is how long ago the first attempt began (default 1h).
+	Started time.Duration
+}
+
+// Scenario is a whole replica set.
+type Scenario struct {
+	SetName string // default rs0
+	// Version selects the server version whose shapes the documents
+	// follow: one of Versions() (default 8.0).
+	Version string
+	Members []Member
+	// Users holds SCRAM-SHA-256 users (admin database) and passwords;
+	// when set, every command but the handshake, ping and buildInfo needs
+	// an authenticated connection.
+	Users map[string]string
+	// Now is the newest optime of the set (default: the time of the
+	// request, so lags stay constant).
+	Now time.Time
+	// HeartbeatAge is how old the last heartbeat responses other members
+	// report are (default 1s).
+	HeartbeatAge time.Duration
+	// DenyConfig answers replSetGetConfig with Unauthorized, as for a
+	// user whose role lacks the replSetGetConfig action.
+	DenyConfig bool
+}
+
+// Set is a running simulated replica set.
+type Set struct {
+	Stats
+
+	mu      sync.Mutex
 	sc      Scenario
+	ver     version
+	servers []*Server
 	addrs   []string
 	procIDs []primitive.ObjectID
-	counter int64
-	now     time.Time
-	uptime  int64
+	setID   primitive.ObjectID
+	counter atomic.Int64
+	changed chan struct{}
+	closed  chan struct{}
+	started time.Time
 }
 
-func (s *Set) snap() snapshot {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sc := s.sc
-	sc.Members = append([]Member(nil), s.sc.Members...)
-	now := sc.Now
-	if now.IsZero() {
-		now = time.Now()
+// Start starts every member of sc on its own loopback port. The set is
+// stopped when the test ends.
+func Start(t testing.TB, sc Scenario) *Set {
+	t.Helper()
+	s, err := New(sc)
+	if err != nil {
+		t.Fatalf("mongosim: %v", err)
 	}
-	return snapshot{sc: sc, addrs: s.addrs, procIDs: s.procIDs, counter: s.counter.Load(),
-		now: now, uptime: int64(time.Since(s.started).Seconds()) + 3600}
+	t.Cleanup(s.Close)
+	return s
 }
 
-func (m Member) priority() float64 {
-	if m.Priority != nil {
-		return *m.Priority
+// New starts a simulated set; Close stops it.
+func New(sc Scenario) (*Set, error) {
+	if sc.SetName == "" {
+		sc.SetName = "rs0"
 	}
-	if m.Hidden || m.Delay > 0 || m.State == Arbiter {
-		return 0
+	if sc.Version == "" {
+		sc.Version = "8.0"
 	}
-	return 1
-}
-
-// down says whether the other members see the member as DOWN.
-func (m Member) down() bool { return m.Unreachable || (m.Hang && !m.HangSeenUp) }
-
-func (m Member) votes() int32 {
-	if m.NoVote {
-		return 0
+	ver, ok := versions[sc.Version]
+	if !ok {
+		return nil, fmt.Errorf("unknown version %q: expected one of %s", sc.Version, strings.Join(Versions(), ", "))
 	}
-	return 1
-}
-
-func (m Member) term() int64 {
-	if m.Term > 0 {
-		return m.Term
+	if sc.HeartbeatAge == 0 {
+		sc.HeartbeatAge = time.Second
 	}
-	return 1
-}
-
-// optime is the member's last applied optime.
-func (sn snapshot) optime(i int) time.Time {
-	return sn.now.Add(-sn.sc.Members[i].Lag).Truncate(time.Second)
-}
-
-func ts(t time.Time) primitive.Timestamp { return primitive.Timestamp{T: uint32(t.Unix()), I: 1} }
-
-func opTime(t time.Time, term int64) bson.D {
-	return bson.D{{Key: "ts", Value: ts(t)}, {Key: "t", Value: term}}
-}
-
-// electionID encodes the term the way mongod does (max OID prefix +
-// term), so a newer primary has the larger electionId.
-func electionID(term int64) primitive.ObjectID {
-	var id primitive.ObjectID
-	copy(id[:], []byte{0x7f, 0xff, 0xff, 0xff})
-	for k := 0; k < 8; k++ {
-		id[11-k] = byte(term >> (8 * k))
-	}
-	return id
-}
-
-// seenPrimary is the primary member i believes in: itself when it is
-// one, else the first reachable primary.
-func (sn snapshot) seenPrimary(i int) int {
-	if sn.sc.Members[i].State == Primary {
-		return i
-	}
-	for j, m := range sn.sc.Members {
-		if m.State == Primary && !m.down() {
-			return j
+	s := &Set{sc: sc, ver: ver, changed: make(chan struct{}), closed: make(chan struct{}),
+		started: time.Now(), setID: primitive.NewObjectID()}
+	for i, m := range sc.Members {
+		srv, err := NewServer(&s.Stats)
+		if err != nil {
+			s.Close()
+			return nil, err
 		}
-	}
-	return -1
-}
-
-func (sn snapshot) maxTerm() int64 {
-	t := int64(1)
-	for _, m := range sn.sc.Members {
-		if m.State == Primary && m.term() > t {
-			t = m.term()
-		}
-	}
-	return t
-}
-
-func (s *Set) hello(cs *conn, req *request, legacy bool) bson.Raw {
-	s.awaitHello(req.cmd)
-	sn := s.snap()
-	i := cs.member
-	m := sn.sc.Members[i]
-	writable := m.State == Primary
-	d := bson.D{}
-	if legacy {
-		d = append(d, bson.E{Key: "ismaster", Value: writable})
-	} else {
-		d = append(d, bson.E{Key: "isWritablePrimary", Value: writable})
-	}
-	if _, ok := req.cmd.Lookup("helloOk").BooleanOK(); ok {
-		d = append(d, bson.E{Key: "helloOk", Value: true})
-	}
-	d = append(d, bson.E{Key: "topologyVersion", Value: bson.D{{Key: "processId", Value: sn.procIDs[i]}, {Key: "counter", Value: sn.counter}}})
-	if m.State == Removed {
-		d = append(d, bson.E{Key: "secondary", Value: false},
-			bson.E{Key: "info", Value: "Does not have a valid replica set config"},
-			bson.E{Key: "isreplicaset", Value: true})
-	} else {
-		var hosts, passives, arbiters bson.A
-		for j, o := range sn.sc.Members {
-			switch {
-			case o.Hidden:
-			case o.State == Arbiter:
-				arbiters = append(arbiters, sn.addrs[j])
-			case o.priority() == 0:
-				passives = append(passives, sn.addrs[j])
-			default:
-				hosts = append(hosts, sn.addrs[j])
-			}
-		}
-		d = append(d, bson.E{Key: "hosts", Value: hosts})
-		if len(passives) > 0 {
-			d = append(d, bson.E{Key: "passives", Value: passives})
-		}
-		if len(arbiters) > 0 {
-			d = append(d, bson.E{Key: "arbiters", Value: arbiters})
-		}
-		d = append(d, bson.E{Key: "setName", Value: sn.sc.SetName}, bson.E{Key: "setVersion", Value: int32(3)})
-		if p := sn.seenPrimary(i); p >= 0 {
-			d = append(d, bson.E{Key: "primary", Value: sn.addrs[p]})
-		}
-		d = append(d, bson.E{Key: "me", Value: sn.addrs[i]},
-			bson.E{Key: "secondary", Value: m.State == Secondary})
-		if m.State == Arbiter {
-			d = append(d, bson.E{Key: "arbiterOnly", Value: true})
-		}
-		if m.Hidden {
-			d = append(d, bson.E{Key: "hidden", Value: true})
-		}
-		if m.priority() == 0 && m.State != Arbiter {
-			d = append(d, bson.E{Key: "passive", Value: true})
-		}
-		if writable {
-			d = append(d, bson.E{Key: "electionId", Value: electionID(m.term())})
-		}
-		if m.State != Arbiter {
-			op := sn.optime(i)
-			d = append(d, bson.E{Key: "lastWrite", Value: bson.D{
-				{Key: "opTime", Value: opTime(op, sn.maxTerm())},
-				{Key: "lastWriteDate", Value: primitive.NewDateTimeFromTime(op)},
-				{Key: "majorityOpTime", Value: opTime(op, sn.maxTerm())},
-				{Key: "majorityWriteDate", Value: primitive.NewDateTimeFromTime(op)},
-			}})
-		}
-	}
-	d = append(d,
-		bson.E{Key: "maxBsonObjectSize", Value: int32(16 * 1024 * 1024)},
-		bson.E{Key: "maxMessageSizeBytes", Value: int32(48000000)},
-		bson.E{Key: "maxWriteBatchSize", Value: int32(100000)},
-		bson.E{Key: "localTime", Value: primitive.NewDateTimeFromTime(sn.now)},
-		bson.E{Key: "logicalSessionTimeoutMinutes", Value: int32(30)},
-		bson.E{Key: "connectionId", Value: int32(cs.member*1000 + 1)},
-		bson.E{Key: "minWireVersion", Value: int32(0)},
-		bson.E{Key: "maxWireVersion", Value: wireVersions[sn.sc.Version]},
-		bson.E{Key: "readOnly", Value: false},
-	)
-	if s.needAuth() {
-		if _, ok := req.cmd.Lookup("saslSupportedMechs").StringValueOK(); ok {
-			d = append(d, bson.E{Key: "saslSupportedMechs", Value: bson.A{"SCRAM-SHA-256"}})
-		}
-	}
-	d = append(d, bson.E{Key: "ok", Value: 1.0})
-	return mustDoc(d)
-}
-
-func (s *Set) replSetGetStatus(i int) bson.D {
-	sn := s.snap()
-	self := sn.sc.Members[i]
-	if self.State == Removed {
-		return removedError()
-	}
-	old := sn.sc.Version == "4.4"
-	term := sn.maxTerm()
-	hb := primitive.NewDateTimeFromTime(sn.now.Add(-sn.sc.HeartbeatAge))
-	var members bson.A
-	var voting, writableVoting int32
-	for j, m := range sn.sc.Members {
-		isSelf := j == i
-		voting += m.votes()
-		if m.State != Arbiter {
-			writableVoting += m.votes()
-		}
-		state := m.State
-		health := 1.0
-		if m.down() && !isSelf {
-			state, health = Down, 0
-		}
-		stateStr := state.String()
-		if state == Down {
-			stateStr = "(not reachable/healthy)"
-		}
-		d := bson.D{
-			{Key: "_id", Value: int32(j)},
-			{Key: "name", Value: sn.addrs[j]},
-			{Key: "health", Value: health},
-			{Key: "state", Value: int32(state)},
-			{Key: "stateStr", Value: stateStr},
-			{Key: "uptime", Value: sn.uptime},
-		}
-		if state == Down {
-			zero := time.Unix(0, 0).UTC()
-			d = append(d,
-				bson.E{Key: "optime", Value: bson.D{{Key: "ts", Value: primitive.Timestamp{}}, {Key: "t", Value: int64(-1)}}},
-				bson.E{Key: "optimeDurable", Value: bson.D{{Key: "ts", Value: primitive.Timestamp{}}, {Key: "t", Value: int64(-1)}}},
-				bson.E{Key: "optimeDate", Value: primitive.NewDateTimeFromTime(zero)},
-				bson.E{Key: "optimeDurableDate", Value: primitive.NewDateTimeFromTime(zero)},
-				bson.E{Key: "lastHeartbeat", Value: hb},
-				bson.E{Key: "lastHeartbeatRecv", Value: primitive.NewDateTimeFromTime(zero)},
-				bson.E{Key: "pingMs", Value: int64(0)},
-				bson.E{Key: "lastHeartbeatMessage", Value: heartbeatError(m, sn.addrs[j])},
-				bson.E{Key: "authenticated", Value: false},
-			)
-			members = append(members, d)
+		s.servers = append(s.servers, srv)
+		s.addrs = append(s.addrs, srv.Addr())
+		s.procIDs = append(s.procIDs, primitive.NewObjectID())
+		if m.Unreachable {
+			// The port was ours a moment ago and now refuses.
+			srv.Refuse()
 			continue
 		}
-		if m.State != Arbiter {
-			op := sn.optime(j)
-			d = append(d,
-				bson.E{Key: "optime", Value: opTime(op, term)},
-				bson.E{Key: "optimeDate", Value: primitive.NewDateTimeFromTime(op)})
-			if sn.sc.Version == "8.0" {
-				d = append(d,
-					bson.E{Key: "optimeWritten", Value: opTime(op, term)},
-					bson.E{Key: "optimeWrittenDate", Value: primitive.NewDateTimeFromTime(op)})
-			}
-			if !isSelf {
-				d = append(d,
-					bson.E{Key: "optimeDurable", Value: opTime(op, term)},
-					bson.E{Key: "optimeDurableDate", Value: primitive.NewDateTimeFromTime(op)})
-			}
-			d = append(d,
-				bson.E{Key: "lastAppliedWallTime", Value: primitive.NewDateTimeFromTime(op)},
-				bson.E{Key: "lastDurableWallTime", Value: primitive.NewDateTimeFromTime(op)})
-		}
-		if !isSelf {
-			d = append(d,
-				bson.E{Key: "lastHeartbeat", Value: hb},
-				bson.E{Key: "lastHeartbeatRecv", Value: hb},
-				bson.E{Key: "pingMs", Value: int64(0)},
-				bson.E{Key: "lastHeartbeatMessage", Value: ""})
-		}
-		src := ""
-		if m.State == Secondary || m.State == Recovering || m.State == Startup2 {
-			if p := sn.seenPrimary(j); p >= 0 && p != j {
-				src = sn.addrs[p]
-			}
-		}
-		if old {
-			d = append(d, bson.E{Key: "syncingTo", Value: src})
-		} else {
-			d = append(d, bson.E{Key: "syncSourceHost", Value: src}, bson.E{Key: "syncSourceId", Value: int32(-1)})
-		}
-		d = append(d, bson.E{Key: "infoMessage", Value: ""})
-		if m.Delay > 0 {
-			if old {
-				d = append(d, bson.E{Key: "slaveDelay", Value: int32(m.Delay / time.Second)})
-			} else {
-				d = append(d, bson.E{Key: "secondaryDelaySecs", Value: int64(m.Delay / time.Second)})
-			}
-		}
-		if m.State == Primary {
-			et := sn.now.Add(-time.Hour)
-			d = append(d, bson.E{Key: "electionTime", Value: ts(et)},
-				bson.E{Key: "electionDate", Value: primitive.NewDateTimeFromTime(et)})
-		}
-		d = append(d, bson.E{Key: "configVersion", Value: int32(3)}, bson.E{Key: "configTerm", Value: term})
-		if isSelf {
-			d = append(d, bson.E{Key: "self", Value: true})
-		}
-		members = append(members, d)
+		s.install(i, srv)
 	}
-	newest := bson.D{}
-	if self.State != Arbiter {
-		newest = opTime(sn.optime(i), term)
+	// Serve only once every address is known: hello lists them all.
+	for i, srv := range s.servers {
+		if !sc.Members[i].Unreachable {
+			srv.Serve()
+		}
 	}
-	out := bson.D{
-		{Key: "set", Value: sn.sc.SetName},
-		{Key: "date", Value: primitive.NewDateTimeFromTime(sn.now)},
-		{Key: "myState", Value: int32(self.State)},
-		{Key: "term", Value: term},
-		{Key: "heartbeatIntervalMillis", Value: int64(2000)},
-	}
-	if !old {
-		out = append(out,
-			bson.E{Key: "majorityVoteCount", Value: voting/2 + 1},
-			bson.E{Key: "writeMajorityCount", Value: writableVoting/2 + 1},
-			bson.E{Key: "votingMembersCount", Value: voting},
-			bson.E{Key: "writableVotingMembersCount", Value: writableVoting})
-	}
-	out = append(out,
-		bson.E{Key: "optimes", Value: bson.D{{Key: "lastCommittedOpTime", Value: newest}, {Key: "appliedOpTime", Value: newest}, {Key: "durableOpTime", Value: newest}}},
-		bson.E{Key: "members", Value: members},
-		bson.E{Key: "ok", Value: 1.0})
-	return out
+	return s, nil
 }
 
-func (s *Set) replSetGetConfig(i int) bson.D {
-	sn := s.snap()
-	if sn.sc.Members[i].State == Removed {
-		return removedError()
+// install registers member i's command handlers on its server.
+func (s *Set) install(i int, srv *Server) {
+	srv.Users = func() map[string]string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.sc.Users
 	}
-	old := sn.sc.Version == "4.4"
-	var members bson.A
-	for j, m := range sn.sc.Members {
-		d := bson.D{
-			{Key: "_id", Value: int32(j)},
-			{Key: "host", Value: sn.addrs[j]},
-			{Key: "arbiterOnly", Value: m.State == Arbiter},
-			{Key: "buildIndexes", Value: true},
-			{Key: "hidden", Value: m.Hidden},
-			{Key: "priority", Value: m.priority()},
-			{Key: "tags", Value: bson.D{}},
-		}
-		if old {
-			d = append(d, bson.E{Key: "slaveDelay", Value: int64(m.Delay / time.Second)})
-		} else {
-			d = append(d, bson.E{Key: "secondaryDelaySecs", Value: int64(m.Delay / time.Second)})
-		}
-		d = append(d, bson.E{Key: "votes", Value: m.votes()})
-		members = append(members, d)
+	srv.Hang = func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.sc.Members[i].Hang
 	}
-	return bson.D{{Key: "config", Value: bson.D{
-		{Key: "_id", Value: sn.sc.SetName},
-		{Key: "version", Value: int32(3)},
-		{Key: "term", Value: sn.maxTerm()},
-		{Key: "protocolVersion", Value: int64(1)},
-		{Key: "members", Value: members},
-	}}, {Key: "ok", Value: 1.0}}
+	slow := func(h Handler) Handler {
+		return func(c *Conn, r *Request) bson.D {
+			s.mu.Lock()
+			d := s.sc.Members[i].Slow
+			s.mu.Unlock()
+			if d > 0 {
+				select {
+				case <-time.After(d):
+				case <-s.closed:
+				}
+			}
+			return h(c, r)
+		}
+	}
+	hello := func(c *Conn, r *Request) bson.D { return s.hello(i, r) }
+	srv.Handle("hello", hello, true)
+	srv.Handle("isMaster", hello, true)
+	srv.Handle("buildInfo", func(*Conn, *Request) bson.D { return s.buildInfo() }, true)
+	srv.Handle("ping", slow(func(*Conn, *Request) bson.D { return OK() }), true)
+	srv.Handle("killCursors", func(*Conn, *Request) bson.D { return OK() }, false)
+	srv.Handle("replSetGetStatus", slow(func(*Conn, *Request) bson.D { return s.replSetGetStatus(i) }), false)
+	srv.Handle("replSetGetConfig", slow(func(*Conn, *Request) bson.D { return s.replSetGetConfig(i) }), false)
+	srv.Handle("find", slow(func(_ *Conn, r *Request) bson.D { return s.find(i, r) }), false)
+	srv.Handle("getMore", slow(func(_ *Conn, r *Request) bson.D { return s.getMore(r) }), false)
+	srv.Handle("aggregate", slow(func(_ *Conn, r *Request) bson.D { return s.aggregate(i, r) }), false)
+	srv.Handle("listCollections", slow(func(_ *Conn, r *Request) bson.D { return s.listCollections(i, r) }), false)
 }
 
-// find answers queries on local.oplog.rs with the first ({$natural: 1})
-// or last ({$natural: -1}) entry of the member's oplog.
-func (s *Set) find(i int, cmd bson.Raw) bson.D {
-	sn := s.snap()
-	coll, _ := cmd.Lookup("find").StringValueOK()
-	db, _ := cmd.Lookup("$db").StringValueOK()
-	ns := db + "." + coll
-	m := sn.sc.Members[i]
-	batch := bson.A{}
-	if ns == "local.oplog.rs" && m.State != Arbiter {
-		window := m.OplogWindow
-		if window == 0 {
-			window = 48 * time.Hour
-		}
-		last := sn.optime(i)
-		first := last.Add(-window)
-		at := first
-		if dir, ok := cmd.Lookup("sort", "$natural").AsInt64OK(); ok && dir < 0 {
-			at = last
-		}
-		batch = append(batch, bson.D{
-			{Key: "op", Value: "n"}, {Key: "ns", Value: ""},
-			{Key: "o", Value: bson.D{{Key: "msg", Value: "periodic noop"}}},
-			{Key: "ts", Value: ts(at)}, {Key: "t", Value: sn.maxTerm()}, {Key: "v", Value: int64(2)},
-			{Key: "wall", Value: primitive.NewDateTimeFromTime(at)},
-		})
+// Close stops every member and waits for their goroutines.
+func (s *Set) Close() {
+	select {
+	case <-s.closed:
+		return
+	default:
 	}
-	return bson.D{{Key: "cursor", Value: bson.D{
-		{Key: "firstBatch", Value: batch},
-		{Key: "id", Value: int64(0)},
-		{Key: "ns", Value: ns},
-	}}, {Key: "ok", Value: 1.0}}
+	close(s.closed)
+	for _, srv := range s.servers {
+		srv.Close()
+	}
 }
 
-// removedError is what a member that is not in the configuration answers
-// the replica-set commands with.
-func removedError() bson.D {
-	return cmdError(93, "InvalidReplicaSetConfig", "Our replica set config is invalid or we are not a member of it")
+// Addr is member i's host:port.
+func (s *Set) Addr(i int) string { return s.addrs[i] }
+
+// Version is the server version the set answers as.
+func (s *Set) Version() string { return s.ver.name }
+
+// URI is a replica-set connection string naming the given members (all
+// when none are given).
+func (s *Set) URI(members ...int) string {
+	hosts := s.addrs
+	if len(members) > 0 {
+		hosts = nil
+		for _, i := range members {
+			hosts = append(hosts, s.addrs[i])
+		}
+	}
+	return "mongodb://" + strings.Join(hosts, ",") + "/?replicaSet=" + s.sc.SetName
 }
 
-func heartbeatError(m Member, addr string) string {
-	if m.Hang {
-		return "Couldn't get a connection within the time limit of 10000ms"
-	}
-	return "Error connecting to " + addr + " :: caused by :: Connection refused"
+// DirectURI connects to member i alone.
+func (s *Set) DirectURI(i int) string {
+	return "mongodb://" + s.addrs[i] + "/?directConnection=true"
+}
+
+// Update changes the scenario while the set runs (a failover, a member
+// falling behind); awaitable hellos answer at once so the driver sees it.
+func (s *Set) Update(f func(*Scenario)) {
+	s.mu.Lock()
+	f(&s.sc)
+	s.counter.Add(1)
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/bson"
 )
@@ -31,7 +32,8 @@ type header struct {
 type request struct {
 	hdr    header
 	cmd    bson.Raw
-	legacy bool // OP_QUERY: answer with OP_REPLY
+	legacy bool   // OP_QUERY: answer with OP_REPLY
+	db     string // OP_QUERY: the database of the namespace
 }
 
 // readMessage reads one message from r and decodes OP_MSG (section kind
@@ -63,11 +65,11 @@ func readMessage(r io.Reader) (*request, error) {
 		}
 		return &request{hdr: h, cmd: cmd}, nil
 	case opQuery:
-		cmd, err := decodeQuery(body)
+		cmd, db, err := decodeQuery(body)
 		if err != nil {
 			return nil, err
 		}
-		return &request{hdr: h, cmd: cmd, legacy: true}, nil
+		return &request{hdr: h, cmd: cmd, legacy: true, db: db}, nil
 	}
 	return nil, fmt.Errorf("unsupported opcode %d", h.OpCode)
 }
@@ -118,10 +120,10 @@ func decodeMsg(b []byte) (bson.Raw, error) {
 }
 
 // decodeQuery returns the command of an OP_QUERY against a $cmd
-// collection, unwrapping {$query: ...}.
-func decodeQuery(b []byte) (bson.Raw, error) {
+// collection, unwrapping {$query: ...}, and the namespace's database.
+func decodeQuery(b []byte) (bson.Raw, string, error) {
 	if len(b) < 4 {
-		return nil, errors.New("OP_QUERY too short")
+		return nil, "", errors.New("OP_QUERY too short")
 	}
 	b = b[4:]
 	i := 0
@@ -129,23 +131,24 @@ func decodeQuery(b []byte) (bson.Raw, error) {
 		i++
 	}
 	if i == len(b) {
-		return nil, errors.New("OP_QUERY collection name not terminated")
+		return nil, "", errors.New("OP_QUERY collection name not terminated")
 	}
+	db, _, _ := strings.Cut(string(b[:i]), ".")
 	b = b[i+1:]
 	if len(b) < 8 {
-		return nil, errors.New("OP_QUERY too short")
+		return nil, "", errors.New("OP_QUERY too short")
 	}
 	d, _, err := readDoc(b[8:])
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if q, ok := d.Lookup("$query").DocumentOK(); ok {
-		return q, nil
+		return q, db, nil
 	}
 	if q, ok := d.Lookup("query").DocumentOK(); ok {
-		return q, nil
+		return q, db, nil
 	}
-	return d, nil
+	return d, db, nil
 }
 
 func readDoc(b []byte) (bson.Raw, []byte, error) {

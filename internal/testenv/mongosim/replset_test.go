@@ -36,7 +36,7 @@ func healthy() Scenario {
 }
 
 func TestDriverDiscoversPrimary(t *testing.T) {
-	for _, v := range []string{"4.4", "6.0", "8.0"} {
+	for _, v := range Versions() {
 		t.Run(v, func(t *testing.T) {
 			sc := healthy()
 			sc.Version = v

@@ -1,33 +1,54 @@
-package mongodb
+package replset
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/bson/primitive"
 
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/thresholds"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
+// rsFixture reads a reply in extended JSON from testdata (SOURCES.md
+// names where each comes from).
 func rsFixture(t testing.TB, name string) bson.Raw {
 	t.Helper()
-	return fixture(t, filepath.Join("replset", name))
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d bson.D
+	if err := bson.UnmarshalExtJSON(b, false, &d); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := bson.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
 
-func rsStatus(t *testing.T, name string) *ReplStatus {
+func rng(s string) *thresholds.Range {
+	r := thresholds.MustParse(s)
+	return &r
+}
+
+func rsStatus(t *testing.T, name string) *Status {
 	t.Helper()
-	st, err := DecodeReplStatus(rsFixture(t, name))
+	st, err := DecodeStatus(rsFixture(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return st
 }
 
-func rsMember(t *testing.T, st *ReplStatus, name string) *ReplMember {
+func rsMember(t *testing.T, st *Status, name string) *Member {
 	t.Helper()
 	for i := range st.Members {
 		if st.Members[i].Name == name {
@@ -66,7 +87,7 @@ func rsRender(t *testing.T) func(*plugin.Result, error) (string, plugin.State) {
 	}
 }
 
-func TestDecodeReplStatusVersions(t *testing.T) {
+func TestDecodeStatusVersions(t *testing.T) {
 	for _, tc := range []struct {
 		file, set, self, syncOf, syncSrc string
 		members                          int
@@ -75,7 +96,9 @@ func TestDecodeReplStatusVersions(t *testing.T) {
 		delay                            time.Duration
 	}{
 		{"status-4.4.json", "rs44", "db1.example.net:27017", "db2.example.net:27017", "db1.example.net:27017", 4, 0, "", 0},
-		{"status-6.0.json", "rs60", "db2:27017", "db4:27017", "db1:27017", 4, 2, "db4:27017", 2 * time.Hour},
+		// db4 is delayed 2 h, which replSetGetStatus does not say (only the
+		// configuration does): the decoded delay stays 0.
+		{"status-6.0.json", "rs60", "db2:27017", "db4:27017", "db1:27017", 4, 2, "db4:27017", 0},
 		{"status-8.0.json", "rs80", "mongo-b:27017", "mongo-c:27017", "", 3, 2, "", 0},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -83,7 +106,7 @@ func TestDecodeReplStatusVersions(t *testing.T) {
 			if st.Set != tc.set || len(st.Members) != tc.members || st.MajorityVoteCount != tc.majority {
 				t.Fatalf("decoded %+v", st)
 			}
-			if s := st.self(); s == nil || s.Name != tc.self {
+			if s := st.Self(); s == nil || s.Name != tc.self {
 				t.Fatalf("self = %v, want %s", s, tc.self)
 			}
 			if got := rsMember(t, st, tc.syncOf).SyncSource; got != tc.syncSrc {
@@ -96,10 +119,10 @@ func TestDecodeReplStatusVersions(t *testing.T) {
 	}
 }
 
-func TestDecodeReplStatusDownMember(t *testing.T) {
+func TestDecodeStatusDownMember(t *testing.T) {
 	st := rsStatus(t, "status-8.0.json")
 	a := rsMember(t, st, "mongo-a:27017")
-	if a.Health != 0 || a.State != rsDown || !a.Optime.IsZero() || !strings.Contains(a.Message, "Connection refused") {
+	if a.Health != 0 || a.State != Down || !a.Optime.IsZero() || !strings.Contains(a.Message, "Connection refused") {
 		t.Fatalf("down member decoded as %+v", a)
 	}
 	if c := rsMember(t, st, "mongo-c:27017"); !c.Optime.Equal(time.Date(2025, 2, 1, 7, 58, 0, 0, time.UTC)) {
@@ -107,7 +130,7 @@ func TestDecodeReplStatusDownMember(t *testing.T) {
 	}
 }
 
-func TestDecodeReplStatusErrors(t *testing.T) {
+func TestDecodeStatusErrors(t *testing.T) {
 	for _, doc := range []bson.D{
 		{{Key: "ok", Value: 1.0}},
 		{{Key: "set", Value: "rs0"}, {Key: "members", Value: bson.A{}}},
@@ -115,7 +138,7 @@ func TestDecodeReplStatusErrors(t *testing.T) {
 		{{Key: "set", Value: "rs0"}, {Key: "members", Value: "nope"}},
 	} {
 		raw, _ := bson.Marshal(doc)
-		if _, err := DecodeReplStatus(raw); err == nil {
+		if _, err := DecodeStatus(raw); err == nil {
 			t.Errorf("%v decoded without error", doc)
 		}
 	}
@@ -129,11 +152,11 @@ func TestOptimeForms(t *testing.T) {
 		bson.D{{Key: "_id", Value: 1}, {Key: "name", Value: "b:1"}, {Key: "health", Value: 1}, {Key: "state", Value: 2}, {Key: "optime", Value: bson.D{{Key: "ts", Value: primitive.Timestamp{T: 940, I: 1}}, {Key: "t", Value: int64(1)}}}, {Key: "self", Value: true}},
 	}}}
 	raw, _ := bson.Marshal(doc)
-	st, err := DecodeReplStatus(raw)
+	st, err := DecodeStatus(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, ok := rsReference(st)
+	ref, ok := Reference(st)
 	lags := MeasureLag(st, ref)
 	if !ok || ref.Name != "a:1" || len(lags) != 2 || lags[1].Lag != 60*time.Second {
 		t.Fatalf("ref %v lags %+v", ref, lags)
@@ -145,8 +168,8 @@ func TestLag44DaysAndConfigDelay(t *testing.T) {
 	if err := st.ApplyConfig(rsFixture(t, "config-4.4.json")); err != nil {
 		t.Fatal(err)
 	}
-	v := &replView{Status: st}
-	out, state := rsRender(t)(rsLagResult(v, "", rng(defLagWarn), rng(defLagCrit), nil))
+	v := &View{Status: st}
+	out, state := rsRender(t)(Lag(v, "", rng("60"), rng("300"), nil))
 	if state != plugin.Critical {
 		t.Fatalf("state %v\n%s", state, out)
 	}
@@ -154,9 +177,9 @@ func TestLag44DaysAndConfigDelay(t *testing.T) {
 		// Three days and ten seconds: the days are not dropped.
 		"MONGODB CRITICAL - db2.example.net:27017 lag 259210 s",
 		"rs44 via db1.example.net:27017 (PRIMARY): max lag 259210 s (db2.example.net:27017) behind primary db1.example.net:27017",
-		"'db2.example.net:27017'=259210s;60;300;0",
+		"'lag_db2_example_net_27017'=259210s;60;300;0",
 		// slaveDelay from the configuration is subtracted.
-		"'db3.example.net:27017'=10s;60;300;0",
+		"'lag_db3_example_net_27017'=10s;60;300;0",
 		"db3.example.net:27017 (hidden, delayed 3600 s) lag 10 s",
 		"3610 s behind primary db1.example.net:27017, minus the configured delay of 3600 s",
 		"arbiter arb.example.net:27017 skipped",
@@ -173,32 +196,36 @@ func TestLag60SecondaryView(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.ApplyHello(h)
-	v := &replView{Status: st}
+	v := &View{Status: st}
 
 	// Connected to a secondary: self by default.
-	out, state := rsRender(t)(rsLagResult(v, "", rng(defLagWarn), rng(defLagCrit), nil))
+	out, state := rsRender(t)(Lag(v, "", rng("60"), rng("300"), nil))
 	if state != plugin.Warning {
 		t.Fatalf("state %v\n%s", state, out)
 	}
 	rsContains(t, out,
 		// The primary's optime is known only from a heartbeat that is
 		// 45 s old: the lag may be understated, and the check says so.
-		"MONGODB WARNING - the last heartbeat from primary db1:27017 is 45 s old, so lag against it may be understated; rs60 via db2:27017 (SECONDARY): max lag 0 s (db2:27017) behind primary db1:27017 | 'db2:27017'=0s;60;300;0",
+		"MONGODB WARNING - the last heartbeat from primary db1:27017 is 45 s old, so lag against it may be understated; rs60 via db2:27017 (SECONDARY): max lag 0 s (db2:27017) behind primary db1:27017 | 'lag_db2_27017'=0s;60;300;0",
 		"its optime is 35 s ahead of primary db1:27017; shown as 0",
 	)
 	if strings.Contains(out, "db3:27017") {
 		t.Errorf("self mode reports other members:\n%s", out)
 	}
 
-	out, state = rsRender(t)(rsLagResult(v, "all", rng(defLagWarn), rng(defLagCrit), nil))
+	out, state = rsRender(t)(Lag(v, "all", rng("60"), rng("300"), nil))
 	if state != plugin.Warning {
 		t.Fatalf("state %v\n%s", state, out)
 	}
 	rsContains(t, out,
 		"MONGODB WARNING - db3:27017 is RECOVERING (no lag measured)",
-		"'db3:27017'=U;60;300;0",
-		// hidden from hello, delay from secondaryDelaySecs in the status
-		"db4:27017 (hidden, delayed 7200 s) lag 0 s",
+		"'lag_db3_27017'=U;60;300;0",
+		// db4 is hidden or delayed (hello lists it nowhere), and
+		// without the configuration its delay is unknown: no lag, no
+		// alert on a delay the check cannot subtract, and it says why.
+		"db4:27017 (hidden or delayed: not listed by hello) is 7160 s behind primary db1:27017, its configured delay unknown (no lag measured)",
+		"'lag_db4_27017'=U;60;300;0",
+		"grant the monitoring user the clusterMonitor role (replSetGetConfig)",
 	)
 }
 
@@ -206,7 +233,7 @@ func TestLagStaleHeartbeat(t *testing.T) {
 	st := rsStatus(t, "status-6.0.json")
 	// Pretend db4's heartbeat stopped 45 s before the status was taken.
 	rsMember(t, st, "db4:27017").LastHeartbeatRecv = st.Date.Add(-45 * time.Second)
-	out, _ := rsRender(t)(rsLagResult(&replView{Status: st}, "all", rng(defLagWarn), rng(defLagCrit), nil))
+	out, _ := rsRender(t)(Lag(&View{Status: st}, "all", rng("60"), rng("300"), nil))
 	if !strings.Contains(out, "the last heartbeat from it is 45 s old") {
 		t.Fatal(out)
 	}
@@ -214,7 +241,7 @@ func TestLagStaleHeartbeat(t *testing.T) {
 
 func TestLag80NoPrimary(t *testing.T) {
 	st := rsStatus(t, "status-8.0.json")
-	out, state := rsRender(t)(rsLagResult(&replView{Status: st}, "all", rng("3"), rng("10"), nil))
+	out, state := rsRender(t)(Lag(&View{Status: st}, "all", rng("3"), rng("10"), nil))
 	if state != plugin.Warning {
 		t.Fatalf("state %v\n%s", state, out)
 	}
@@ -222,20 +249,20 @@ func TestLag80NoPrimary(t *testing.T) {
 		"mongo-b:27017 (connected) lag 5 s",
 		"behind the freshest member mongo-c:27017 (SECONDARY; no primary)",
 		"mongo-a:27017 is DOWN, unreachable (Error connecting to mongo-a:27017 :: caused by :: Connection refused) (no lag measured)",
-		"'mongo-a:27017'=U;3;10;0",
+		"'lag_mongo-a_27017'=U;3;10;0",
 		"rs80 has no primary",
 	)
 }
 
 func TestLagPercentPure(t *testing.T) {
 	st := rsStatus(t, "status-4.4.json")
-	w := &oplogWindow{Span: 100 * time.Hour, Member: "db1.example.net:27017"}
-	out, state := rsRender(t)(rsLagResult(&replView{Status: st}, "all", rng(defLagPctWarn), rng(defLagPctCrit), w))
+	w := &Window{Span: 100 * time.Hour, Member: "db1.example.net:27017"}
+	out, state := rsRender(t)(Lag(&View{Status: st}, "all", rng("50"), rng("80"), w))
 	// 259210 s of 360000 s = 72 %: warning.
-	if state != plugin.Warning || !strings.Contains(out, "'db2.example.net:27017'=72%;50;80;0") {
+	if state != plugin.Warning || !strings.Contains(out, "'lag_db2_example_net_27017'=72%;50;80;0") {
 		t.Fatalf("state %v\n%s", state, out)
 	}
-	_, err := rsLagResult(&replView{Status: st}, "all", nil, nil, &oplogWindow{Member: "x"})
+	_, err := Lag(&View{Status: st}, "all", nil, nil, &Window{Member: "x"})
 	if err == nil {
 		t.Fatal("zero window accepted")
 	}
@@ -243,24 +270,24 @@ func TestLagPercentPure(t *testing.T) {
 
 func TestStateVerdicts(t *testing.T) {
 	for _, tc := range []struct {
-		m    ReplMember
+		m    Member
 		want plugin.State
 		text string
 	}{
-		{ReplMember{Name: "a", Health: 1, State: rsPrimary}, plugin.OK, "a is PRIMARY"},
-		{ReplMember{Name: "a", Health: 1, State: rsSecondary, Hidden: true}, plugin.OK, "a (hidden) is SECONDARY"},
-		{ReplMember{Name: "a", Health: 1, State: rsStartup}, plugin.Warning, "a is STARTUP"},
-		{ReplMember{Name: "a", Health: 1, State: rsStartup2}, plugin.Warning, "a is STARTUP2"},
-		{ReplMember{Name: "a", Health: 1, State: rsRecovering}, plugin.Warning, "a is RECOVERING"},
-		{ReplMember{Name: "a", Health: 1, State: rsRollback}, plugin.Warning, "a is ROLLBACK"},
-		{ReplMember{Name: "a", Health: 1, State: rsUnknown}, plugin.Warning, "a is UNKNOWN"},
-		{ReplMember{Name: "a", Health: 0, State: rsDown}, plugin.Warning, "a is DOWN, unreachable"},
-		{ReplMember{Name: "a", Health: 1, State: rsRemoved}, plugin.Critical, "a is REMOVED"},
-		{ReplMember{Name: "a", Health: 1, State: rsArbiter, Arbiter: true}, plugin.OK, "arbiter a is ARBITER"},
-		{ReplMember{Name: "a", Health: 0, State: rsDown, Arbiter: true}, plugin.Warning, "arbiter a is DOWN, unreachable"},
-		{ReplMember{Name: "a", Health: 1, State: 42}, plugin.Unknown, "a is in state 42"},
+		{Member{Name: "a", Health: 1, State: Primary}, plugin.OK, "a is PRIMARY"},
+		{Member{Name: "a", Health: 1, State: Secondary, Hidden: true}, plugin.OK, "a (hidden) is SECONDARY"},
+		{Member{Name: "a", Health: 1, State: Startup}, plugin.Warning, "a is STARTUP"},
+		{Member{Name: "a", Health: 1, State: Startup2}, plugin.Warning, "a is STARTUP2"},
+		{Member{Name: "a", Health: 1, State: Recovering}, plugin.Warning, "a is RECOVERING"},
+		{Member{Name: "a", Health: 1, State: Rollback}, plugin.Warning, "a is ROLLBACK"},
+		{Member{Name: "a", Health: 1, State: Unknown}, plugin.Warning, "a is UNKNOWN"},
+		{Member{Name: "a", Health: 0, State: Down}, plugin.Warning, "a is DOWN, unreachable"},
+		{Member{Name: "a", Health: 1, State: Removed}, plugin.Critical, "a is REMOVED"},
+		{Member{Name: "a", Health: 1, State: Arbiter, Arbiter: true}, plugin.OK, "arbiter a is ARBITER"},
+		{Member{Name: "a", Health: 0, State: Down, Arbiter: true}, plugin.Warning, "arbiter a is DOWN, unreachable"},
+		{Member{Name: "a", Health: 1, State: State(42)}, plugin.Unknown, "a is in state 42"},
 	} {
-		st, text, _ := rsVerdict(&tc.m)
+		st, text, _ := tc.m.Verdict(nil)
 		if st != tc.want || text != tc.text {
 			t.Errorf("%+v: %v %q, want %v %q", tc.m, st, text, tc.want, tc.text)
 		}
@@ -274,24 +301,24 @@ func TestMajority(t *testing.T) {
 	if err := st.ApplyConfig(rsFixture(t, "config-4.4.json")); err != nil {
 		t.Fatal(err)
 	}
-	if voting, need := rsMajority(st); voting != 3 || need != 2 {
+	if voting, need := Majority(st); voting != 3 || need != 2 {
 		t.Fatalf("voting %d need %d", voting, need)
 	}
-	out, state := plugin.Render("MONGODB", rsStateResult(&replView{Status: st}))
+	out, state := plugin.Render("MONGODB", Health(&View{Status: st}))
 	if state != plugin.OK || !strings.Contains(out, "3/3 voting members healthy (majority 2)") {
 		t.Fatalf("%v\n%s", state, out)
 	}
 	// The arbiter and a secondary down: one vote of three left.
 	rsMember(t, st, "arb.example.net:27017").Health = 0
 	rsMember(t, st, "db2.example.net:27017").Health = 0
-	out, state = plugin.Render("MONGODB", rsStateResult(&replView{Status: st}))
+	out, state = plugin.Render("MONGODB", Health(&View{Status: st}))
 	if state != plugin.Critical || !strings.Contains(out, "only 1 of 3 voting members are healthy, a majority needs 2") {
 		t.Fatalf("%v\n%s", state, out)
 	}
 }
 
 func TestReplsetState80(t *testing.T) {
-	out, state := plugin.Render("MONGODB", rsStateResult(&replView{Status: rsStatus(t, "status-8.0.json")}))
+	out, state := plugin.Render("MONGODB", Health(&View{Status: rsStatus(t, "status-8.0.json")}))
 	if state != plugin.Critical {
 		t.Fatal(out)
 	}
@@ -300,26 +327,48 @@ func TestReplsetState80(t *testing.T) {
 
 func TestPrimaryChangeResult(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	h := &ReplHello{SetName: "rs0", Primary: "a:1", Me: "b:1"}
-	r, next := rsPrimaryChange(h, primaryState{}, false, "", t0)
-	if r.State() != plugin.OK || next == nil || next.Primary != "a:1" || !strings.Contains(r.Findings[0].Text, "first run") {
+	hold := 15 * time.Minute
+	h := &Hello{SetName: "rs0", Primary: "a:1", Me: "b:1"}
+	h.LastWrite.OpTime.T = 4
+	r, next := PrimaryChange(h, PrimaryState{}, false, "", t0, hold)
+	if r.State() != plugin.OK || next == nil || next.Primary != "a:1" || next.Term != 4 || !strings.Contains(r.Findings[0].Text, "first run") {
 		t.Fatalf("%+v %+v", r, next)
 	}
 	prev := *next
-	r, next = rsPrimaryChange(h, prev, true, "", t0.Add(time.Minute))
+	r, next = PrimaryChange(h, prev, true, "", t0.Add(time.Minute), hold)
 	if r.State() != plugin.OK || !next.Since.Equal(t0) {
 		t.Fatalf("%+v %+v", r, next)
 	}
-	h2 := &ReplHello{SetName: "rs0", Primary: "c:1", Me: "b:1", Secondary: true}
-	r, next = rsPrimaryChange(h2, prev, true, "", t0.Add(2*time.Minute))
+	// Another host: WARNING, and WARNING again within the hold.
+	h2 := &Hello{SetName: "rs0", Primary: "c:1", Me: "b:1", Secondary: true}
+	h2.LastWrite.OpTime.T = 5
+	r, next = PrimaryChange(h2, prev, true, "", t0.Add(2*time.Minute), hold)
 	if r.State() != plugin.Warning || r.Findings[0].Text != "rs0 via b:1 (SECONDARY): primary changed from a:1 to c:1" || next.Primary != "c:1" {
 		t.Fatalf("%+v %+v", r, next)
 	}
-	r, next = rsPrimaryChange(&ReplHello{SetName: "rs0", Me: "b:1"}, prev, true, "", t0)
+	for _, tc := range []struct {
+		after time.Duration
+		want  plugin.State
+	}{{time.Minute, plugin.Warning}, {14 * time.Minute, plugin.Warning}, {15 * time.Minute, plugin.OK}} {
+		r, _ := PrimaryChange(h2, *next, true, "", t0.Add(2*time.Minute+tc.after), hold)
+		if r.State() != tc.want {
+			t.Errorf("%v after the change: %v, want %v: %s", tc.after, r.State(), tc.want, r.Findings[0].Text)
+		}
+	}
+	// The same host elected again in a newer term (electionId of the
+	// primary: 7fffffff + term 9).
+	h3 := &Hello{SetName: "rs0", Primary: "c:1", Me: "c:1", Writable: true}
+	copy(h3.Election[:], []byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 9})
+	r, next = PrimaryChange(h3, *next, true, "", t0.Add(time.Hour), hold)
+	if r.State() != plugin.Warning || !strings.Contains(r.Findings[0].Text, "c:1 was elected again (term 9, was 5)") || next.Term != 9 {
+		t.Fatalf("%+v %+v", r, next)
+	}
+	// No primary: CRITICAL, state kept.
+	r, next = PrimaryChange(&Hello{SetName: "rs0", Me: "b:1"}, prev, true, "", t0, hold)
 	if r.State() != plugin.Critical || next != nil {
 		t.Fatalf("%+v %+v", r, next)
 	}
-	r, _ = rsPrimaryChange(h, primaryState{}, false, "state file was unreadable", t0)
+	r, _ = PrimaryChange(h, PrimaryState{}, false, "state file was unreadable", t0, hold)
 	if len(r.Findings[0].Details) == 0 {
 		t.Fatal("re-baseline note lost")
 	}
@@ -340,7 +389,7 @@ func TestOplogResultRanges(t *testing.T) {
 		span time.Duration
 		want plugin.State
 	}{{48 * time.Hour, plugin.OK}, {24 * time.Hour, plugin.OK}, {23 * time.Hour, plugin.Warning}, {4 * time.Hour, plugin.Warning}, {3 * time.Hour, plugin.Critical}} {
-		r := rsOplogResult(&oplogWindow{Span: tc.span, Member: "m"}, rng(defOplogWarn), rng(defOplogCrit))
+		r := OplogWindowResult(&Window{Span: tc.span, Member: "m"}, rng("24:"), rng("4:"))
 		if r.State() != tc.want {
 			t.Errorf("%v: %v, want %v", tc.span, r.State(), tc.want)
 		}
@@ -350,7 +399,7 @@ func TestOplogResultRanges(t *testing.T) {
 	}
 }
 
-func FuzzDecodeReplStatus(f *testing.F) {
+func FuzzDecodeStatus(f *testing.F) {
 	for _, n := range []string{"status-4.4.json", "status-6.0.json", "status-8.0.json"} {
 		f.Add([]byte(rsFixture(f, n)))
 	}
@@ -358,19 +407,19 @@ func FuzzDecodeReplStatus(f *testing.F) {
 		if bson.Raw(b).Validate() != nil {
 			return
 		}
-		st, err := DecodeReplStatus(b)
+		st, err := DecodeStatus(b)
 		if err != nil {
 			return
 		}
 		_ = st.ApplyConfig(b)
-		st.ApplyHello(&ReplHello{Hosts: []string{"x"}})
-		v := &replView{Status: st}
+		st.ApplyHello(&Hello{Hosts: []string{"x"}})
+		v := &View{Status: st}
 		for _, m := range []string{"self", "all"} {
-			if r, err := rsLagResult(v, m, rng("60"), rng("300"), nil); err == nil {
+			if r, err := Lag(v, LagScope(m), rng("60"), rng("300"), nil); err == nil {
 				plugin.Render("MONGODB", r)
 			}
 		}
-		plugin.Render("MONGODB", rsStateResult(v))
+		plugin.Render("MONGODB", Health(v))
 	})
 }
 
