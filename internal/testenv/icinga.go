@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -353,14 +354,22 @@ func IssueCerts(t testing.TB, ca *Icinga, nodes map[string]*Icinga) {
 		what string
 		cmd  *exec.Cmd
 	}
-	jobs := []job{{"pki new-ca", ca.Command("pki", "new-ca")}}
+	// Bounded like RunCmd: a stuck CLI fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	bounded := func(c *exec.Cmd) *exec.Cmd {
+		b := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
+		b.Env, b.Dir = c.Env, c.Dir
+		return b
+	}
+	jobs := []job{{"pki new-ca", bounded(ca.Command("pki", "new-ca"))}}
 	for cn, n := range nodes {
 		certs := filepath.Join(n.DataDir, "certs")
 		if err := os.MkdirAll(certs, 0o700); err != nil {
 			t.Fatal(err)
 		}
 		base := filepath.Join(certs, cn)
-		jobs = append(jobs, job{"pki new-cert for " + cn, n.Command("pki", "new-cert", "--cn", cn, "--key", base+".key", "--csr", base+".csr")})
+		jobs = append(jobs, job{"pki new-cert for " + cn, bounded(n.Command("pki", "new-cert", "--cn", cn, "--key", base+".key", "--csr", base+".csr"))})
 	}
 	errs := make([]string, len(jobs))
 	var wg sync.WaitGroup
