@@ -41,3 +41,21 @@ if ! [ -x "$BIN/ferretdb" ] || ! "$BIN/ferretdb" --version 2>/dev/null | grep -q
   (cd "$work" && CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -o "$BIN/ferretdb" ./cmd/ferretdb)
   rm -rf "$work"
 fi
+
+# mongosh 2.12.0, MongoDB's own shell, from the npm registry: the tests run
+# its rs.* helpers against the replica-set simulator and compare the lags
+# it prints with the check's (internal/mongodb, TestMongoshCrossCheck).
+# Installed into a folder the tests own (testenv.Mongosh looks there).
+MONGOSH_VERSION=2.12.0
+MONGOSH_DIR="$(go env GOPATH)/opschecks/mongosh"
+if ! [ -x "$MONGOSH_DIR/node_modules/.bin/mongosh" ] || \
+   [ "$(node -p "require('$MONGOSH_DIR/node_modules/mongosh/package.json').version" 2>/dev/null)" != "$MONGOSH_VERSION" ]; then
+  if ! command -v npm >/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  echo "installing mongosh $MONGOSH_VERSION"
+  mkdir -p "$MONGOSH_DIR"
+  (cd "$MONGOSH_DIR" && npm install --no-audit --no-fund --omit=dev --loglevel=error "mongosh@$MONGOSH_VERSION" >/dev/null)
+fi
