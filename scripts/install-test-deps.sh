@@ -8,7 +8,7 @@ set -euo pipefail
 
 PKGS=(nginx numactl iptables iproute2 procps openssl
       nagios4-core icinga2-bin nagios-nrpe-server nagios-nrpe-plugin
-      monitoring-plugins-basic rpm dpkg-dev hyperfine sudo man-db)
+      monitoring-plugins-basic rpm dpkg-dev hyperfine sudo man-db conntrack)
 
 missing=()
 for p in "${PKGS[@]}"; do

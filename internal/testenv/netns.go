@@ -15,8 +15,9 @@ import (
 
 // Netns is a network namespace created by a test and deleted when it ends.
 type Netns struct {
-	Name string
-	t    testing.TB
+	Name   string
+	t      testing.TB
+	ctLock *os.File // the conntrack test lock (NewConntrackNetns)
 }
 
 var nsSeq atomic.Int64

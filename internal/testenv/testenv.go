@@ -38,6 +38,7 @@ var knownBinaries = map[string]struct {
 	"nginx":       {[]string{"nginx"}, "nginx"},
 	"numactl":     {[]string{"numactl"}, "numactl"},
 	"iptables":    {[]string{"iptables"}, "iptables"},
+	"conntrack":   {[]string{"conntrack"}, "conntrack"},
 	"ip":          {[]string{"ip"}, "iproute2"},
 	"ss":          {[]string{"ss"}, "iproute2"},
 	"nagios4":     {[]string{"nagios4"}, "nagios4-core"},
