@@ -138,7 +138,7 @@ func run(cfg config) (*Report, error) {
 		} else {
 			p, err := exec.LookPath(t.Bin)
 			if err != nil {
-				rep.Skipped = append(rep.Skipped, skipped{t.Key, t.Bin + " is not installed (Debian monitoring-plugins-basic / iproute2; scripts/install-test-deps.sh installs them)"})
+				rep.Skipped = append(rep.Skipped, skipped{t.Key, t.Bin + " is not installed (Debian monitoring-plugins-basic / iproute2 / conntrack; scripts/install-test-deps.sh installs them)"})
 				continue
 			}
 			paths[t.Key] = p
@@ -198,6 +198,7 @@ func run(cfg config) (*Report, error) {
 	}
 	start("ferretdb", "FERRET", func() (int, func(), error) { return startFerret(ns, tmp) })
 	start("heap", "HEAPPID", func() (int, func(), error) { return startHeap(heapMiB(cfg)) })
+	start("conntrack", "CTENTRIES", func() (int, func(), error) { return startConntrack(ns) })
 	if wants["numa2"] {
 		dir := filepath.Join(cfg.Root, "internal", "numa", "testdata", "host2")
 		if _, err := os.Stat(filepath.Join(dir, "sys", "devices", "system", "node", "node1")); err != nil {

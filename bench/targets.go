@@ -26,7 +26,7 @@ type target struct {
 	Rules     []rule
 	Flat      bool   // must not grow with N (a LISTEN-only or sysctl-only check)
 	FirstOnly bool   // measured at the first N only (not a socket-table workload)
-	Needs     string // comma-separated: ferretdb, heap, numa2
+	Needs     string // comma-separated: ferretdb, heap, numa2, conntrack
 }
 
 const (
@@ -37,6 +37,8 @@ const (
 	peerTni   = "ss -tni state established"
 	peerGo    = "gohello (empty Go program)"
 	peerMongo = "mongoping mongodb://127.0.0.1:$FERRET"
+	peerCtC   = "conntrack -C (200,000 tracked)"
+	peerCtS   = "conntrack -S (200,000 tracked)"
 )
 
 var (
@@ -52,6 +54,10 @@ var (
 		Source: "issue 11: live probe vs check_tcp on the same port (3x and 15 MiB, the local-check budget)"}
 	ruleMongo = rule{AbsMs: 15, RSSMiB: 15,
 		Source: "DESIGN: check_mongodb --mode connect < 15 ms and < 15 MiB"}
+	ruleConntrackCount = rule{Peer: peerCtC, Limit: 1,
+		Source: "DESIGN: check_conntrack <= 1x `conntrack -C` with 200,000 tracked entries"}
+	ruleConntrackStats = rule{Peer: peerCtS, Limit: 1,
+		Source: "DESIGN: check_conntrack <= 1x `conntrack -S` with 200,000 tracked entries"}
 )
 
 const pluginDir = "/usr/lib/nagios/plugins/"
@@ -88,6 +94,12 @@ func targets() []*target {
 			Args: []string{"--pid", "{HEAPPID}", "--sysfs-root", "{NUMA2}"}, Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
 		{Key: "check_numa --pid $HEAP --sysfs-root $NUMA2 --distribution", Bin: "check_numa", Check: true, Needs: "heap,numa2",
 			Args: []string{"--pid", "{HEAPPID}", "--sysfs-root", "{NUMA2}", "--distribution"}, Peer: peerDummy, FirstOnly: true},
+		// 200,000 UDP flows tracked in the harness's namespace (conntrack.go),
+		// measured once: the table does not change with N.
+		{Key: peerCtC, Bin: "conntrack", Args: []string{"-C"}, Needs: "conntrack", FirstOnly: true},
+		{Key: peerCtS, Bin: "conntrack", Args: []string{"-S"}, Needs: "conntrack", FirstOnly: true},
+		{Key: "check_conntrack --state-dir $DIR (200,000 tracked)", Bin: "check_conntrack", Check: true, Needs: "conntrack",
+			Args: []string{"--state-dir", "{STATE}"}, Peer: peerCtC, Rules: []rule{ruleLocal, ruleConntrackCount, ruleConntrackStats}, FirstOnly: true},
 		{Key: peerMongo, Bin: "mongoping", Tool: true, Needs: "ferretdb",
 			Args: []string{"mongodb://127.0.0.1:{FERRET}"}, FirstOnly: true},
 		{Key: "check_mongodb --mode connect -H 127.0.0.1 -P $FERRET", Bin: "check_mongodb", Check: true, Needs: "ferretdb",

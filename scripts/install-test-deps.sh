@@ -2,7 +2,8 @@
 # Installs what the test suite needs on a fresh Debian machine: the real
 # components the tests start (nginx, FerretDB, the Nagios/Icinga/NRPE
 # daemons), the tools they drive (iproute2, iptables, numactl, rpm) and
-# the peers the benchmark compares against. Idempotent: it installs only
+# the peers the benchmark and the tests compare against (conntrack-tools'
+# `conntrack -C`/`-S` among them). Idempotent: it installs only
 # what is missing.
 set -euo pipefail
 

@@ -3,6 +3,9 @@ package conntrack
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,5 +91,78 @@ func TestGatherCountsAsConntrackTools(t *testing.T) {
 	}
 	if obs.Stat.Total().Invalid == 0 {
 		t.Fatalf("no invalid packets counted after writing on %d untracked connections: %+v", conns, obs.Stat)
+	}
+}
+
+// procTree writes a fixture /proc below a temporary root: files maps
+// paths below proc/ to contents.
+func procTree(t *testing.T, files map[string]string) linux.FS {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(root, "proc", p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return linux.NewFS(root, root)
+}
+
+var keepaliveFiles = map[string]string{
+	"sys/net/ipv4/tcp_keepalive_time": "7200\n", "sys/net/ipv4/tcp_keepalive_intvl": "75\n", "sys/net/ipv4/tcp_keepalive_probes": "9\n",
+}
+
+func withKeepalive(m map[string]string) map[string]string {
+	for k, v := range keepaliveFiles {
+		m[k] = v
+	}
+	return m
+}
+
+// TestGatherFixtures reads fixture /proc trees: a kernel without
+// nf_conntrack, one without CONFIG_NF_CONNTRACK_PROCFS, a full one.
+func TestGatherFixtures(t *testing.T) {
+	stat, err := os.ReadFile(filepath.Join("..", "linux", "testdata", "nf_conntrack", "5.4-busy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracked := func() map[string]string {
+		return withKeepalive(map[string]string{
+			"sys/net/netfilter/nf_conntrack_count": "262120\n", "sys/net/netfilter/nf_conntrack_max": "262144\n",
+			"sys/net/netfilter/nf_conntrack_buckets": "65536\n", "sys/net/netfilter/nf_conntrack_tcp_timeout_established": "3600\n",
+		})
+	}
+	now := func() time.Time { return t0 }
+	ns := Namespace{Netns: &linux.Netns{}, Desc: "fixture"}
+
+	obs, err := Gather(procTree(t, withKeepalive(map[string]string{})), ns, now)
+	if err != nil || obs.InUse {
+		t.Fatalf("no nf_conntrack: %+v %v", obs, err)
+	}
+
+	obs, err = Gather(procTree(t, tracked()), ns, now)
+	if err != nil || !obs.InUse || obs.StatErr == nil || !strings.Contains(obs.StatErr.Error(), "CONFIG_NF_CONNTRACK_PROCFS") {
+		t.Fatalf("no statistics file: %+v %v", obs, err)
+	}
+
+	files := tracked()
+	files["thread-self/net/stat/nf_conntrack"] = string(stat)
+	obs, err = Gather(procTree(t, files), ns, now)
+	if err != nil || obs.StatErr != nil {
+		t.Fatal(err, obs.StatErr)
+	}
+	want := Observation{Netns: ns, Time: t0, InUse: true, Count: 262120, Max: 262144, Buckets: 65536,
+		Stat: obs.Stat, TCPTimeoutEstablished: 3600, KeepaliveTime: 7200, KeepaliveIntvl: 75, KeepaliveProbes: 9}
+	if !reflect.DeepEqual(obs, want) || obs.Stat.Total().Drop != 0x3e8+0x18 || len(obs.Stat.CPUs) != 4 {
+		t.Fatalf("got %+v\nwant %+v", obs, want)
+	}
+
+	files = tracked()
+	files["sys/net/netfilter/nf_conntrack_tcp_timeout_established"] = "soon\n"
+	if _, err := Gather(procTree(t, files), ns, now); err == nil || !strings.Contains(err.Error(), `"soon" is not an integer`) {
+		t.Fatalf("garbage timeout: %v", err)
 	}
 }

@@ -12,16 +12,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ConntrackLock is held shared by every test (and the benchmark) that
+// tracks connections, and exclusively while nf_conntrack_max is lowered.
+const ConntrackLock = "/run/opschecks-conntrack.lock"
+
 // Connection tracking is per network namespace, but its limit,
 // net.netfilter.nf_conntrack_max, is global and writable only in the
 // initial namespace. Every test that tracks connections holds a shared
-// lock on conntrackLock; LowerConntrackMax holds it exclusively, so no
+// lock on ConntrackLock; LowerConntrackMax holds it exclusively, so no
 // other test of this project loses flows while the limit is low. The
 // original limit is written to conntrackMaxSaved before it is lowered and
 // restored by a cleanup that always runs, and by the next test that takes
 // the lock should a run have been killed in between.
 const (
-	conntrackLock     = "/run/opschecks-conntrack.lock"
 	conntrackMaxSaved = "/run/opschecks-conntrack-max.saved"
 	conntrackMaxPath  = "/proc/sys/net/netfilter/nf_conntrack_max"
 )
@@ -33,7 +36,7 @@ func lockConntrack(t testing.TB, f *os.File, how int) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for unix.Flock(int(f.Fd()), how|unix.LOCK_NB) != nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("conntrack test lock %s held for 2 minutes by another test", conntrackLock)
+			t.Fatalf("conntrack test lock %s held for 2 minutes by another test", ConntrackLock)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -64,7 +67,7 @@ func NewConntrackNetns(t testing.TB, prefix string) *Netns {
 	if _, err := os.Stat(conntrackMaxPath); err != nil {
 		Missing(t, "the kernel has no connection tracking (%v)", err)
 	}
-	f, err := os.OpenFile(conntrackLock, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(ConntrackLock, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatalf("conntrack test lock: %v", err)
 	}
