@@ -43,6 +43,12 @@ var profiles = map[string]profile{
 		// Sysctls, its own probe socket and sock_diag: no privilege.
 		Example: []string{"--local"},
 	},
+	"check_conntrack": {
+		// The host's table needs no privilege (the sysctls and
+		// /proc/net/stat/nf_conntrack are world-readable); the rates need
+		// the packages' state directory.
+		Privileged: "enters the network namespace of a container (--pid, --pidfile, --process: /proc/PID/ns/net) or a named one (--netns: /run/netns/NAME), which needs CAP_SYS_ADMIN",
+	},
 	"check_numa": {
 		Privileged: "reads /proc/PID/numa_maps of database processes owned by other users",
 	},
