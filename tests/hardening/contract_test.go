@@ -48,6 +48,9 @@ func TestContractStates(t *testing.T) {
 		{"check_tcp_window", []string{"--local"}, "OK"},
 		{"check_tcp_window", []string{"-H", "127.0.0.1", "-p", port}, "OK"},
 		{"check_tcp_window", []string{"-H", "127.0.0.1", "-p", closedPort(t)}, "CRITICAL"},
+		{"check_conntrack", []string{"--state-dir", stateDir}, "OK"}, // this host's table
+		{"check_conntrack", []string{"--state-dir", stateDir, "-w", "@0:100"}, "WARNING"},
+		{"check_conntrack", []string{"--state-dir", stateDir, "-c", "@0:100"}, "CRITICAL"},
 		{"check_mongodb", []string{"-P", mongo, "-w", "5", "-c", "9"}, "OK"},
 		{"check_mongodb", []string{"-P", mongo, "-w", "0:0", "-c", "9"}, "WARNING"},
 		{"check_mongodb", []string{"-P", mongo, "-w", "0:0", "-c", "0:0"}, "CRITICAL"},

@@ -51,6 +51,7 @@ func TestUnprivileged(t *testing.T) {
 		{"check_numa", []string{"--pid", pid, "--state-dir", stateDir}, false},
 		{"check_numa", nil, false},
 		{"check_tcp_window", []string{"--local"}, false},
+		{"check_conntrack", []string{"--state-dir", stateDir}, true}, // the table is readable, the rates' state dir is not
 		{"check_mongodb", []string{"-H", "127.0.0.1", "-P", closedPort(t)}, false},
 	}
 	for _, tc := range cases {
