@@ -12,7 +12,6 @@ package conntrack
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/opschecks/opschecks/internal/linux"
@@ -20,36 +19,15 @@ import (
 	"github.com/opschecks/opschecks/internal/state"
 )
 
-// Check gathers the table of ns, keeps the counters for the next run and
+// Check gathers the table of ns, samples its counters for the rates and
 // judges.
 func Check(ctx context.Context, fsys linux.FS, ns Namespace, o *Options) (*plugin.Result, error) {
 	obs, err := Gather(fsys, ns, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	if !obs.InUse || obs.StatErr != nil {
-		return Judge(obs, nil, "", o), nil
+	if obs.InUse && obs.StatErr == nil {
+		obs.Rates = state.Sample(ctx, o.StateDir, state.Key(CheckName, ns.ID), obs.Sample())
 	}
-	var prev *state.Counters
-	var note string
-	err = state.Update(o.StateDir, state.Key(CheckName, ns.ID), state.Deadline(ctx), func(p *saved, found bool, n string) *saved {
-		note = n
-		if found && p.Netns == ns.ID {
-			prev = p.Counters
-		} else if found {
-			note = fmt.Sprintf("the network namespace changed (%s -> %s); collecting a new baseline", p.Netns, ns.ID)
-		}
-		cur := obs.Sample()
-		return &saved{Netns: ns.ID, Counters: &cur}
-	})
-	if err != nil {
-		return nil, err
-	}
-	return Judge(obs, prev, note, o), nil
-}
-
-// saved is the state kept between runs.
-type saved struct {
-	Netns    string          `json:"netns"`
-	Counters *state.Counters `json:"counters"`
+	return Judge(obs, o), nil
 }

@@ -39,6 +39,9 @@ type Observation struct {
 	// TCPTimeoutEstablished is net.netfilter.nf_conntrack_tcp_timeout_established
 	// in seconds: how long an idle established flow stays tracked.
 	TCPTimeoutEstablished int64
+	// Rates are the per-second rates of the counters since the previous
+	// run (state.Sample; set by Check, not by Gather).
+	Rates state.Rates
 	// Keepalive holds net.ipv4.tcp_keepalive_time, _intvl and _probes of
 	// the same namespace, in seconds (probes: a count).
 	KeepaliveTime, KeepaliveIntvl, KeepaliveProbes int64
@@ -95,7 +98,7 @@ func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, err
 // Sample is the counters a run keeps for the next one's rates.
 func (o Observation) Sample() state.Counters {
 	t := o.Stat.Total()
-	return state.Counters{Time: o.Time, Values: map[string]float64{
+	return state.Counters{Time: o.Time, Of: o.Netns.ID, Values: map[string]float64{
 		"drop": float64(t.Drop), "early_drop": float64(t.EarlyDrop), "insert_failed": float64(t.InsertFailed),
 		"search_restart": float64(t.SearchRestart), "invalid": float64(t.Invalid), "error": float64(t.Error),
 	}}

@@ -8,13 +8,12 @@ import (
 	"strings"
 
 	"github.com/opschecks/opschecks/internal/plugin"
-	"github.com/opschecks/opschecks/internal/state"
 	"github.com/opschecks/opschecks/thresholds"
 )
 
-// Judge turns an observation, the previous run's sample (nil: none) and
-// the options into the result. It reads nothing.
-func Judge(obs Observation, prev *state.Counters, prevNote string, o *Options) *plugin.Result {
+// Judge turns an observation and the options into the result. It reads
+// nothing.
+func Judge(obs Observation, o *Options) *plugin.Result {
 	res := &plugin.Result{}
 	if !obs.InUse {
 		f := res.Add(plugin.OK, "connection tracking not in use")
@@ -22,7 +21,7 @@ func Judge(obs Observation, prev *state.Counters, prevNote string, o *Options) *
 		return res
 	}
 	judgeFill(res, obs, o)
-	judgeDrops(res, obs, prev, prevNote, o)
+	judgeDrops(res, obs, o)
 	judgeTimeout(res, obs)
 	return res
 }
@@ -33,14 +32,14 @@ func judgeFill(res *plugin.Result, obs Observation, o *Options) {
 	if obs.Max > 0 {
 		pct = float64(obs.Count) * 100 / float64(obs.Max)
 	}
-	st, _ := thresholds.Evaluate(pct, &o.Warning, &o.Critical)
 	text := fmt.Sprintf("conntrack table %s%% full (%d of %d entries) in %s", num(pct), obs.Count, obs.Max, obs.Netns.Desc)
-	f := res.Add(st, text,
-		plugin.Perf{Label: "used", Value: round(pct), UOM: "%", Warn: &o.Warning, Crit: &o.Critical, Min: plugin.F(0), Max: plugin.F(100)},
+	f := res.Judge(text,
+		plugin.Perf{Label: "used", Value: round(pct), UOM: "%", Thresholds: o.Fill(), Min: plugin.F(0), Max: plugin.F(100)},
 		plugin.Perf{Label: "entries", Value: float64(obs.Count), Min: plugin.F(0), Max: plugin.F(float64(obs.Max))},
 		plugin.Perf{Label: "max", Value: float64(obs.Max), Min: plugin.F(0)},
 		plugin.Perf{Label: "buckets", Value: float64(obs.Buckets), Min: plugin.F(0)},
 	)
+	st := f.State
 	if obs.Max <= 0 {
 		f.State = plugin.Unknown
 		f.Text = fmt.Sprintf("nf_conntrack_max is %d: the table cannot be judged", obs.Max)
@@ -81,50 +80,44 @@ var dropCounters = []dropCounter{
 // infoCounters are reported but not judged.
 var infoCounters = []string{"search_restart", "invalid", "error"}
 
-// judgeDrops rates the per-CPU counters since the previous run.
-func judgeDrops(res *plugin.Result, obs Observation, prev *state.Counters, prevNote string, o *Options) {
+// judgeDrops judges the rates of the per-CPU counters since the previous
+// run.
+func judgeDrops(res *plugin.Result, obs Observation, o *Options) {
 	dropPerf := func(name string, v float64) plugin.Perf {
-		return plugin.Perf{Label: name + "_rate", Value: v, Warn: &o.DropWarning, Crit: o.DropCritical, Min: plugin.F(0)}
+		return plugin.Perf{Label: name + "_rate", Value: v, Thresholds: o.Drops(), Min: plugin.F(0)}
 	}
 	if obs.StatErr != nil {
 		res.Add(plugin.Unknown, "cannot read the per-CPU conntrack statistics: "+obs.StatErr.Error())
 		return
 	}
-	cur := obs.Sample()
-	rates, ok, why := state.Rates(prev, cur)
-	if prevNote != "" {
-		ok, why = false, prevNote
-	}
 	var perf []plugin.Perf
-	if !ok {
+	if st, why, ready := obs.Rates.Pending(); !ready {
 		for _, c := range dropCounters {
 			perf = append(perf, dropPerf(c.name, math.NaN()))
 		}
 		for _, n := range infoCounters {
 			perf = append(perf, plugin.Perf{Label: n + "_rate", Value: math.NaN(), Min: plugin.F(0)})
 		}
-		f := res.Add(plugin.OK, "drops: "+why, perf...)
+		f := res.Add(st, "drops: "+why, perf...)
 		f.Detailf("%s", totals(obs))
 		return
 	}
-	secs := cur.Time.Sub(prev.Time).Seconds()
+	rates := obs.Rates.PerSecond
 	worst := plugin.OK
 	var bad []dropCounter
 	for _, c := range dropCounters {
-		r := rates[c.name]
-		st, _ := thresholds.Evaluate(r, &o.DropWarning, o.DropCritical)
-		if st != plugin.OK {
+		p := dropPerf(c.name, round(rates[c.name]))
+		if st := p.State(); st != plugin.OK {
 			bad = append(bad, c)
+			worst = plugin.Worst(worst, st)
 		}
-		worst = plugin.Worst(worst, st)
-		perf = append(perf, dropPerf(c.name, round(r)))
+		perf = append(perf, p)
 	}
 	for _, n := range infoCounters {
 		perf = append(perf, plugin.Perf{Label: n + "_rate", Value: round(rates[n]), Min: plugin.F(0)})
 	}
-	span := num(secs) + "s"
 	if len(bad) == 0 {
-		f := res.Add(plugin.OK, fmt.Sprintf("no drops, early drops or insert failures in the last %s", span), perf...)
+		f := res.Add(plugin.OK, "no drops, early drops or insert failures since the last run", perf...)
 		f.Detailf("%s", totals(obs))
 		return
 	}
@@ -133,9 +126,9 @@ func judgeDrops(res *plugin.Result, obs Observation, prev *state.Counters, prevN
 		if i > 0 {
 			text += ", "
 		}
-		n := rates[c.name] * secs
-		text += fmt.Sprintf("%s %s/s (%s in %s)", c.name, num(rates[c.name]), num(math.Round(n)), span)
+		text += fmt.Sprintf("%s %s/s", c.name, num(rates[c.name]))
 	}
+	text += " since the last run"
 	f := res.Add(worst, text, perf...)
 	for _, c := range bad {
 		f.Detailf("%s: %s", c.name, c.what)
@@ -164,15 +157,15 @@ func judgeTimeout(res *plugin.Result, obs Observation) {
 	}
 	atOrBelowGap := &thresholds.Range{Start: math.Inf(-1), End: float64(gap), Inside: true}
 	perf := []plugin.Perf{
-		{Label: "tcp_timeout_established", Value: float64(obs.TCPTimeoutEstablished), UOM: "s", Warn: atOrBelowGap, Min: plugin.F(0)},
+		{Label: "tcp_timeout_established", Value: float64(obs.TCPTimeoutEstablished), UOM: "s", Thresholds: thresholds.NewPair(atOrBelowGap, nil), Min: plugin.F(0)},
 		{Label: "keepalive_probe_gap", Value: float64(gap), UOM: "s", Min: plugin.F(0)},
 	}
 	est := obs.TCPTimeoutEstablished
-	if est > gap {
+	if perf[0].State() == plugin.OK {
 		res.Add(plugin.OK, fmt.Sprintf("idle established flows tracked for %ds > keepalive probe gap %ds", est, gap), perf...)
 		return
 	}
-	f := res.Add(plugin.Warning, fmt.Sprintf("idle established flows are forgotten after %ds (nf_conntrack_tcp_timeout_established) <= keepalive probe gap %ds (%s) in %s", est, gap, gapName, obs.Netns.Desc), perf...)
+	f := res.Judge(fmt.Sprintf("idle established flows are forgotten after %ds (nf_conntrack_tcp_timeout_established) <= keepalive probe gap %ds (%s) in %s", est, gap, gapName, obs.Netns.Desc), perf[0], perf[1])
 	f.Detailf("a connection idle longer than %ds loses its conntrack entry before the next keepalive probe refreshes it: NAT forgets its mapping and a stateful firewall drops its next packet (it is INVALID), so the connection hangs", est)
 	keep := max(432000, 2*gap) // 432000 s (5 days) is the kernel's default
 	f.Detailf("fix for this namespace: %ssysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=%d", obs.Netns.Enter, keep)

@@ -37,15 +37,22 @@ func healthy() Observation {
 	}
 }
 
-// prevOf is the previous run's sample of obs with the counters lowered by
-// the given amounts, 300 s earlier.
-func prevOf(obs Observation, lower map[string]float64) *state.Counters {
-	s := obs.Sample()
-	s.Time = obs.Time.Add(-300 * time.Second)
+// since is the observation with its rates since a previous sample whose
+// counters were lower by the given amounts, secs seconds earlier.
+func since(obs Observation, secs float64, lower map[string]float64) Observation {
+	prev := obs.Sample()
+	prev.Time = obs.Time.Add(-time.Duration(secs * float64(time.Second)))
 	for k, v := range lower {
-		s.Values[k] -= v
+		prev.Values[k] -= v
 	}
-	return &s
+	obs.Rates = state.Since(&prev, obs.Sample())
+	return obs
+}
+
+// withRates is the observation with the given rates.
+func withRates(obs Observation, r state.Rates) Observation {
+	obs.Rates = r
+	return obs
 }
 
 type finding struct {
@@ -65,13 +72,9 @@ func TestJudge(t *testing.T) {
 		o.TCPTimeoutEstablished, o.KeepaliveTime, o.KeepaliveIntvl, o.Netns = est, ktime, kintvl, ns
 		return o
 	}
-	critDrops := defaults()
-	critDrops.DropCritical = &thresholds.Range{Start: 0, End: 1}
 	for _, tc := range []struct {
 		name  string
 		obs   Observation
-		prev  *state.Counters
-		note  string
 		opts  *Options
 		state plugin.State
 		want  []finding
@@ -80,14 +83,14 @@ func TestJudge(t *testing.T) {
 		{name: "not loaded", obs: Observation{Netns: host}, state: plugin.OK, want: []finding{
 			{plugin.OK, "connection tracking not in use", []string{"nf_conntrack module is not loaded"}},
 		}},
-		{name: "healthy, first run", obs: healthy(), state: plugin.OK, want: []finding{
+		{name: "healthy, first run", obs: withRates(healthy(), state.Since(nil, healthy().Sample())), state: plugin.OK, want: []finding{
 			{plugin.OK, "conntrack table 0.38% full (1000 of 262144 entries) in the host's network namespace", nil},
 			{plugin.OK, "drops: collecting baseline", []string{"over 2 CPUs: drop 30, early_drop 5, insert_failed 1, search_restart 3, invalid 150, error 2"}},
 			{plugin.OK, "idle established flows tracked for 432000s > keepalive probe gap 7200s", nil},
 		}, perf: map[string]float64{"used": 0.38, "entries": 1000, "max": 262144, "buckets": 262144, "drop_rate": math.NaN(), "tcp_timeout_established": 432000, "keepalive_probe_gap": 7200}},
-		{name: "healthy, second run", obs: healthy(), prev: prevOf(healthy(), map[string]float64{"invalid": 30}), state: plugin.OK, want: []finding{
+		{name: "healthy, second run", obs: since(healthy(), 300, map[string]float64{"invalid": 30}), state: plugin.OK, want: []finding{
 			{plugin.OK, "conntrack table", nil},
-			{plugin.OK, "no drops, early drops or insert failures in the last 300s", nil},
+			{plugin.OK, "no drops, early drops or insert failures since the last run", nil},
 			{plugin.OK, "idle established flows", nil},
 		}, perf: map[string]float64{"drop_rate": 0, "invalid_rate": 0.1, "search_restart_rate": 0}},
 		{name: "80% is not above 80", obs: full(209715, 262144, host), state: plugin.OK, want: []finding{
@@ -113,36 +116,42 @@ func TestJudge(t *testing.T) {
 		{name: "no maximum", obs: full(10, 0, host), state: plugin.Unknown, want: []finding{
 			{plugin.Unknown, "nf_conntrack_max is 0: the table cannot be judged", nil},
 		}},
-		{name: "drops since the last run warn", obs: healthy(), prev: prevOf(healthy(), map[string]float64{"drop": 30, "early_drop": 3}), state: plugin.Warning, want: []finding{
-			{plugin.Warning, "drop 0.1/s (30 in 300s), early_drop 0.01/s (3 in 300s)", []string{
+		{name: "drops since the last run warn", obs: since(healthy(), 300, map[string]float64{"drop": 30, "early_drop": 3}), state: plugin.Warning, want: []finding{
+			{plugin.Warning, "drop 0.1/s, early_drop 0.01/s since the last run", []string{
 				"drop: packets dropped: the table was full",
 				"early_drop: entries evicted early",
 				"cpu 0: drop 10, early_drop 5, insert_failed 1",
 				"cpu 1: drop 20, early_drop 0, insert_failed 0",
 			}},
 		}, perf: map[string]float64{"drop_rate": 0.1, "early_drop_rate": 0.01, "insert_failed_rate": 0}},
-		{name: "one drop a day is not zero", obs: healthy(), prev: func() *state.Counters {
-			p := prevOf(healthy(), map[string]float64{"drop": 1})
-			p.Time = healthy().Time.Add(-24 * time.Hour)
-			return p
-		}(), state: plugin.Warning, want: []finding{
-			{plugin.Warning, "drop 0.000012/s (1 in 86400s)", nil},
+		{name: "one drop a day is not zero", obs: since(healthy(), 86400, map[string]float64{"drop": 1}), state: plugin.Warning, want: []finding{
+			{plugin.Warning, "drop 0.000012/s since the last run", nil},
 		}, perf: map[string]float64{"drop_rate": 0.000012}},
-		{name: "insert failures have their own hint", obs: healthy(), prev: prevOf(healthy(), map[string]float64{"insert_failed": 1}), state: plugin.Warning, want: []finding{
-			{plugin.Warning, "insert_failed 0.0033/s (1 in 300s)", []string{"insert_failed: packets dropped because their new entry clashed"}},
+		{name: "insert failures have their own hint", obs: since(healthy(), 300, map[string]float64{"insert_failed": 1}), state: plugin.Warning, want: []finding{
+			{plugin.Warning, "insert_failed 0.0033/s since the last run", []string{"insert_failed: packets dropped because their new entry clashed"}},
 		}},
-		{name: "--drop-critical", obs: healthy(), prev: prevOf(healthy(), map[string]float64{"drop": 30 * 1}), opts: func() *Options {
+		{name: "--drop-critical", obs: since(healthy(), 300, map[string]float64{"drop": 30}), opts: func() *Options {
 			o := defaults()
 			o.DropCritical = &thresholds.Range{Start: 0, End: 0.05}
 			return o
 		}(), state: plugin.Critical, want: []finding{
 			{plugin.Critical, "drop 0.1/s", nil},
 		}},
-		{name: "counters went backwards", obs: healthy(), prev: prevOf(healthy(), map[string]float64{"drop": -100}), state: plugin.OK, want: []finding{
+		{name: "counters went backwards", obs: since(healthy(), 300, map[string]float64{"drop": -100}), state: plugin.OK, want: []finding{
 			{plugin.OK, "drops: counter drop went backwards", nil},
 		}},
-		{name: "namespace changed", obs: healthy(), prev: prevOf(healthy(), nil), note: "the network namespace changed (a -> b); collecting a new baseline", state: plugin.OK, want: []finding{
-			{plugin.OK, "drops: the network namespace changed (a -> b)", nil},
+		{name: "namespace changed", obs: func() Observation {
+			o := healthy()
+			prev := o.Sample()
+			prev.Of, prev.Time = "net:[4026532000]", t0
+			o.Rates = state.Since(&prev, o.Sample())
+			return o
+		}(), state: plugin.OK, want: []finding{
+			{plugin.OK, "drops: the network namespace changed (net:[4026532000] -> net:[4026531840])", nil},
+		}},
+		{name: "unusable state dir", obs: withRates(healthy(), state.Rates{Err: errors.New("cannot create state directory /x: permission denied")}), state: plugin.Unknown, want: []finding{
+			{plugin.Unknown, "drops: cannot create state directory /x: permission denied", nil},
+			{plugin.OK, "conntrack table", nil},
 		}},
 		{name: "statistics unreadable", obs: func() Observation { o := healthy(); o.StatErr = errors.New("no such file"); return o }(), state: plugin.Unknown, want: []finding{
 			{plugin.Unknown, "cannot read the per-CPU conntrack statistics: no such file", nil},
@@ -169,7 +178,7 @@ func TestJudge(t *testing.T) {
 			if o == nil {
 				o = defaults()
 			}
-			res := Judge(tc.obs, tc.prev, tc.note, o)
+			res := Judge(tc.obs, o)
 			if got := res.State(); got != tc.state {
 				t.Errorf("state %s, want %s", got, tc.state)
 			}

@@ -17,3 +17,9 @@ type Options struct {
 	DropCritical *thresholds.Range `long:"drop-critical" value-name:"RANGE" description:"Critical range for the same rates (default: none)"`
 	state.Options
 }
+
+// Fill is the pair that judges the table fill.
+func (o *Options) Fill() thresholds.Pair { return thresholds.NewPair(&o.Warning, &o.Critical) }
+
+// Drops is the pair that judges the drop rates.
+func (o *Options) Drops() thresholds.Pair { return thresholds.NewPair(&o.DropWarning, o.DropCritical) }
