@@ -169,7 +169,11 @@ func judgeTimeout(res *plugin.Result, obs Observation) {
 	f.Detailf("a connection idle longer than %ds loses its conntrack entry before the next keepalive probe refreshes it: NAT forgets its mapping and a stateful firewall drops its next packet (it is INVALID), so the connection hangs", est)
 	keep := max(432000, 2*gap) // 432000 s (5 days) is the kernel's default
 	f.Detailf("fix for this namespace: %ssysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=%d", obs.Netns.Enter, keep)
-	f.Detailf("persist it: echo 'net.netfilter.nf_conntrack_tcp_timeout_established = %d' >> /etc/sysctl.d/90-conntrack.conf", keep)
+	if obs.Netns.Enter != "" {
+		f.Detailf("persist it where the namespace is made, e.g. docker run --sysctl net.netfilter.nf_conntrack_tcp_timeout_established=%d, or a Kubernetes pod securityContext.sysctls entry", keep)
+	} else {
+		f.Detailf("persist it: echo 'net.netfilter.nf_conntrack_tcp_timeout_established = %d' >> /etc/sysctl.d/90-conntrack.conf", keep)
+	}
 	if est > 3 {
 		f.Detailf("or probe sooner: %ssysctl -w net.ipv4.tcp_keepalive_time=%d net.ipv4.tcp_keepalive_intvl=%d (applies to sockets that set SO_KEEPALIVE; hosts behind this box need the same)", obs.Netns.Enter, est/3, min(obs.KeepaliveIntvl, est/3))
 	}

@@ -161,6 +161,7 @@ func TestJudge(t *testing.T) {
 				"loses its conntrack entry before the next keepalive probe",
 				"fix for this namespace: nsenter --net=/proc/42/ns/net sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000",
 				"or probe sooner: nsenter --net=/proc/42/ns/net sysctl -w net.ipv4.tcp_keepalive_time=200 net.ipv4.tcp_keepalive_intvl=75",
+				"persist it where the namespace is made, e.g. docker run --sysctl net.netfilter.nf_conntrack_tcp_timeout_established=432000",
 			}},
 		}, perf: map[string]float64{"tcp_timeout_established": 600, "keepalive_probe_gap": 7200}},
 		{name: "timeout equal to the gap", obs: withTimeout(7200, 7200, 75, host), state: plugin.Warning, want: []finding{
