@@ -31,7 +31,7 @@ func TestTrackedConnections(t *testing.T) {
 	dir := t.TempDir()
 
 	r := inNetns(t, ns, bin, dir)
-	if r.Code != 0 || testenv.PerfValue(t, r, "entries") != 0 || !strings.Contains(r.FirstLine(), "drops: collecting baseline") {
+	if r.Code != 0 || testenv.PerfValue(t, r, "entries") != 0 || !strings.Contains(r.Stdout, "[OK] drops: collecting baseline") {
 		t.Fatalf("empty namespace: %s", r.Stdout)
 	}
 	ns.TrackTCP(40)
@@ -42,7 +42,7 @@ func TestTrackedConnections(t *testing.T) {
 	}
 	host := strings.TrimSpace(readFile(t, "/proc/sys/net/netfilter/nf_conntrack_max"))
 	if !strings.HasPrefix(r.FirstLine(), "CONNTRACK OK - conntrack table ") || !strings.Contains(r.FirstLine(), "(40 of "+host+" entries)") ||
-		!strings.Contains(r.FirstLine(), "no drops, early drops or insert failures since the last run") {
+		!strings.Contains(r.Stdout, "[OK] no drops, early drops or insert failures since the last run") {
 		t.Fatalf("%s", r.Stdout)
 	}
 }
@@ -130,7 +130,7 @@ func TestTimeoutInNamespace(t *testing.T) {
 	}
 	ns.Sysctl("net.ipv4.tcp_keepalive_time", "300")
 	r = inNetns(t, ns, bin, t.TempDir())
-	if r.Code != 0 || !strings.Contains(r.FirstLine(), "idle established flows tracked for 600s > keepalive probe gap 300s") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "[OK] idle established flows tracked for 600s > keepalive probe gap 300s") {
 		t.Fatalf("%s", r.Stdout)
 	}
 	if after := readFile(t, "/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established"); after != hostBefore {

@@ -12,7 +12,10 @@ import (
 )
 
 // Judge turns an observation and the options into the result. It reads
-// nothing.
+// nothing. While the drops and the timeout are OK they stay out of the
+// summary (they are in the long output): the table's fill is the line an
+// operator reads, and a summary of several findings is joined with "; ",
+// which Nagios 4 rewrites to ": " in the plugin output it records.
 func Judge(obs Observation, o *Options) *plugin.Result {
 	res := &plugin.Result{}
 	if !obs.InUse {
@@ -99,6 +102,7 @@ func judgeDrops(res *plugin.Result, obs Observation, o *Options) {
 			perf = append(perf, plugin.Perf{Label: n + "_rate", Value: math.NaN(), Min: plugin.F(0)})
 		}
 		f := res.Add(st, "drops: "+why, perf...)
+		f.Quiet = true
 		f.Detailf("%s", totals(obs))
 		return
 	}
@@ -118,6 +122,7 @@ func judgeDrops(res *plugin.Result, obs Observation, o *Options) {
 	}
 	if len(bad) == 0 {
 		f := res.Add(plugin.OK, "no drops, early drops or insert failures since the last run", perf...)
+		f.Quiet = true
 		f.Detailf("%s", totals(obs))
 		return
 	}
@@ -162,7 +167,7 @@ func judgeTimeout(res *plugin.Result, obs Observation) {
 	}
 	est := obs.TCPTimeoutEstablished
 	if perf[0].State() == plugin.OK {
-		res.Add(plugin.OK, fmt.Sprintf("idle established flows tracked for %ds > keepalive probe gap %ds", est, gap), perf...)
+		res.Add(plugin.OK, fmt.Sprintf("idle established flows tracked for %ds > keepalive probe gap %ds", est, gap), perf...).Quiet = true
 		return
 	}
 	f := res.Judge(fmt.Sprintf("idle established flows are forgotten after %ds (nf_conntrack_tcp_timeout_established) <= keepalive probe gap %ds (%s) in %s", est, gap, gapName, obs.Netns.Desc), perf[0], perf[1])
