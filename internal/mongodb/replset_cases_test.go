@@ -91,6 +91,10 @@ func TestInitialSyncRestarting(t *testing.T) {
 				"check_keepalive")
 			r = rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag")
 			rsWant(t, r, 1, "initial sync restarted, 2 of at most 10 attempts failed", "(no lag measured)")
+			// Through the set the primary answers; the check asks the
+			// member in initial sync itself.
+			r = rsRun(t, nil, "--uri", set.URI(), "--mode", "replset-state")
+			rsWant(t, r, 1, set.Addr(2)+" is STARTUP2: initial sync restarted, 2 of at most 10 attempts failed", "check_keepalive")
 		})
 	}
 }

@@ -170,7 +170,53 @@ func (rc *replClient) fetchRepl(ctx context.Context) (*replset.View, error) {
 	if !st.ConfigKnown {
 		st.ApplyHello(rc.hello)
 	}
+	rc.askInitialSyncs(ctx, st)
 	return v, nil
+}
+
+// askInitialSyncs asks each other member in STARTUP2 about its initial
+// sync: mongod reports initialSyncStatus only about itself, and a member
+// whose initial sync keeps failing and restarting shows elsewhere as
+// just STARTUP2. Best effort, at most a second (or a fifth of what is
+// left of -t) per member.
+func (rc *replClient) askInitialSyncs(ctx context.Context, st *replset.Status) {
+	for i := range st.Members {
+		m := &st.Members[i]
+		if m.Self || m.State != replset.Startup2 || !m.Healthy() {
+			continue
+		}
+		wait := time.Second
+		if dl, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(dl)/5)
+		}
+		mctx, cancel := context.WithTimeout(ctx, wait)
+		is, err := rc.initialSyncOf(mctx, m.Name)
+		cancel()
+		if err != nil || is == nil {
+			continue
+		}
+		if st.Others == nil {
+			st.Others = map[string]*replset.InitialSync{}
+		}
+		st.Others[m.Name] = is
+	}
+}
+
+func (rc *replClient) initialSyncOf(ctx context.Context, member string) (*replset.InitialSync, error) {
+	c, err := rc.s.connectMember(ctx, member)
+	if err != nil {
+		return nil, err
+	}
+	defer disconnect(ctx, c)
+	var raw bson.Raw
+	if err := runOn(ctx, c, nil, member, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}}, &raw); err != nil {
+		return nil, err
+	}
+	st, err := replset.DecodeStatus(raw)
+	if err != nil {
+		return nil, err
+	}
+	return st.InitialSync, nil
 }
 
 // fetchRepl opens the replica-set client and fetches the status; the

@@ -110,13 +110,13 @@ func (m *Member) Verdict(is *InitialSync) (plugin.State, string, string) {
 	return plugin.Unknown, fmt.Sprintf("%s is in %s", m.Label(), m.State), ""
 }
 
-// initialSyncOf is the initial sync status that belongs to m: the one the
-// answering member reported about itself.
+// initialSyncOf is the initial sync status m reported about itself: as
+// the answering member, or when the check asked it directly.
 func (st *Status) initialSyncOf(m *Member) *InitialSync {
 	if m.Self {
 		return st.InitialSync
 	}
-	return nil
+	return st.Others[m.Name]
 }
 
 // PerfLabel is a member's perfdata label: prefix and the member's

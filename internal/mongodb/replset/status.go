@@ -71,8 +71,11 @@ type Status struct {
 	MajorityVoteCount int
 	VotingMembers     int
 	Members           []Member
-	// InitialSync is set when the answering member is in initial sync.
+	// InitialSync is set when the answering member is in initial sync;
+	// Others holds what other members in initial sync reported about
+	// themselves when the check asked them (by member name).
 	InitialSync *InitialSync
+	Others      map[string]*InitialSync
 	// ConfigKnown says hidden, delay, votes and priority come from the
 	// configuration rather than defaults.
 	ConfigKnown bool

@@ -90,7 +90,7 @@ func (s *Set) replSetGetStatus(i int) bson.D {
 	if self.State == Primary {
 		out = append(out, bson.E{Key: "electionCandidateMetrics", Value: sn.electionCandidateMetrics(i, term)})
 	}
-	if self.State == Startup2 && self.InitialSync != nil {
+	if self.State == Startup2 {
 		out = append(out, bson.E{Key: "initialSyncStatus", Value: sn.initialSyncStatus(i)})
 	}
 	return append(out, bson.E{Key: "members", Value: members}, bson.E{Key: "ok", Value: 1.0})
@@ -285,6 +285,9 @@ func (sn snapshot) electionCandidateMetrics(i int, term int64) bson.D {
 // _appendInitialSyncProgressMinimal_inlock).
 func (sn snapshot) initialSyncStatus(i int) bson.D {
 	is := sn.sc.Members[i].InitialSync
+	if is == nil {
+		is = &InitialSync{}
+	}
 	maxFailed := is.MaxFailed
 	if maxFailed == 0 {
 		maxFailed = 10
