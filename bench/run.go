@@ -200,8 +200,8 @@ func run(cfg config) (*Report, error) {
 	start("heap", "HEAPPID", func() (int, func(), error) { return startHeap(heapMiB(cfg)) })
 	start("conntrack", "CTENTRIES", func() (int, func(), error) { return startConntrack(ns) })
 	if wants["numa2"] {
-		dir := filepath.Join(cfg.Root, "internal", "numa", "testdata", "host2")
-		if _, err := os.Stat(filepath.Join(dir, "sys", "devices", "system", "node", "node1")); err != nil {
+		dir := filepath.Join(cfg.Root, "internal", "numa", "testdata", "host2", "sys")
+		if _, err := os.Stat(filepath.Join(dir, "devices", "system", "node", "node1")); err != nil {
 			needs["numa2"] = "the 2-node fixture sysfs internal/numa/testdata/host2 is not there"
 		} else {
 			v["NUMA2"] = dir

@@ -90,10 +90,10 @@ func targets() []*target {
 		// This machine has one node, where check_numa rightly reads no
 		// numa_maps; the 2-node fixture sysfs of its tests makes it judge
 		// the real process (the first line of numa_maps, as on a NUMA host).
-		{Key: "check_numa --pid $HEAP --sysfs-root $NUMA2", Bin: "check_numa", Check: true, Needs: "heap,numa2",
-			Args: []string{"--pid", "{HEAPPID}", "--sysfs-root", "{NUMA2}"}, Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
-		{Key: "check_numa --pid $HEAP --sysfs-root $NUMA2 --distribution", Bin: "check_numa", Check: true, Needs: "heap,numa2",
-			Args: []string{"--pid", "{HEAPPID}", "--sysfs-root", "{NUMA2}", "--distribution"}, Peer: peerDummy, FirstOnly: true},
+		{Key: "check_numa --pid $HEAP --sysfs $NUMA2", Bin: "check_numa", Check: true, Needs: "heap,numa2",
+			Args: []string{"--pid", "{HEAPPID}", "--sysfs", "{NUMA2}"}, Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
+		{Key: "check_numa --pid $HEAP --sysfs $NUMA2 --distribution", Bin: "check_numa", Check: true, Needs: "heap,numa2",
+			Args: []string{"--pid", "{HEAPPID}", "--sysfs", "{NUMA2}", "--distribution"}, Peer: peerDummy, FirstOnly: true},
 		// 200,000 UDP flows tracked in the harness's namespace (conntrack.go),
 		// measured once: the table does not change with N.
 		{Key: peerCtC, Bin: "conntrack", Args: []string{"-C"}, Needs: "conntrack", FirstOnly: true},

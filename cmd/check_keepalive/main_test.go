@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -400,8 +401,17 @@ func TestPIDInOtherNamespace(t *testing.T) {
 		"keepalive_detect_time": 90,
 		"sockets_total":         4, "sockets_no_keepalive": 2, "sockets_long_interval": 0, "sockets_at_risk": 0,
 	})
-	if !strings.Contains(first, fmt.Sprintf("4 established sockets of PID %d", pid)) {
+	if !strings.Contains(first, fmt.Sprintf("4 established sockets of kahelper (PID %d)", pid)) {
 		t.Errorf("first line does not scope the sockets to PID %d: %q", pid, first)
+	}
+	// --pidfile names the same process, with the same answer.
+	pf := filepath.Join(t.TempDir(), "kahelper.pid")
+	if err := os.WriteFile(pf, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = testenv.RunCheck(t, bin, nil, "--pidfile", pf)
+	if r.Code != 0 || !strings.HasPrefix(r.FirstLine(), want) || !strings.Contains(r.FirstLine(), fmt.Sprintf("4 established sockets of kahelper (PID %d from %s)", pid, pf)) {
+		t.Errorf("--pidfile: exit %d, %q", r.Code, r.FirstLine())
 	}
 	// The fix hint enters the process's namespace.
 	r = testenv.RunCheck(t, bin, nil, "--pid", strconv.Itoa(pid), "--idle-timeout", "40s")
@@ -418,13 +428,13 @@ func TestPIDInOtherNamespace(t *testing.T) {
 	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
 	r = testenv.RunCheck(t, bin, nil, "--pid", strconv.Itoa(sleeper.Process.Pid), "--idle-timeout", "conntrack")
 	if r.Code == 3 || !strings.Contains(r.FirstLine(), "in the check's own network namespace (net:[") ||
-		!strings.Contains(r.FirstLine(), fmt.Sprintf("shared with PID %d; 0 established sockets of PID %d", sleeper.Process.Pid, sleeper.Process.Pid)) {
+		!strings.Contains(r.FirstLine(), fmt.Sprintf("shared with PID %d; 0 established sockets of sleep (PID %d)", sleeper.Process.Pid, sleeper.Process.Pid)) {
 		t.Errorf("--pid of a process in our namespace: exit %d, %q", r.Code, r.FirstLine())
 	}
 	// By name: only the helper is called kahelper.
 	r = testenv.RunCheck(t, bin, nil, "--process", "kahelper")
 	if r.Code != 0 || !strings.Contains(r.FirstLine(), fmt.Sprintf("in the network namespace of PID %d", pid)) ||
-		!strings.Contains(r.FirstLine(), "4 established sockets of process kahelper (1 PIDs): 2 without keepalive") {
+		!strings.Contains(r.FirstLine(), fmt.Sprintf("4 established sockets of kahelper (PID %d): 2 without keepalive", pid)) {
 		t.Errorf("--process kahelper: exit %d, %q", r.Code, r.FirstLine())
 	}
 }
@@ -484,13 +494,15 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--idle-timeout", "12xs"}, 3, `KEEPALIVE UNKNOWN - invalid --idle-timeout "12xs": expected seconds or a duration (90, 90s, 5m) or a preset: aws-nat,`},
 		{[]string{"--idle-timeout", "-5"}, 3, `KEEPALIVE UNKNOWN - invalid --idle-timeout "-5": expected`},
 		{[]string{"--idle-timeout", "0"}, 3, `KEEPALIVE UNKNOWN - invalid --idle-timeout "0": expected`},
-		{[]string{"--port", "70000"}, 3, `KEEPALIVE UNKNOWN - invalid --port "70000": expected a port number from 1 to 65535`},
+		{[]string{"--port", "70000"}, 3, `KEEPALIVE UNKNOWN - invalid --port "70000": expected a TCP port from 1 to 65535`},
 		{[]string{"--remote", "10.1.2.0/33"}, 3, `KEEPALIVE UNKNOWN - invalid --remote "10.1.2.0/33": expected an address or a CIDR`},
 		{[]string{"--pid", "abc"}, 3, `KEEPALIVE UNKNOWN - invalid --pid "abc": expected a process ID`},
-		{[]string{"--pid", "-1"}, 3, `KEEPALIVE UNKNOWN - invalid --pid "-1": expected a process ID (a number greater than 0) (see check_keepalive --help)`},
-		{[]string{"--pid", "4194305"}, 3, `KEEPALIVE UNKNOWN - no process with PID 4194305`},
-		{[]string{"--pid", "1", "--process", "init"}, 3, `KEEPALIVE UNKNOWN - give either --pid or --process, not both`},
+		{[]string{"--pid", "-1"}, 3, `KEEPALIVE UNKNOWN - invalid --pid "-1": expected a process ID from 1 to 4194303 (see check_keepalive --help)`},
+		{[]string{"--pid", "4194305"}, 3, `KEEPALIVE UNKNOWN - invalid --pid "4194305": expected a process ID from 1 to 4194303`},
+		// The service not running: CRITICAL, as in every check.
+		{[]string{"--pid", "4194303"}, 2, `KEEPALIVE CRITICAL - no process with PID 4194303 is running`},
 		{[]string{"--process", "no-such-process-ka"}, 2, `KEEPALIVE CRITICAL - no process named "no-such-process-ka" is running`},
+		{[]string{"--pidfile", "/nonexistent/ka.pid"}, 2, `KEEPALIVE CRITICAL - pid file /nonexistent/ka.pid does not exist: the service is not running`},
 		{[]string{"-w", "x"}, 3, `KEEPALIVE UNKNOWN - invalid argument for flag -w, --warning: invalid range "x"`},
 		{[]string{"--max-detect", "soon"}, 3, `KEEPALIVE UNKNOWN - invalid argument for flag --max-detect`},
 	}

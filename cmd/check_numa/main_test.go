@@ -76,7 +76,7 @@ func TestRealProcesses(t *testing.T) {
 	plain := startSleep(t, "sleep", "60")
 	bound := startSleep(t, numactl, "--membind=0", "sleep", "60")
 	preferred := startSleep(t, numactl, "--preferred=0", "sleep", "60")
-	base := []string{"--sysfs-root", fixture(t, "host2"), "--procfs-root", "/"}
+	base := []string{"--sysfs", filepath.Join(fixture(t, "host2"), "sys")}
 
 	tests := []struct {
 		name string
@@ -119,6 +119,15 @@ func TestRealProcesses(t *testing.T) {
 			}
 		})
 	}
+
+	// The old options, naming the directories that hold sys/ and proc/,
+	// still work for one release.
+	t.Run("deprecated --sysfs-root and --procfs-root", func(t *testing.T) {
+		r := testenv.RunCheck(t, bin, nil, "--state-dir", t.TempDir(), "--sysfs-root", fixture(t, "host2"), "--procfs-root", "/", "--pid", strconv.Itoa(interleaved))
+		if r.Code != 0 || !strings.Contains(r.Stdout, "NUMA OK - 2 NUMA nodes; 1 of 1 process interleaved;") {
+			t.Errorf("exit %d\n%s", r.Code, r.Stdout)
+		}
+	})
 
 	t.Run("pidfile", func(t *testing.T) {
 		pf := filepath.Join(t.TempDir(), "sleep.pid")
@@ -171,13 +180,26 @@ func TestRealProcesses(t *testing.T) {
 		}
 		pid := gone.ProcessState.Pid()
 		r := testenv.RunCheck(t, bin, nil, append(base, "--pid", strconv.Itoa(pid))...)
-		oneLine(t, r, 3, fmt.Sprintf("NUMA UNKNOWN - no process with PID %d", pid))
+		oneLine(t, r, 2, fmt.Sprintf("NUMA CRITICAL - no process with PID %d is running", pid))
 	})
 
 	t.Run("process not running", func(t *testing.T) {
 		name := fmt.Sprintf("ocnuma%d", os.Getpid())
 		r := testenv.RunCheck(t, bin, nil, append(base, "--process", name)...)
-		oneLine(t, r, 2, fmt.Sprintf("NUMA CRITICAL - no process named %q is running: the service is down", name))
+		oneLine(t, r, 2, fmt.Sprintf("NUMA CRITICAL - no process named %q is running", name))
+	})
+
+	t.Run("pid file of a process that exited", func(t *testing.T) {
+		gone := exec.Command("true")
+		if err := gone.Run(); err != nil {
+			t.Fatal(err)
+		}
+		pf := filepath.Join(t.TempDir(), "dead.pid")
+		if err := os.WriteFile(pf, []byte(strconv.Itoa(gone.ProcessState.Pid())+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := testenv.RunCheck(t, bin, nil, append(base, "--pidfile", pf)...)
+		oneLine(t, r, 2, fmt.Sprintf("NUMA CRITICAL - pid file %s names PID %d, which is not running: the service is down", pf, gone.ProcessState.Pid()))
 	})
 }
 
@@ -225,7 +247,7 @@ func TestUnprivileged(t *testing.T) {
 	if err := os.Chown(stateDir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--sysfs-root", fixture(t, "host2"), "--procfs-root", "/", "--state-dir", stateDir, "--pid", strconv.Itoa(pid))
+	cmd := exec.Command(bin, "--sysfs", filepath.Join(fixture(t, "host2"), "sys"), "--state-dir", stateDir, "--pid", strconv.Itoa(pid))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 	oneLine(t, testenv.RunCmd(t, cmd), 3,
 		fmt.Sprintf("NUMA UNKNOWN - cannot read /proc/%d/numa_maps: permission denied", pid),
@@ -269,13 +291,17 @@ func TestBadInput(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--pid", "abc"}, `invalid --pid "abc": expected a process ID (a number greater than 0)`},
+		{[]string{"--pid", "abc"}, `invalid --pid "abc": expected a process ID from 1 to 4194303`},
 		{[]string{"--pid", "0"}, `invalid --pid "0"`},
+		{[]string{"--pid", "4194304"}, `invalid --pid "4194304": expected a process ID from 1 to 4194303`},
 		{[]string{"-w", "5:1"}, "NUMA UNKNOWN - "},
 		{[]string{"--miss-critical", "x"}, "NUMA UNKNOWN - "},
 		{[]string{"--policy-state", "ok"}, `invalid --policy-state "ok": expected warning or critical`},
+		{[]string{"--sysfs", "/nonexistent"}, "/nonexistent is not a sysfs tree"},
 		{[]string{"--sysfs-root", "/nonexistent"}, "/nonexistent/sys is not a sysfs tree"},
-		{[]string{"--pidfile", "/nonexistent/x.pid"}, "cannot read /nonexistent/x.pid"},
+		{[]string{"--sysfs", ""}, "--procfs and --sysfs need a directory"},
+		{[]string{"--sysfs-root", "/", "--sysfs", "/sys2"}, "--sysfs-root is the old spelling of --sysfs (DIR/sys): give one of them"},
+		{[]string{"--pidfile", t.TempDir()}, "cannot read "},
 		{[]string{"--bogus"}, "unknown flag"},
 	}
 	for _, tt := range tests {

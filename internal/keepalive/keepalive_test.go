@@ -14,7 +14,6 @@ import (
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
-	"github.com/opschecks/opschecks/thresholds"
 )
 
 func TestParseIdleTimeout(t *testing.T) {
@@ -55,48 +54,12 @@ func TestParseIdleTimeout(t *testing.T) {
 	}
 }
 
-func TestParsePortAndPrefix(t *testing.T) {
-	for in, want := range map[string]Port{"1": 1, "5432": 5432, "65535": 65535} {
-		if got, err := ParsePort(in); err != nil || got != want {
-			t.Errorf("ParsePort(%q) = %d, %v", in, got, err)
-		}
-	}
-	for _, in := range []string{"0", "65536", "-1", "http", ""} {
-		if _, err := ParsePort(in); err == nil || !strings.Contains(err.Error(), "1 to 65535") {
-			t.Errorf("ParsePort(%q) error %v", in, err)
-		}
-	}
-	for in, want := range map[string]string{
-		"10.0.0.0/8": "10.0.0.0/8", "10.1.2.3/8": "10.0.0.0/8", "192.0.2.7": "192.0.2.7/32",
-		"fd00::/8": "fd00::/8", "::1": "::1/128", "::ffff:10.0.0.1": "10.0.0.1/32",
-	} {
-		got, err := plugin.ParsePrefix(in)
-		if err != nil || got.String() != want {
-			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"10.0.0.0/33", "foo", "fe80::1%eth0", ""} {
-		if _, err := plugin.ParsePrefix(in); err == nil {
-			t.Errorf("ParsePrefix(%q) accepted", in)
-		}
-	}
-}
-
-func fixtureCfg(dir string, idle string) Config {
-	it, err := ParseIdleTimeout(idle)
-	if err != nil {
-		panic(err)
-	}
-	w := thresholds.MustParse("1")
-	return Config{FS: linux.NewFS(filepath.Join("testdata", dir), filepath.Join("testdata", dir)), Idle: it, Warn: &w}
-}
-
 // TestHostFixtures runs the host audit on fixture /proc/sys trees and
 // compares the rendered output with golden files.
 func TestHostFixtures(t *testing.T) {
 	cases := []struct {
 		name, dir, idle string
-		maxDetect       time.Duration
+		maxDetect       string
 		state           plugin.State
 		wantErr         string
 	}{
@@ -104,8 +67,8 @@ func TestHostFixtures(t *testing.T) {
 		{name: "default-conntrack", dir: "default", idle: "conntrack", state: plugin.OK},
 		{name: "tuned-90s", dir: "tuned", idle: "90s", state: plugin.OK},
 		{name: "tuned-30s", dir: "tuned", idle: "30s", state: plugin.Critical}, // gap == idle timeout
-		{name: "tuned-maxdetect", dir: "tuned", idle: "90s", maxDetect: 60 * time.Second, state: plugin.Warning},
-		{name: "tuned-maxdetect-ok", dir: "tuned", idle: "90s", maxDetect: 80 * time.Second, state: plugin.OK},
+		{name: "tuned-maxdetect", dir: "tuned", idle: "90s", maxDetect: "60s", state: plugin.Warning},
+		{name: "tuned-maxdetect-ok", dir: "tuned", idle: "90s", maxDetect: "80s", state: plugin.OK},
 		{name: "intvl-aws-nat", dir: "intvl", idle: "aws-nat", state: plugin.OK},
 		{name: "intvl-gcp", dir: "intvl", idle: "4m", state: plugin.Critical},
 		{name: "garbage", dir: "garbage", idle: "90s", wantErr: `net.ipv4.tcp_keepalive_intvl: "seventy" is not an integer`},
@@ -113,9 +76,12 @@ func TestHostFixtures(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := fixtureCfg(c.dir, c.idle)
-			cfg.MaxDetect = c.maxDetect
-			res, err := Check(context.Background(), cfg, plugin.Env{})
+			args := []string{"--idle-timeout", c.idle}
+			if c.maxDetect != "" {
+				args = append(args, "--max-detect", c.maxDetect)
+			}
+			o := testenv.ParseOptions[Options](t, args...)
+			obs, err := Gather(context.Background(), linux.Under(filepath.Join("testdata", c.dir)), o)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("error %v, want %q", err, c.wantErr)
@@ -125,7 +91,7 @@ func TestHostFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, st := plugin.Render("KEEPALIVE", res)
+			out, st := plugin.Render("KEEPALIVE", Judge(obs, o))
 			if st != c.state {
 				t.Errorf("state %s, want %s", st, c.state)
 			}
@@ -175,10 +141,10 @@ func TestAudit(t *testing.T) {
 		total, noKA, long, risk, busy int
 	}{
 		{"all", Filter{}, 7, 2, 2, 2, 1},
-		{"port 5432", Filter{Ports: []Port{5432}}, 4, 2, 0, 1, 0},
-		{"port 22 or 443", Filter{Ports: []Port{22, 443}}, 3, 0, 2, 1, 1},
+		{"port 5432", Filter{Ports: []plugin.Port{5432}}, 4, 2, 0, 1, 0},
+		{"port 22 or 443", Filter{Ports: []plugin.Port{22, 443}}, 3, 0, 2, 1, 1},
 		{"remote 192.0.2.0/24", Filter{Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("192.0.2.0/24")}}}, 2, 0, 2, 1, 0},
-		{"remote and port", Filter{Ports: []Port{5432}, Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("10.9.0.6/32")}}}, 1, 0, 0, 0, 0},
+		{"remote and port", Filter{Ports: []plugin.Port{5432}, Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("10.9.0.6/32")}}}, 1, 0, 0, 0, 0},
 		{"inodes", Filter{Inodes: map[uint64]bool{12: true, 14: true, 18: true}}, 2, 1, 1, 1, 0},
 		{"no inodes", Filter{Inodes: map[uint64]bool{}}, 0, 0, 0, 0, 0},
 	}
@@ -206,14 +172,12 @@ func TestSocketFindings(t *testing.T) {
 		warn, crit string
 		want       plugin.State
 	}{{"1", "", plugin.Warning}, {"12", "", plugin.OK}, {"1", "11", plugin.Critical}, {"~:", "", plugin.OK}} {
-		w := thresholds.MustParse(c.warn)
-		cfg := Config{Idle: IdleTimeout{D: 90 * time.Second}, Warn: &w}
+		args := []string{"-w", c.warn}
 		if c.crit != "" {
-			cr := thresholds.MustParse(c.crit)
-			cfg.Crit = &cr
+			args = append(args, "-c", c.crit)
 		}
-		res := &plugin.Result{}
-		SocketFindings(res, a, cfg, "")
+		res := Judge(&Observation{Audit: a}, testenv.ParseOptions[Options](t, args...))
+		res.Findings = res.Findings[1:] // the host finding of the zero sysctls
 		f := res.Findings[0]
 		if f.State != c.want {
 			t.Errorf("-w %s -c %s: %s, want %s", c.warn, c.crit, f.State, c.want)
@@ -238,7 +202,7 @@ func TestAuditAllocations(t *testing.T) {
 	for i := range 500 {
 		inodes[uint64(i*2)] = true
 	}
-	a := NewAudit(90*time.Second, Filter{Inodes: inodes, Ports: []Port{5432}, Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("10.0.0.0/8")}}})
+	a := NewAudit(90*time.Second, Filter{Inodes: inodes, Ports: []plugin.Port{5432}, Remotes: []plugin.Prefix{{Prefix: netip.MustParsePrefix("10.0.0.0/8")}}})
 	allocs := testing.AllocsPerRun(10, func() {
 		for i := range sockets {
 			_ = a.Add(&sockets[i])
@@ -251,7 +215,7 @@ func TestAuditAllocations(t *testing.T) {
 
 func BenchmarkAuditAdd(b *testing.B) {
 	s := sock("10.0.0.1:40000", "10.9.0.5:5432", linux.TimerKeepalive, 120_000, 200*time.Second, 7)
-	a := NewAudit(90*time.Second, Filter{Ports: []Port{5432}})
+	a := NewAudit(90*time.Second, Filter{Ports: []plugin.Port{5432}})
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = a.Add(&s)
@@ -296,7 +260,7 @@ func FuzzAuditDiagMsg(f *testing.F) {
 		if err != nil {
 			return
 		}
-		a := NewAudit(90*time.Second, Filter{Ports: []Port{5432}})
+		a := NewAudit(90*time.Second, Filter{Ports: []plugin.Port{5432}})
 		all := NewAudit(2*time.Second, Filter{})
 		for _, x := range []*Audit{a, all} {
 			if err := x.Add(&s); err != nil {
@@ -331,36 +295,6 @@ func FuzzParseIdleTimeout(f *testing.F) {
 		back, err := ParseIdleTimeout(m)
 		if err != nil || back.D != v.D {
 			t.Fatalf("%q -> %q -> %v, %v", s, m, back, err)
-		}
-	})
-}
-
-func FuzzParsePrefix(f *testing.F) {
-	for _, s := range []string{"10.0.0.0/8", "::1", "fd00::/8", "1.2.3.4", "::ffff:1.2.3.4/120", "x/1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		p, err := plugin.ParsePrefix(s)
-		if err != nil {
-			return
-		}
-		if !p.IsValid() || p.Masked() != p.Prefix {
-			t.Fatalf("%q parsed to %v", s, p)
-		}
-		if _, err := ParsePort(s); err == nil && !strings.Contains(s, ".") && !strings.Contains(s, ":") {
-			t.Fatalf("%q is both a port and a prefix", s)
-		}
-	})
-}
-
-func FuzzParsePort(f *testing.F) {
-	for _, s := range []string{"1", "65535", "0", "65536", " 80 ", "-1", "+5"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		p, err := ParsePort(s)
-		if err == nil && p == 0 {
-			t.Fatalf("%q parsed to port 0", s)
 		}
 	})
 }

@@ -7,7 +7,31 @@ import (
 	"time"
 
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/target"
+	"github.com/opschecks/opschecks/thresholds"
 )
+
+// Options are check_keepalive's options, declared once: the binary
+// parses them and the check reads them as its configuration. Every value
+// is checked by its type when parsed; no combination is refused.
+type Options struct {
+	IdleTimeout IdleTimeout `long:"idle-timeout" default:"90s" value-name:"DURATION|PRESET" description:"Idle timeout of the NAT/load balancer in the path: a duration (90, 90s, 5m) or a preset: aws-nat 350s, aws-nlb 350s, azure-lb 4m, gcp-nat 20m, ipvs 15m, conntrack 120h"`
+	target.Process
+	Port      []plugin.Port     `long:"port" value-name:"PORT" description:"Only sockets with this local or remote port; repeatable (implies --sockets)"`
+	Remote    []plugin.Prefix   `long:"remote" value-name:"CIDR" description:"Only sockets whose remote address is in this range; repeatable (implies --sockets)"`
+	Sockets   bool              `long:"sockets" description:"Also audit every established TCP socket of the namespace (implied by --pid, --pidfile, --process, --port and --remote)"`
+	MaxDetect plugin.Duration   `long:"max-detect" value-name:"DURATION" description:"WARNING when a dead peer is detected later than this (tcp_keepalive_time + intvl * probes)"`
+	Warning   thresholds.Range  `short:"w" long:"warning" default:"1" value-name:"RANGE" description:"Warning range for the number of sockets idle longer than the idle timeout (Nagios range: 1 warns from 2, 0 from 1)"`
+	Critical  *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range for the number of sockets idle longer than the idle timeout (default: none)"`
+}
+
+// perSocket reports whether the established sockets are audited.
+func (o *Options) perSocket() bool {
+	return o.Sockets || o.Process.Set() || len(o.Port) > 0 || len(o.Remote) > 0
+}
+
+// atRisk judges the number of sockets idle longer than the idle timeout.
+func (o *Options) atRisk() thresholds.Pair { return thresholds.NewPair(&o.Warning, o.Critical) }
 
 // Preset is a device whose idle timeout is documented.
 type Preset struct {
@@ -88,31 +112,6 @@ func (t IdleTimeout) MarshalFlag() (string, error) {
 
 // IsValidValue lets "--idle-timeout -5" reach UnmarshalFlag and its message.
 func (t *IdleTimeout) IsValidValue(string) error { return nil }
-
-// Port is a TCP port number from 1 to 65535.
-type Port uint16
-
-// ParsePort parses a port number.
-func ParsePort(s string) (Port, error) {
-	v, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
-	if err != nil || v == 0 {
-		return 0, plugin.OptionError("invalid --port %q: expected a port number from 1 to 65535", s)
-	}
-	return Port(v), nil
-}
-
-// UnmarshalFlag implements go-flags' Unmarshaler.
-func (p *Port) UnmarshalFlag(s string) error {
-	v, err := ParsePort(s)
-	if err != nil {
-		return err
-	}
-	*p = v
-	return nil
-}
-
-// IsValidValue lets "--port -1" reach UnmarshalFlag and its message.
-func (p *Port) IsValidValue(string) error { return nil }
 
 // seconds formats a duration as whole (or fractional) seconds: "7200s".
 func seconds(d time.Duration) string {

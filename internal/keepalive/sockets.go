@@ -22,7 +22,7 @@ const (
 // Filter selects the sockets the audit looks at. Empty parts match all.
 type Filter struct {
 	Inodes  map[uint64]bool // owned by the target processes, nil for any
-	Ports   []Port          // local or remote port
+	Ports   []plugin.Port   // local or remote port
 	Remotes []plugin.Prefix // remote address
 }
 

@@ -1,6 +1,15 @@
-// Package linux holds the Linux readers the checks share: sysctls, /proc
-// and /sys files under a configurable root (so tests point them at fixture
-// trees), process lookup, socket inodes, sock_diag and tcp_info.
+// Package linux holds the Linux readers the checks share. It returns
+// facts and errors (sentinels ErrNoProcess, ErrBadPidfile, ErrPermission,
+// fs.ErrNotExist for missing files); which state a fact deserves is the
+// checks' business, and "the service is not running" is decided once, in
+// internal/target.
+//
+// Files: fs.go (FS: /proc and /sys read under configurable mount points,
+// sysctls, errors that name the missing privilege); procs.go (processes,
+// pid files, socket inodes of a process); netns.go (network namespaces:
+// by process or namespace file, entering one, /proc/net as it sees it);
+// netstat.go (TcpExt counters of /proc/net/netstat); sockdiag.go (the
+// inet_diag dump over NETLINK_SOCK_DIAG); tcpinfo.go (struct tcp_info).
 package linux
 
 import (
@@ -14,26 +23,32 @@ import (
 	"syscall"
 )
 
-// FS reads /proc and /sys below configurable roots.
+// FS reads /proc and /sys where they are mounted.
 type FS struct {
-	Proc string // default /proc
-	Sys  string // default /sys
+	Proc string // procfs mount point, /proc on the host
+	Sys  string // sysfs mount point, /sys on the host
 }
 
-// NewFS returns an FS for roots under which "proc" and "sys" live ("/" for
-// the real host, a fixture directory in tests). Empty means "/".
-func NewFS(procRoot, sysRoot string) FS {
-	if procRoot == "" {
-		procRoot = "/"
+// NewFS returns an FS for proc and sysfs mounted at proc and sys (empty:
+// /proc, /sys), as procfs.NewFS and node_exporter's --path.* take them.
+func NewFS(proc, sys string) FS {
+	if proc == "" {
+		proc = "/proc"
 	}
-	if sysRoot == "" {
-		sysRoot = "/"
+	if sys == "" {
+		sys = "/sys"
 	}
-	return FS{Proc: filepath.Join(procRoot, "proc"), Sys: filepath.Join(sysRoot, "sys")}
+	return FS{Proc: filepath.Clean(proc), Sys: filepath.Clean(sys)}
+}
+
+// Under returns the FS of a tree that holds proc/ and sys/ (a container's
+// root, a fixture).
+func Under(root string) FS {
+	return NewFS(filepath.Join(root, "proc"), filepath.Join(root, "sys"))
 }
 
 // Host is the FS of the real machine.
-var Host = NewFS("/", "/")
+var Host = NewFS("/proc", "/sys")
 
 // ProcPath joins elements below the proc root.
 func (f FS) ProcPath(elem ...string) string {

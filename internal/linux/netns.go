@@ -13,8 +13,10 @@ import (
 // Netns is the network namespace a check looks into: sockets, sysctls
 // under /proc/sys/net and /proc/PID/net are per namespace.
 type Netns struct {
-	ID string // "net:[4026531992]", as /proc/PID/ns/net reads
-	FD int    // open namespace when it is not ours, else 0
+	ID   string // "net:[4026531992]", as /proc/PID/ns/net reads
+	FD   int    // open namespace when it is not ours, else 0
+	PID  int    // the process it was found through; 0 for none
+	Path string // the namespace file it was opened from (/run/netns/NAME); "" for none
 }
 
 // NetnsID reads the network namespace of pid (0: our own). The link is
@@ -51,14 +53,65 @@ func (f FS) OpenNetns(pid int) (*Netns, error) {
 		return nil, err
 	}
 	if id == own {
-		return &Netns{ID: id}, nil
+		return &Netns{ID: id, PID: pid}, nil
 	}
 	path := f.ProcPath(strconv.Itoa(pid), "ns", "net")
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, Describe(path, err)
 	}
-	return &Netns{ID: id, FD: fd}, nil
+	return &Netns{ID: id, FD: fd, PID: pid}, nil
+}
+
+// OpenNetnsFile opens the network namespace a file refers to, as
+// `ip netns add NAME` leaves one at /run/netns/NAME (a bind mount of
+// /proc/PID/ns/net). A file that is no network namespace is an error.
+func (f FS) OpenNetnsFile(path string) (*Netns, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, DescribeFile(path, err)
+	}
+	// NS_GET_NSTYPE (Linux 4.11) answers on namespace files only.
+	var st unix.Stat_t
+	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+	}
+	if err != nil || t != unix.CLONE_NEWNET {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s is not a network namespace (as ip netns add makes under /run/netns)", path)
+	}
+	id := fmt.Sprintf("net:[%d]", st.Ino)
+	if own, err := f.NetnsID(0); err == nil && own == id {
+		unix.Close(fd)
+		return &Netns{ID: id, Path: path}, nil
+	}
+	return &Netns{ID: id, FD: fd, Path: path}, nil
+}
+
+// ReadNet reads a file of /proc/net (netstat, stat/nf_conntrack) as the
+// namespace sees it: our own /proc/net, /proc/PID/net of the process it
+// was found through, or /proc/thread-self/net read from a thread inside
+// it when it was opened from a file. It returns the path read, for
+// messages.
+func (f FS) ReadNet(ns *Netns, elem ...string) ([]byte, string, error) {
+	var path string
+	switch {
+	case ns.Own():
+		path = f.ProcPath(append([]string{"net"}, elem...)...)
+	case ns.PID != 0:
+		path = f.ProcPath(append([]string{strconv.Itoa(ns.PID), "net"}, elem...)...)
+	default:
+		path = f.ProcPath(append([]string{"thread-self", "net"}, elem...)...)
+		var b []byte
+		err := ns.Do(func() (err error) {
+			b, err = ReadFile(path)
+			return err
+		})
+		return b, path, err
+	}
+	b, err := ReadFile(path)
+	return b, path, err
 }
 
 // Own reports whether the namespace is the check's own.

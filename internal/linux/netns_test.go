@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/opschecks/opschecks/internal/linux"
-	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
@@ -139,9 +138,9 @@ func TestGroupByNetns(t *testing.T) {
 	}
 }
 
-// TestProcessesNamed runs on a fixture /proc whose PIDs sort differently
+// TestFindProcesses runs on a fixture /proc whose PIDs sort differently
 // as text and as numbers.
-func TestProcessesNamed(t *testing.T) {
+func TestFindProcesses(t *testing.T) {
 	root := t.TempDir()
 	for _, p := range []struct{ pid, stat string }{
 		{"1003", "1003 (mysvc) S 998 1003 1003 0"},
@@ -156,24 +155,56 @@ func TestProcessesNamed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	f := linux.NewFS(root, root)
+	f := linux.Under(root)
 
-	ps, err := f.ProcessesNamed("mysvc")
+	ps, err := f.FindProcesses("mysvc")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := linux.PIDs(ps); !slices.Equal(got, []int{998, 1003}) {
-		t.Errorf("ProcessesNamed(mysvc) PIDs %v, want [998 1003]", got)
+		t.Errorf("FindProcesses(mysvc) PIDs %v, want [998 1003]", got)
 	}
 	if ps[1].PPID != 998 {
 		t.Errorf("PPID of 1003 is %d, want 998", ps[1].PPID)
 	}
-
-	_, err = f.ProcessesNamed("nosuch")
-	if err == nil || err.Error() != `no process named "nosuch" is running` {
-		t.Fatalf("ProcessesNamed(nosuch): %v", err)
+	// None running is a fact, not an error: its state is target's policy.
+	if ps, err := f.FindProcesses("nosuch"); err != nil || len(ps) != 0 {
+		t.Fatalf("FindProcesses(nosuch): %v, %v", ps, err)
 	}
-	if !errors.Is(err, linux.ErrNoProcess) || plugin.StateOf(err) != plugin.Critical {
-		t.Errorf("ProcessesNamed(nosuch): state %s, ErrNoProcess %t; want CRITICAL and true", plugin.StateOf(err), errors.Is(err, linux.ErrNoProcess))
+}
+
+// TestOpenNetnsFile: a namespace made by ip netns, opened from
+// /run/netns/NAME, is entered by Do; its /proc/net files are read from
+// inside (ReadNet), and a file that is no namespace is refused.
+func TestOpenNetnsFile(t *testing.T) {
+	n := testenv.NewNetns(t, "file")
+	ns, err := linux.Host.OpenNetnsFile("/run/netns/" + n.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	want := strings.TrimSpace(n.MustRun("readlink", "/proc/self/ns/net"))
+	if ns.Own() || ns.ID != want || ns.Path != "/run/netns/"+n.Name {
+		t.Fatalf("OpenNetnsFile = %+v, want ID %s", *ns, want)
+	}
+	if inside := insideOf(t, ns); inside != want {
+		t.Errorf("Do ran in %s, want %s", inside, want)
+	}
+	// A fresh namespace has only lo: its dev file lists lo, ours more.
+	b, path, err := linux.Host.ReadNet(ns, "dev")
+	if err != nil || path != "/proc/thread-self/net/dev" {
+		t.Fatalf("ReadNet: %q, %v", path, err)
+	}
+	if strings.Count(string(b), ":") != 1 || !strings.Contains(string(b), "lo:") {
+		t.Errorf("/proc/net/dev inside %s lists more than lo:\n%s", n.Name, b)
+	}
+	self, err := linux.Host.OpenNetnsFile("/proc/self/ns/net")
+	if err != nil || !self.Own() {
+		t.Errorf("our own namespace by its file: %+v, %v", self, err)
+	}
+	for _, bad := range []string{"/etc/hostname", "/proc/self/ns/uts", "/run/netns/opschecks-no-such"} {
+		if _, err := linux.Host.OpenNetnsFile(bad); err == nil {
+			t.Errorf("OpenNetnsFile(%s) opened", bad)
+		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
-
-	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 // NetstatCounters reads the named counters of one section ("TcpExt") from
@@ -28,7 +26,7 @@ func NetstatCounters(b []byte, section string, names ...string) ([]uint64, error
 		}
 		name, rest, ok := bytes.Cut(text, []byte{':'})
 		if !ok {
-			return nil, fmt.Errorf("netstat line %d: no section name in %q", line, plugin.Clip(string(text), 60))
+			return nil, fmt.Errorf("netstat line %d: no section name in %.60q", line, text)
 		}
 		if header == nil {
 			header, headerSection = rest, name
@@ -83,7 +81,7 @@ func pickCounters(line int, section string, header, values []byte, names []strin
 			}
 			x, err := strconv.ParseUint(string(v), 10, 64)
 			if err != nil {
-				return fmt.Errorf("netstat line %d: %s %s: %q is not an unsigned integer", line, section, n, plugin.Clip(string(v), 60))
+				return fmt.Errorf("netstat line %d: %s %s: %.60q is not an unsigned integer", line, section, n, v)
 			}
 			out[i], seen[i] = x, true
 		}

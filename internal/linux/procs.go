@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 // Process is a running process as found under /proc.
@@ -23,10 +21,11 @@ type Process struct {
 }
 
 // Sentinels behind the process errors, for errors.Is; the messages stay
-// the sentences operators read.
+// the sentences operators read. Which state a missing process gets is
+// not decided here (internal/target decides it, once).
 var (
-	ErrNoProcess    = errors.New("no such process")
-	ErrStalePidfile = errors.New("stale pid file")
+	ErrNoProcess  = errors.New("no such process")
+	ErrBadPidfile = errors.New("not a pid file")
 )
 
 // procError is a message that matches a sentinel.
@@ -92,7 +91,8 @@ func (f FS) Processes() ([]Process, error) {
 }
 
 // FindProcesses returns the processes whose comm or argv[0] basename is
-// name (so "nginx" finds "nginx: master process" and its workers).
+// name (so "nginx" finds "nginx: master process" and its workers), by
+// PID; none is an empty list, not an error.
 func (f FS) FindProcesses(name string) ([]Process, error) {
 	all, err := f.Processes()
 	if err != nil {
@@ -105,22 +105,8 @@ func (f FS) FindProcesses(name string) ([]Process, error) {
 			out = append(out, p)
 		}
 	}
+	slices.SortFunc(out, func(a, b Process) int { return a.PID - b.PID })
 	return out, nil
-}
-
-// ProcessesNamed is FindProcesses for a --process option: the processes
-// named name, by PID. None running is the service being down: a CRITICAL
-// error, "no process named "name" is running", that wraps ErrNoProcess.
-func (f FS) ProcessesNamed(name string) ([]Process, error) {
-	ps, err := f.FindProcesses(name)
-	if err != nil {
-		return nil, err
-	}
-	if len(ps) == 0 {
-		return nil, &plugin.Error{State: plugin.Critical, Err: &procError{fmt.Sprintf("no process named %q is running", name), ErrNoProcess}}
-	}
-	slices.SortFunc(ps, func(a, b Process) int { return a.PID - b.PID })
-	return ps, nil
 }
 
 // PIDs returns the PIDs of ps, in order.
@@ -147,8 +133,10 @@ func (f FS) WithChildren(pid int) ([]int, error) {
 	return out, nil
 }
 
-// ReadPidfile reads a PID from a pid file and checks the process exists.
-func (f FS) ReadPidfile(path string) (int, error) {
+// ReadPidfile reads the PID a pid file holds. A file that does not exist
+// is an error that matches fs.ErrNotExist; one that holds no PID matches
+// ErrBadPidfile. Whether the process runs is not checked.
+func ReadPidfile(path string) (int, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0, DescribeFile(path, err)
@@ -156,33 +144,21 @@ func (f FS) ReadPidfile(path string) (int, error) {
 	s := strings.TrimSpace(string(b))
 	pid, err := strconv.Atoi(s)
 	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("pid file %s does not hold a PID (found %q)", path, plugin.Clip(s, 60))
-	}
-	if _, err := os.Stat(f.ProcPath(strconv.Itoa(pid))); err != nil {
-		return 0, &procError{fmt.Sprintf("pid file %s names PID %d, which is not running (stale pid file?)", path, pid), ErrStalePidfile}
+		return 0, &procError{fmt.Sprintf("pid file %s does not hold a PID (found %.60q)", path, s), ErrBadPidfile}
 	}
 	return pid, nil
 }
 
-// SocketInodes returns the inodes of the sockets processes pids have
-// open, from the links in /proc/PID/fd (reading them needs the privilege
-// of the process owner). The first mustRun PIDs must be running; a later
-// one that exited since it was listed (a worker, one of several processes
-// found by name) is skipped.
-func (f FS) SocketInodes(pids []int, mustRun int) (map[uint64]bool, error) {
-	into := map[uint64]bool{}
-	for i, pid := range pids {
-		if err := f.socketInodes(pid, into); err != nil {
-			if i >= mustRun && errors.Is(err, ErrNoProcess) {
-				continue
-			}
-			return nil, err
-		}
-	}
-	return into, nil
+// Running reports whether process pid exists.
+func (f FS) Running(pid int) bool {
+	_, err := os.Stat(f.ProcPath(strconv.Itoa(pid)))
+	return err == nil
 }
 
-func (f FS) socketInodes(pid int, into map[uint64]bool) error {
+// SocketInodes adds the inodes of the sockets process pid has open to
+// into, from the links in /proc/PID/fd (reading them needs the privilege
+// of the process owner). A process that is gone is ErrNoProcess.
+func (f FS) SocketInodes(pid int, into map[uint64]bool) error {
 	dir := f.ProcPath(strconv.Itoa(pid), "fd")
 	ents, err := os.ReadDir(dir)
 	if err != nil {

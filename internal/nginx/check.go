@@ -12,60 +12,31 @@ import (
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/state"
-	"github.com/opschecks/opschecks/thresholds"
+	"github.com/opschecks/opschecks/internal/target"
 )
 
 // CheckName names the state files.
 const CheckName = "check_nginx_queue"
 
-// Config is what the check needs from its options.
-type Config struct {
-	FS      linux.FS
-	Ports   []string
-	Listens []string
-	PID     int
-	Pidfile string
-	Process string
-
-	Warn, Crit           thresholds.Range // queue fill in percent
-	DropsWarn, DropsCrit thresholds.Range // drops per second
-	ExpectBacklog        int
-
-	StatusURL      string
-	StatusInsecure bool
-
-	StateDir state.Dir
-	Now      func() time.Time
+// Check runs the whole check on this host.
+func Check(ctx context.Context, o *Options, env plugin.Env) (*plugin.Result, error) {
+	return check(ctx, linux.Host, time.Now(), o, env)
 }
 
-// Check runs the whole check.
-func Check(ctx context.Context, c Config, env plugin.Env) (*plugin.Result, error) {
-	if c.FS.Proc == "" {
-		c.FS = linux.Host
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	sel, err := c.selector()
+// check runs it with /proc read through f, at time now (tests pass
+// fixture trees and clocks).
+func check(ctx context.Context, f linux.FS, now time.Time, o *Options, env plugin.Env) (*plugin.Result, error) {
+	sel := o.selector()
+	t, err := target.Resolve(f, o.Process, target.Want{Children: true})
 	if err != nil {
 		return nil, err
 	}
-	target, err := FindTarget(c.FS, c.PID, c.Pidfile, c.Process)
-	if err != nil {
-		return nil, err
-	}
-	if target == nil && len(sel.Ports) == 0 && len(sel.Listens) == 0 {
-		return nil, errors.New("nothing to check: give --port, --listen, --pid, --pidfile or --process (e.g. --process nginx)")
-	}
-	master := 0
-	if target != nil {
-		master = target.PIDs[0]
-		// The master must run; a worker that exits meanwhile is skipped.
-		if sel.Inodes, err = c.FS.SocketInodes(target.PIDs, 1); err != nil {
+	if t != nil {
+		if sel.Inodes, err = t.SocketInodes(f); err != nil {
 			return nil, err
 		}
 	}
-	ns, err := c.FS.OpenNetns(master)
+	ns, err := target.Namespace(f, t, target.Netns{})
 	if err != nil {
 		return nil, err
 	}
@@ -77,16 +48,16 @@ func Check(ctx context.Context, c Config, env plugin.Env) (*plugin.Result, error
 	}
 	listeners := Group(socks)
 	res := &plugin.Result{}
-	if err := c.queues(res, listeners, sel, target); err != nil {
+	if err := o.queues(res, listeners, sel, t); err != nil {
 		return nil, err
 	}
-	if err := c.audit(res, ns, listeners); err != nil {
+	if err := o.audit(f, res, ns, listeners); err != nil {
 		return nil, err
 	}
 
 	var stub *StubStatus
-	if c.StatusURL != "" {
-		s, err := FetchStubStatus(ctx, c.StatusURL, c.StatusInsecure)
+	if o.StatusURL != "" {
+		s, err := FetchStubStatus(ctx, o.StatusURL, o.StatusInsecure)
 		var se *StatusError
 		switch {
 		case errors.As(err, &se):
@@ -102,11 +73,7 @@ func Check(ctx context.Context, c Config, env plugin.Env) (*plugin.Result, error
 		}
 	}
 
-	netstat := c.FS.ProcPath("net", "netstat")
-	if master != 0 {
-		netstat = c.FS.ProcPath(strconv.Itoa(master), "net", "netstat")
-	}
-	if err := c.drops(ctx, res, netstat, ns, stub, target); err != nil {
+	if err := o.drops(ctx, f, now, res, ns, stub, t); err != nil {
 		return nil, err
 	}
 	if env.Verbose > 0 {
@@ -118,40 +85,15 @@ func Check(ctx context.Context, c Config, env plugin.Env) (*plugin.Result, error
 	return res, nil
 }
 
-func (c Config) selector() (Selector, error) {
+func (o *Options) selector() Selector {
 	var sel Selector
-	for _, p := range c.Ports {
-		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n < 1 || n > 65535 {
-			return sel, fmt.Errorf("invalid --port %q: expected a TCP port from 1 to 65535", p)
-		}
-		sel.Ports = append(sel.Ports, uint16(n))
+	for _, p := range o.Port {
+		sel.Ports = append(sel.Ports, uint16(p))
 	}
-	for _, l := range c.Listens {
-		ap, err := ParseListen(l)
-		if err != nil {
-			return sel, err
-		}
-		sel.Listens = append(sel.Listens, ap)
+	for _, l := range o.Listen {
+		sel.Listens = append(sel.Listens, l.AddrPort)
 	}
-	n := 0
-	for _, set := range []bool{c.PID != 0, c.Pidfile != "", c.Process != ""} {
-		if set {
-			n++
-		}
-	}
-	if n > 1 {
-		return sel, errors.New("--pid, --pidfile and --process are alternatives: give at most one")
-	}
-	if c.StatusURL != "" {
-		if _, err := parseStatusURL(c.StatusURL); err != nil {
-			return sel, err
-		}
-	}
-	if c.ExpectBacklog < 0 {
-		return sel, fmt.Errorf("invalid --expect-backlog %d: expected a positive number of connections", c.ExpectBacklog)
-	}
-	return sel, nil
+	return sel
 }
 
 // stateKey names the state file of the counters named what after
@@ -160,32 +102,23 @@ func (c Config) selector() (Selector, error) {
 // check in several namespaces, such as containers or test hosts, keeps
 // one file per namespace instead of a baseline reset at each
 // alternation), then the options.
-func (c Config) stateKey(what, netnsID string) string {
-	parts := []string{what, "netns=" + netnsID}
-	if c.PID != 0 {
-		parts = append(parts, "pid="+strconv.Itoa(c.PID))
+func (o *Options) stateKey(what, netnsID string) string {
+	parts := append([]string{what, "netns=" + netnsID}, o.Process.Key()...)
+	for _, p := range o.Port {
+		parts = append(parts, fmt.Sprintf("port=%d", p))
 	}
-	if c.Pidfile != "" {
-		parts = append(parts, "pidfile="+c.Pidfile)
+	for _, l := range o.Listen {
+		parts = append(parts, "listen="+l.String())
 	}
-	if c.Process != "" {
-		parts = append(parts, "process="+c.Process)
-	}
-	for _, p := range c.Ports {
-		parts = append(parts, "port="+p)
-	}
-	for _, l := range c.Listens {
-		parts = append(parts, "listen="+l)
-	}
-	if c.StatusURL != "" {
-		parts = append(parts, "status="+redact(c.StatusURL))
+	if o.StatusURL != "" {
+		parts = append(parts, "status="+redact(o.StatusURL))
 	}
 	return state.Key(CheckName, parts...)
 }
 
 const queueHint = "the kernel holds connections nginx has not accept()ed yet: workers are blocked or busy (CPU, blocking upstream or disk, stopped process) or worker_connections is exhausted; look at the workers (top, strace -p), then raise backlog= on the listen directive together with net.core.somaxconn to absorb bursts"
 
-func (c Config) queues(res *plugin.Result, ls []Listener, sel Selector, t *Target) error {
+func (o *Options) queues(res *plugin.Result, ls []Listener, sel Selector, t *target.Target) error {
 	missing := sel.Missing(ls)
 	if len(ls) == 0 {
 		switch {
@@ -205,7 +138,7 @@ func (c Config) queues(res *plugin.Result, ls []Listener, sel Selector, t *Targe
 		res.Add(plugin.Critical, what).Detailf("start nginx or fix its listen directive (or the --port/--listen of this check)")
 	}
 	for _, l := range ls {
-		fill := plugin.Perf{Label: l.Name() + "_fill", Value: round(l.Fill()), UOM: "%", Thresholds: thresholds.NewPair(&c.Warn, &c.Crit), Min: plugin.F(0)}
+		fill := plugin.Perf{Label: l.Name() + "_fill", Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
 		st := fill.State()
 		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill.Value))
 		if l.Sockets > 1 {
@@ -223,28 +156,28 @@ func (c Config) queues(res *plugin.Result, ls []Listener, sel Selector, t *Targe
 	return nil
 }
 
-func (c Config) audit(res *plugin.Result, ns *linux.Netns, ls []Listener) error {
+func (o *Options) audit(f linux.FS, res *plugin.Result, ns *linux.Netns, ls []Listener) error {
 	var v []int64
 	err := ns.Do(func() (err error) {
-		v, err = c.FS.SysctlIntEach("net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies")
+		v, err = f.SysctlIntEach("net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies")
 		return err
 	})
 	if err != nil {
 		return err
 	}
 	somaxconn, synBacklog, cookies := v[0], v[1], v[2]
-	f := res.Add(plugin.OK, fmt.Sprintf("net.core.somaxconn %d, tcp_max_syn_backlog %d, tcp_syncookies %d", somaxconn, synBacklog, cookies),
+	fd := res.Add(plugin.OK, fmt.Sprintf("net.core.somaxconn %d, tcp_max_syn_backlog %d, tcp_syncookies %d", somaxconn, synBacklog, cookies),
 		plugin.Perf{Label: "somaxconn", Value: float64(somaxconn), Min: plugin.F(0)},
 		plugin.Perf{Label: "tcp_max_syn_backlog", Value: float64(synBacklog), Min: plugin.F(0)},
 	)
-	f.Quiet = true
+	fd.Quiet = true
 	if cookies == 0 {
-		f.Detailf("tcp_syncookies is 0: a SYN flood or a long SYN queue drops connections; sysctl -w net.ipv4.tcp_syncookies=1")
+		fd.Detailf("tcp_syncookies is 0: a SYN flood or a long SYN queue drops connections; sysctl -w net.ipv4.tcp_syncookies=1")
 	}
-	want := int64(c.ExpectBacklog)
-	if want == 0 {
+	if o.ExpectBacklog == nil {
 		return nil
 	}
+	want := int64(*o.ExpectBacklog)
 	for _, l := range ls {
 		b := int64(l.Backlog)
 		switch {
@@ -273,8 +206,8 @@ func stubFinding(res *plugin.Result, s StubStatus) {
 	)
 }
 
-func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath string, ns *linux.Netns, stub *StubStatus, t *Target) error {
-	b, err := linux.ReadFile(netstatPath)
+func (o *Options) drops(ctx context.Context, f linux.FS, now time.Time, res *plugin.Result, ns *linux.Netns, stub *StubStatus, t *target.Target) error {
+	b, netstatPath, err := f.ReadNet(ns, "netstat")
 	if err != nil {
 		return err
 	}
@@ -283,17 +216,16 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 		return fmt.Errorf("%s: %v", netstatPath, err)
 	}
 	overflows, drops := v[0], v[1]
-	now := c.Now()
 	// The stub_status sample has a file of its own, so a failed fetch
 	// leaves it for the next run.
-	kernel := state.Sample(ctx, c.StateDir, c.stateKey("kernel", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{
+	kernel := state.Sample(ctx, o.StateDir, o.stateKey("kernel", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{
 		"ListenOverflows": float64(overflows), "ListenDrops": float64(drops)}})
 
 	where := "this host's network namespace"
 	if t != nil {
 		where = "the network namespace of " + t.What
 	}
-	pair := thresholds.NewPair(&c.DropsWarn, &c.DropsCrit)
+	pair := o.dropThresholds()
 	perf := func(r float64, name string) plugin.Perf {
 		return plugin.Perf{Label: name, Value: r, Thresholds: pair, Min: plugin.F(0)}
 	}
@@ -307,15 +239,15 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 	} else {
 		dr, or := kernel.PerSecond["ListenDrops"], kernel.PerSecond["ListenOverflows"]
 		drops := perf(round(dr), "listen_drops_rate")
-		f := res.Judge(fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
+		fd := res.Judge(fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
 			drops, append([]plugin.Perf{perf(round(or), "listen_overflows_rate")}, totals...)...)
-		if f.State != plugin.OK {
-			f.Detailf("counted in %s (TcpExt of %s), for all its listeners", where, netstatPath)
+		if fd.State != plugin.OK {
+			fd.Detailf("counted in %s (TcpExt of %s), for all its listeners", where, netstatPath)
 			if or > 0 {
-				f.Detailf("ListenOverflows: an accept queue was full and the kernel dropped the SYN or the handshake's last ACK; %s", queueHint)
+				fd.Detailf("ListenOverflows: an accept queue was full and the kernel dropped the SYN or the handshake's last ACK; %s", queueHint)
 			}
 			if dr > or {
-				f.Detailf("ListenDrops beyond overflows: SYNs dropped for other reasons (SYN queue full without syncookies, memory pressure, no route back); check tcp_max_syn_backlog and tcp_syncookies")
+				fd.Detailf("ListenDrops beyond overflows: SYNs dropped for other reasons (SYN queue full without syncookies, memory pressure, no route back); check tcp_max_syn_backlog and tcp_syncookies")
 			}
 		}
 	}
@@ -323,15 +255,15 @@ func (c Config) drops(ctx context.Context, res *plugin.Result, netstatPath strin
 	if stub == nil {
 		return nil
 	}
-	nginxRates := state.Sample(ctx, c.StateDir, c.stateKey("stub_status", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{"dropped": float64(stub.Dropped())}})
+	nginxRates := state.Sample(ctx, o.StateDir, o.stateKey("stub_status", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: map[string]float64{"dropped": float64(stub.Dropped())}})
 	if st, why, ready := nginxRates.Pending(); !ready {
 		res.Add(st, "nginx dropped connections: "+why, perf(math.NaN(), "nginx_dropped_rate"))
 		return nil
 	}
 	d := nginxRates.PerSecond["dropped"]
-	f := res.Judge(fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(d)), perf(round(d), "nginx_dropped_rate"))
-	if f.State != plugin.OK {
-		f.Detailf("nginx accepted connections and closed them at once: worker_connections is exhausted; raise worker_connections (and worker_rlimit_nofile) or add workers")
+	fd := res.Judge(fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(d)), perf(round(d), "nginx_dropped_rate"))
+	if fd.State != plugin.OK {
+		fd.Detailf("nginx accepted connections and closed them at once: worker_connections is exhausted; raise worker_connections (and worker_rlimit_nofile) or add workers")
 	}
 	return nil
 }

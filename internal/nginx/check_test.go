@@ -18,9 +18,14 @@ import (
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
-	"github.com/opschecks/opschecks/internal/state"
+	"github.com/opschecks/opschecks/internal/testenv"
 	"github.com/opschecks/opschecks/thresholds"
 )
+
+// options parses args (and a fresh --state-dir) as the binary does.
+func options(t *testing.T, args ...string) *Options {
+	return testenv.ParseOptions[Options](t, append([]string{"--state-dir", t.TempDir()}, args...)...)
+}
 
 // fakeProc is a proc root with the files the check reads when no process
 // is given: its own namespace link, the sysctls and netstat.
@@ -87,10 +92,7 @@ func TestCheckRates(t *testing.T) {
 	}
 	proc := newFakeProc(t, 4096)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Listens: []string{addr},
-		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
-		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
-		StateDir: state.Dir(t.TempDir()), Now: func() time.Time { return now }}
+	cfg := options(t, "--listen", addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
@@ -125,11 +127,11 @@ func TestCheckRates(t *testing.T) {
 			if s.netns != "" {
 				proc.netns(s.netns)
 			}
-			c := cfg
+			c := *cfg
 			if s.warnQueue != "" {
-				c.Warn = thresholds.MustParse(s.warnQueue)
+				c.Warning = thresholds.MustParse(s.warnQueue)
 			}
-			res, err := Check(ctx, c, plugin.Env{})
+			res, err := check(ctx, linux.Under(proc.root), now, &c, plugin.Env{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -162,11 +164,8 @@ func TestCheckClippedBacklog(t *testing.T) {
 	}
 	backlog = socks[0].WQueue
 	proc := newFakeProc(t, int(backlog))
-	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Ports: []string{fmt.Sprint(socks[0].Src.Port())},
-		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
-		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
-		StateDir: state.Dir(t.TempDir()), ExpectBacklog: int(backlog) * 2}
-	res, err := Check(context.Background(), cfg, plugin.Env{})
+	cfg := options(t, "--port", fmt.Sprint(socks[0].Src.Port()), "--expect-backlog", fmt.Sprint(backlog*2))
+	res, err := check(context.Background(), linux.Under(proc.root), time.Now(), cfg, plugin.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +177,7 @@ func TestCheckClippedBacklog(t *testing.T) {
 
 	// The same backlog below somaxconn: nginx's own listen backlog= is low.
 	proc.write("proc/sys/net/core/somaxconn", fmt.Sprint(backlog*4))
-	res, err = Check(context.Background(), cfg, plugin.Env{})
+	res, err = check(context.Background(), linux.Under(proc.root), time.Now(), cfg, plugin.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +207,7 @@ func TestCheckNginxDropped(t *testing.T) {
 	defer srv.Close()
 	proc := newFakeProc(t, 4096)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	cfg := Config{FS: linux.NewFS(proc.root, proc.root), Listens: []string{srv.Listener.Addr().String()},
-		Warn: thresholds.MustParse("50"), Crit: thresholds.MustParse("90"),
-		DropsWarn: thresholds.MustParse("0"), DropsCrit: thresholds.MustParse("10"),
-		StatusURL: srv.URL + "/nginx_status", StateDir: state.Dir(t.TempDir()), Now: func() time.Time { return now }}
+	cfg := options(t, "--listen", srv.Listener.Addr().String(), "--status-url", srv.URL+"/nginx_status")
 	for _, s := range []struct {
 		advance          time.Duration
 		accepts, handled int
@@ -226,7 +222,7 @@ func TestCheckNginxDropped(t *testing.T) {
 		now = now.Add(s.advance)
 		p := fmt.Sprintf("Active connections: 1 \nserver accepts handled requests\n %d %d %d \nReading: 0 Writing: 1 Waiting: 0 \n", s.accepts, s.handled, s.accepts*2)
 		page.Store(&p)
-		res, err := Check(context.Background(), cfg, plugin.Env{})
+		res, err := check(context.Background(), linux.Under(proc.root), now, cfg, plugin.Env{})
 		if err != nil {
 			t.Fatal(err)
 		}

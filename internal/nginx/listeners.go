@@ -5,13 +5,13 @@ package nginx
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 // Listener is one listening address as the kernel reports it. Several
@@ -158,7 +158,7 @@ func ParseListen(s string) (netip.AddrPort, error) {
 	}
 	ap, err := netip.ParseAddrPort(v)
 	if err != nil || ap.Port() == 0 {
-		return netip.AddrPort{}, fmt.Errorf("invalid --listen %q: expected ADDR:PORT such as 127.0.0.1:8080, [::1]:8080 or *:80", s)
+		return netip.AddrPort{}, plugin.OptionError("invalid --listen %q: expected ADDR:PORT such as 127.0.0.1:8080, [::1]:8080 or *:80", plugin.Clip(s, 40))
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }

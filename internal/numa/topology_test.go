@@ -35,7 +35,7 @@ func TestReadTopologyFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.host, func(t *testing.T) {
-			f := linux.NewFS("/", filepath.Join("testdata", tt.host))
+			f := linux.Under(filepath.Join("testdata", tt.host))
 			topo, err := ReadTopology(f)
 			if err != nil {
 				t.Fatal(err)
@@ -69,11 +69,11 @@ func TestReadTopologyNoNUMA(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "sys", "devices", "system", "cpu"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	topo, err := ReadTopology(linux.NewFS("/", dir))
+	topo, err := ReadTopology(linux.Under(dir))
 	if err != nil || !topo.NoNUMA || topo.NUMA() {
 		t.Errorf("kernel without NUMA: %+v, %v", topo, err)
 	}
-	_, err = ReadTopology(linux.NewFS("/", filepath.Join(dir, "nothing")))
+	_, err = ReadTopology(linux.Under(filepath.Join(dir, "nothing")))
 	if err == nil || !strings.Contains(err.Error(), "is not a sysfs tree") {
 		t.Errorf("not a sysfs: %v", err)
 	}

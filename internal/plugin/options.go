@@ -115,39 +115,28 @@ func OptionError(format string, args ...any) error {
 	return &flags.Error{Type: flags.ErrMarshal, Message: fmt.Sprintf(format, args...)}
 }
 
-// PID is a --pid option value: a process ID greater than 0.
-type PID int
-
-// InvalidPID is the error for a bad --pid, from the option or from a
-// check that is handed a PID through its Config.
-func InvalidPID(s string) error {
-	return OptionError("invalid --pid %q: expected a process ID (a number greater than 0)", Clip(s, 40))
-}
-
-// ParsePID parses a process ID the way PID options do.
-func ParsePID(s string) (PID, error) {
-	v, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || v <= 0 {
-		return 0, InvalidPID(s)
-	}
-	return PID(v), nil
-}
+// Int is a whole-number option value. An optional one is a *Int: nil
+// when not given, so no number has to stand for "unset" (a value equal to
+// such a stand-in would be accepted and ignored); its range is checked by
+// the check's Validate.
+type Int int
 
 // UnmarshalFlag implements go-flags' Unmarshaler.
-func (p *PID) UnmarshalFlag(s string) error {
-	v, err := ParsePID(s)
+func (n *Int) UnmarshalFlag(s string) error {
+	v, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil {
-		return err
+		return fmt.Errorf("%q is not a whole number", Clip(s, 40))
 	}
-	*p = v
+	*n = Int(v)
 	return nil
 }
 
 // MarshalFlag implements go-flags' Marshaler.
-func (p PID) MarshalFlag() (string, error) { return strconv.Itoa(int(p)), nil }
+func (n Int) MarshalFlag() (string, error) { return strconv.Itoa(int(n)), nil }
 
-// IsValidValue lets "--pid -1" reach UnmarshalFlag and its message.
-func (p *PID) IsValidValue(string) error { return nil }
+// IsValidValue lets "--max-wscale -1" reach UnmarshalFlag and the check's
+// range message instead of go-flags taking "-1" for an option.
+func (n *Int) IsValidValue(string) error { return nil }
 
 // Port is a --port option value: a TCP port from 1 to 65535. Every check
 // that takes a port takes it as this type, so they all refuse the same

@@ -11,28 +11,56 @@ import (
 )
 
 const (
-	pidExpected    = `: expected a process ID (a number greater than 0)`
+	portExpected   = `: expected a TCP port from 1 to 65535`
 	prefixExpected = `: expected an address or a CIDR such as 10.0.0.0/8 or fd00::/8`
 )
 
-func TestParsePID(t *testing.T) {
-	for in, want := range map[string]plugin.PID{"1": 1, "1234": 1234, " 42 ": 42, "4194304": 4194304} {
-		got, err := plugin.ParsePID(in)
+func TestParsePort(t *testing.T) {
+	for in, want := range map[string]plugin.Port{"1": 1, "5432": 5432, " 80 ": 80, "65535": 65535} {
+		got, err := plugin.ParsePort(in)
 		if err != nil || got != want {
-			t.Errorf("ParsePID(%q) = %d, %v; want %d", in, got, err, want)
+			t.Errorf("ParsePort(%q) = %d, %v; want %d", in, got, err, want)
 		}
 		if m, _ := got.MarshalFlag(); err == nil && m != strings.TrimSpace(in) {
-			t.Errorf("PID(%d).MarshalFlag() = %q", got, m)
+			t.Errorf("Port(%d).MarshalFlag() = %q", got, m)
 		}
 	}
-	for _, in := range []string{"", "0", "-1", "abc", "1.5", "0x10", "12abc", "99999999999999999999"} {
-		_, err := plugin.ParsePID(in)
-		if want := `invalid --pid "` + in + `"` + pidExpected; err == nil || err.Error() != want {
-			t.Errorf("ParsePID(%q) error %v; want %q", in, err, want)
+	for _, in := range []string{"", "0", "-1", "65536", "http", "1.5", "0x10", "99999999999999999999"} {
+		_, err := plugin.ParsePort(in)
+		if want := `invalid --port "` + in + `"` + portExpected; err == nil || err.Error() != want {
+			t.Errorf("ParsePort(%q) error %v; want %q", in, err, want)
 		}
 	}
-	if err := plugin.InvalidPID("-3"); err.Error() != `invalid --pid "-3"`+pidExpected {
-		t.Errorf("InvalidPID: %v", err)
+}
+
+func FuzzParsePort(f *testing.F) {
+	for _, s := range []string{"1", "65535", "0", "65536", " 80 ", "-1", "+5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := plugin.ParsePort(s)
+		if err == nil && p == 0 {
+			t.Fatalf("%q parsed to port 0", s)
+		}
+		if _, perr := plugin.ParsePrefix(s); err == nil && perr == nil && !strings.ContainsAny(s, ".:") {
+			t.Fatalf("%q is both a port and a prefix", s)
+		}
+	})
+}
+
+// TestInt: a whole number, a negative one too (its range is the check's
+// Validate), anything else refused with the value quoted.
+func TestInt(t *testing.T) {
+	var n plugin.Int
+	for in, want := range map[string]plugin.Int{"0": 0, "-1": -1, " 14 ": 14} {
+		if err := n.UnmarshalFlag(in); err != nil || n != want {
+			t.Errorf("Int %q = %d, %v", in, n, err)
+		}
+	}
+	for _, in := range []string{"", "x", "1.5", "99999999999999999999"} {
+		if err := n.UnmarshalFlag(in); err == nil || !strings.Contains(err.Error(), "is not a whole number") {
+			t.Errorf("Int %q: %v", in, err)
+		}
 	}
 }
 
@@ -76,15 +104,15 @@ func TestParsePrefix(t *testing.T) {
 	}
 }
 
-// TestOptionErrorsAreNotWrapped: through go-flags, a bad --pid or
+// TestOptionErrorsAreNotWrapped: through go-flags, a bad --port or
 // --remote is our message alone (no "invalid argument for flag ...
 // (expected T)"), and a leading "-" reaches our parser instead of being
 // taken for an option.
 func TestOptionErrorsAreNotWrapped(t *testing.T) {
 	type opts struct {
 		plugin.Common
-		PID    plugin.PID      `long:"pid"`
-		PIDs   []plugin.PID    `long:"pids"`
+		Port   plugin.Port     `long:"port"`
+		Ports  []plugin.Port   `long:"ports"`
 		Remote []plugin.Prefix `long:"remote"`
 		Peer   plugin.Prefix   `long:"peer"`
 	}
@@ -92,11 +120,11 @@ func TestOptionErrorsAreNotWrapped(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--pid", "-1"}, `invalid --pid "-1"` + pidExpected},
-		{[]string{"--pid", "0"}, `invalid --pid "0"` + pidExpected},
-		{[]string{"--pid=abc"}, `invalid --pid "abc"` + pidExpected},
-		{[]string{"--pids", "1", "--pids", "-7"}, `invalid --pid "-7"` + pidExpected},
-		{[]string{"--pid", strings.Repeat("9", 100)}, `invalid --pid "` + strings.Repeat("9", 40) + `..."` + pidExpected},
+		{[]string{"--port", "-1"}, `invalid --port "-1"` + portExpected},
+		{[]string{"--port", "0"}, `invalid --port "0"` + portExpected},
+		{[]string{"--port=abc"}, `invalid --port "abc"` + portExpected},
+		{[]string{"--ports", "1", "--ports", "70000"}, `invalid --port "70000"` + portExpected},
+		{[]string{"--port", strings.Repeat("9", 100)}, `invalid --port "` + strings.Repeat("9", 40) + `..."` + portExpected},
 		// Only a single value: go-flags asks a slice, not its elements,
 		// whether "-1" is a value, and a []Prefix is no signed number.
 		{[]string{"--peer", "-1"}, `invalid --remote "-1"` + prefixExpected},
@@ -111,11 +139,11 @@ func TestOptionErrorsAreNotWrapped(t *testing.T) {
 	}
 
 	var o opts
-	args := []string{"--pid", " 12 ", "--pids", "3", "--pids", "4", "--remote", "::ffff:10.1.2.3", "--remote", "fd00::1/8"}
+	args := []string{"--port", " 12 ", "--ports", "3", "--ports", "4", "--remote", "::ffff:10.1.2.3", "--remote", "fd00::1/8"}
 	if _, err := plugin.NewParser(plugin.Spec{Name: "check_test", Label: "TEST"}, &o).ParseArgs(args); err != nil {
 		t.Fatalf("%q: %v", args, err)
 	}
-	if o.PID != 12 || len(o.PIDs) != 2 || o.PIDs[0] != 3 || o.PIDs[1] != 4 ||
+	if o.Port != 12 || len(o.Ports) != 2 || o.Ports[0] != 3 || o.Ports[1] != 4 ||
 		len(o.Remote) != 2 || o.Remote[0].String() != "10.1.2.3/32" || o.Remote[1].String() != "fd00::/8" {
 		t.Errorf("%q parsed to %+v", args, o)
 	}

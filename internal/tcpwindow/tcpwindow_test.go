@@ -17,7 +17,7 @@ import (
 )
 
 func fixtureFS(name string) linux.FS {
-	return linux.NewFS(filepath.Join("testdata", "sysctl", name), "/nonexistent")
+	return linux.NewFS(filepath.Join("testdata", "sysctl", name, "proc"), "/nonexistent/sys")
 }
 
 func baseConfig() Config {

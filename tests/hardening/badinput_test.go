@@ -61,13 +61,14 @@ func TestBadInputMatrix(t *testing.T) {
 		}[b.name]; ok {
 			cases = append(cases, c)
 		}
+		// A pid file that does not exist is the service not running:
+		// TestServiceDown.
 		if b.has("pidfile") {
-			cases = append(cases, tc{"nonexistent pidfile", []string{"--pidfile", "/nonexistent/opschecks.pid"}, "/nonexistent/opschecks.pid"},
-				tc{"pidfile is a directory", []string{"--pidfile", dir}, "cannot read " + dir},
+			cases = append(cases, tc{"pidfile is a directory", []string{"--pidfile", dir}, "cannot read " + dir},
 				tc{"empty pidfile", []string{"--pidfile", empty}, empty})
 		}
 		if b.has("pid") {
-			cases = append(cases, tc{"nonexistent pid", []string{"--pid", "2147483646"}, "2147483646"},
+			cases = append(cases, tc{"pid above the kernel's limit", []string{"--pid", "2147483646"}, `invalid --pid "2147483646": expected a process ID from 1 to 4194303`},
 				tc{"pid not a number", []string{"--pid", "nginx"}, "nginx"})
 		}
 		if b.has("password-file") {

@@ -41,7 +41,7 @@ func TestContractStates(t *testing.T) {
 		{"check_nginx_queue", []string{"--port", port, "--state-dir", stateDir, "-w", "@0:0"}, "WARNING"},
 		{"check_nginx_queue", []string{"--port", port, "--state-dir", stateDir, "-c", "@0:0"}, "CRITICAL"},
 		{"check_numa", []string{"--state-dir", stateDir}, "OK"},
-		{"check_numa", []string{"--state-dir", stateDir, "--sysfs-root", host2, "--pid", sleep}, "WARNING"},
+		{"check_numa", []string{"--state-dir", stateDir, "--sysfs", filepath.Join(host2, "sys"), "--pid", sleep}, "WARNING"},
 		{"check_numa", []string{"--state-dir", stateDir, "--require-numa"}, "CRITICAL"},
 		{"check_keepalive", []string{"--idle-timeout", "3h", "--port", port}, "OK"},
 		{"check_keepalive", []string{"--idle-timeout", "90s"}, "CRITICAL"}, // this host's 7200 s

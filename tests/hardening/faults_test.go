@@ -71,13 +71,13 @@ func TestFaults(t *testing.T) {
 		}, "", false},
 		{"numa process gone between listing and reading", "check_numa", func(t *testing.T) []string {
 			// A /proc where the process is listed but its files are gone,
-			// as when it exits while the check looks.
+			// as when it exits while the check looks: the service is down.
 			root := t.TempDir()
 			if err := os.MkdirAll(filepath.Join(root, "proc", "4242"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			return []string{"--procfs-root", root, "--pid", "4242", "--state-dir", t.TempDir()}
-		}, "UNKNOWN", false},
+			return []string{"--procfs", filepath.Join(root, "proc"), "--pid", "4242", "--state-dir", t.TempDir()}
+		}, "CRITICAL", false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,7 +23,7 @@ func FuzzSysctlValues(f *testing.F) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		f.Fatal(err)
 	}
-	fs := linux.NewFS(root, root)
+	fs := linux.Under(root)
 	f.Fuzz(func(t *testing.T, s string) {
 		if err := os.WriteFile(filepath.Join(dir, "tcp_rmem"), []byte(s), 0o644); err != nil {
 			t.Fatal(err)

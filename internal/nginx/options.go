@@ -1,0 +1,69 @@
+package nginx
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/state"
+	"github.com/opschecks/opschecks/internal/target"
+	"github.com/opschecks/opschecks/thresholds"
+)
+
+// Options are check_nginx_queue's options, declared once: the binary
+// parses them and the check reads them as its configuration. Single
+// values are checked by their types when parsed, combinations by
+// Validate.
+type Options struct {
+	state.Options
+	target.Process
+	Port           []plugin.Port    `short:"p" long:"port" value-name:"PORT" description:"Check the listeners on this TCP port (repeatable)"`
+	Listen         []Listen         `short:"l" long:"listen" value-name:"ADDR:PORT" description:"Check the listener serving this address, e.g. 127.0.0.1:8080, [::]:443, *:80 (repeatable)"`
+	Warning        thresholds.Range `short:"w" long:"warning" default:"50" value-name:"RANGE" description:"Warning range for accept queue fill in percent of the backlog"`
+	Critical       thresholds.Range `short:"c" long:"critical" default:"90" value-name:"RANGE" description:"Critical range for accept queue fill in percent of the backlog"`
+	DropsWarning   thresholds.Range `long:"drops-warning" default:"0" value-name:"RANGE" description:"Warning range for dropped connections per second (kernel listen drops, nginx accepts-handled)"`
+	DropsCritical  thresholds.Range `long:"drops-critical" default:"10" value-name:"RANGE" description:"Critical range for dropped connections per second"`
+	ExpectBacklog  *plugin.Int      `long:"expect-backlog" value-name:"N" description:"Warn when a listener's effective backlog is below N (clipped by net.core.somaxconn or not set in nginx)"`
+	StatusURL      string           `long:"status-url" value-name:"URL" description:"nginx stub_status URL (http or https), e.g. http://127.0.0.1/nginx_status"`
+	StatusInsecure bool             `long:"status-insecure" description:"Do not verify the TLS certificate of --status-url"`
+}
+
+// Validate checks the options together, once, when they are parsed.
+func (o *Options) Validate() error {
+	switch {
+	case !o.Process.Set() && len(o.Port) == 0 && len(o.Listen) == 0:
+		return errors.New("nothing to check: give --port, --listen, --pid, --pidfile or --process (e.g. --process nginx)")
+	case o.ExpectBacklog != nil && *o.ExpectBacklog < 1:
+		return plugin.OptionError("invalid --expect-backlog %d: expected a number of connections, 1 or more", *o.ExpectBacklog)
+	}
+	if o.StatusURL != "" {
+		if _, err := parseStatusURL(o.StatusURL); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fillThresholds judges a listener's accept queue fill.
+func (o *Options) fillThresholds() thresholds.Pair {
+	return thresholds.NewPair(&o.Warning, &o.Critical)
+}
+
+// dropThresholds judges the drop rates.
+func (o *Options) dropThresholds() thresholds.Pair {
+	return thresholds.NewPair(&o.DropsWarning, &o.DropsCritical)
+}
+
+// Listen is a --listen value: ADDR:PORT, [IPv6]:PORT, or *:PORT /
+// 0.0.0.0:PORT for the wildcard.
+type Listen struct{ netip.AddrPort }
+
+// UnmarshalFlag implements go-flags' Unmarshaler.
+func (l *Listen) UnmarshalFlag(s string) error {
+	ap, err := ParseListen(s)
+	if err != nil {
+		return err
+	}
+	l.AddrPort = ap
+	return nil
+}
