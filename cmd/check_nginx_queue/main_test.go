@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -162,7 +163,7 @@ func TestPortInNamespace(t *testing.T) {
 
 	// A pid of nginx whose listeners are not the requested port.
 	r = run("--pid", strconv.Itoa(ng.PID), "--listen", "127.0.0.1:81")
-	expect(t, r, 2, fmt.Sprintf("PID %d does not listen on 127.0.0.1:81", ng.PID))
+	expect(t, r, 2, fmt.Sprintf("nginx (PID %d) does not listen on 127.0.0.1:81", ng.PID))
 }
 
 // TestStubStatus reads a real nginx's stub_status, and the failures: a
@@ -170,12 +171,14 @@ func TestPortInNamespace(t *testing.T) {
 func TestStubStatus(t *testing.T) {
 	testenv.Require(t, "nginx")
 	bin := testenv.BuildCheck(t, "check_nginx_queue")
-	ng := testenv.StartNginx(t, testenv.NginxOptions{})
+	// A name of its own: other tests run nginx too, in other namespaces.
+	name := fmt.Sprintf("ocnginx%d", os.Getpid()%100000)
+	ng := testenv.StartNginx(t, testenv.NginxOptions{Name: name})
 	state := t.TempDir()
 	base := []string{"--state-dir", state, "--listen", ng.Addr}
 
 	// By process name: master and worker, their listening socket.
-	r := testenv.RunCheck(t, bin, nil, "--state-dir", state, "--process", "nginx", "--listen", ng.Addr)
+	r := testenv.RunCheck(t, bin, nil, "--state-dir", state, "--process", name, "--listen", ng.Addr)
 	expect(t, r, 0, "NGINX_QUEUE OK - "+ng.Addr+" accept queue 0/8 (0%)")
 
 	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", ng.StatusURL())...)
@@ -217,15 +220,17 @@ func TestBadInput(t *testing.T) {
 		line string
 	}{
 		{[]string{"--process", "opschecks-no-such-process"}, 2, `NGINX_QUEUE CRITICAL - no process named "opschecks-no-such-process" is running`},
-		{[]string{"--pidfile", state + "/none.pid"}, 3, "NGINX_QUEUE UNKNOWN - pid file " + state + "/none.pid does not exist: is nginx running, and is this its pid file? (use --process nginx to alert CRITICAL when nginx is down)"},
+		// nginx removes its pid file when it stops: the service is down.
+		{[]string{"--pidfile", state + "/none.pid"}, 2, "NGINX_QUEUE CRITICAL - pid file " + state + "/none.pid does not exist: the service is not running (or this is not its pid file)"},
 		{[]string{}, 3, "NGINX_QUEUE UNKNOWN - nothing to check: give --port, --listen, --pid, --pidfile or --process (e.g. --process nginx)"},
 		{[]string{"--port", "0"}, 3, "NGINX_QUEUE UNKNOWN - invalid --port \"0\": expected a TCP port from 1 to 65535"},
 		{[]string{"--port", "http"}, 3, "NGINX_QUEUE UNKNOWN - invalid --port \"http\": expected a TCP port from 1 to 65535"},
 		{[]string{"--listen", "localhost"}, 3, "NGINX_QUEUE UNKNOWN - invalid --listen \"localhost\": expected ADDR:PORT such as 127.0.0.1:8080, [::1]:8080 or *:80"},
 		{[]string{"--port", "80", "-w", "90:10"}, 3, "NGINX_QUEUE UNKNOWN - "},
-		{[]string{"--pid", "-1"}, 3, `NGINX_QUEUE UNKNOWN - invalid --pid "-1": expected a process ID (a number greater than 0)`},
-		{[]string{"--pid", "0"}, 3, `NGINX_QUEUE UNKNOWN - invalid --pid "0": expected a process ID (a number greater than 0)`},
-		{[]string{"--pid", "1", "--process", "nginx"}, 3, "NGINX_QUEUE UNKNOWN - --pid, --pidfile and --process are alternatives: give at most one"},
+		{[]string{"--pid", "-1"}, 3, `NGINX_QUEUE UNKNOWN - invalid --pid "-1": expected a process ID from 1 to 4194303`},
+		{[]string{"--pid", "0"}, 3, `NGINX_QUEUE UNKNOWN - invalid --pid "0": expected a process ID from 1 to 4194303`},
+		{[]string{"--port", "80", "--expect-backlog", "0"}, 3, `NGINX_QUEUE UNKNOWN - invalid --expect-backlog 0: expected a number of connections, 1 or more`},
+		{[]string{"--port", "80", "--expect-backlog", "many"}, 3, `NGINX_QUEUE UNKNOWN - invalid argument for flag --expect-backlog: "many" is not a whole number`},
 		{[]string{"--port", "80", "--status-url", "ftp://x/"}, 3, "NGINX_QUEUE UNKNOWN - invalid --status-url \"ftp://x/\": expected http://HOST[:PORT]/PATH or https://..."},
 	} {
 		r := testenv.RunCheck(t, bin, nil, append([]string{"--state-dir", state}, tc.args...)...)

@@ -26,6 +26,11 @@ type NginxOptions struct {
 	// HTTP is extra configuration at http{} level, e.g. a second server
 	// block that listens with ssl.
 	HTTP string
+	// Name runs nginx from a copy of its binary with this name, which is
+	// then its processes' comm: a check's --process Name finds this
+	// instance and no other nginx the host runs (other tests', other
+	// namespaces'). Empty: the nginx binary itself.
+	Name string
 }
 
 // Nginx is a real nginx (Debian package) started by a test with its own
@@ -100,6 +105,16 @@ http {
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	if o.Name != "" {
+		b, err := os.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin = filepath.Join(dir, o.Name)
+		if err := os.WriteFile(bin, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	args := []string{"-p", dir + "/", "-e", n.ErrorLog, "-c", confPath}
 	if o.Netns != nil {
