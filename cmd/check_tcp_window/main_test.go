@@ -364,11 +364,17 @@ func TestBadInput(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"-H", "10.201.250.1"}, "-H 10.201.250.1 needs -p PORT"},
-		{[]string{"-H", "10.201.250.1", "-p", "http"}, "invalid argument for flag"},
+		{[]string{"-H", "10.201.250.1", "-p", "http"}, `invalid --port "http": expected a TCP port from 1 to 65535`},
+		{[]string{"-H", "10.201.250.1", "-p", "0"}, `invalid --port "0": expected a TCP port from 1 to 65535`},
 		{[]string{"--min-throughput", "fast", "-H", "h", "-p", "1"}, `invalid rate "fast"`},
 		{[]string{"--local", "--established"}, "--local runs the local audit alone"},
 		{[]string{"--established", "--remote", "nowhere"}, `invalid --remote "nowhere": expected an address or a CIDR such as 10.0.0.0/8 or fd00::/8`},
 		{[]string{"--max-wscale", "20"}, "invalid --max-wscale 20: expected 0-14"},
+		// -1 was the internal "no limit" and answered OK; no limit is
+		// leaving the option out.
+		{[]string{"--max-wscale", "-1"}, "invalid --max-wscale -1: expected 0-14"},
+		{[]string{"--local", "--max-wscale", "x"}, `invalid argument for flag --max-wscale: "x" is not a whole number`},
+		{[]string{"--min-window", "-5"}, "invalid --min-window -5"},
 		{[]string{"--bogus"}, "unknown flag"},
 	} {
 		r := testenv.RunCheck(t, bin, nil, tc.args...)

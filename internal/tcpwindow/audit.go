@@ -5,8 +5,6 @@ import (
 	"math/bits"
 
 	"github.com/opschecks/opschecks/internal/linux"
-	"github.com/opschecks/opschecks/internal/plugin"
-	"github.com/opschecks/opschecks/thresholds"
 )
 
 // MaxWscale is TCP_MAX_WSCALE, the largest shift RFC 7323 allows.
@@ -78,40 +76,3 @@ func wscaleForSpace(space int64) int {
 // largestSpaceFor is the largest buffer maximum that still gives a
 // wscale of at most w.
 func largestSpaceFor(w int) int64 { return int64(1)<<(w+16) - 1 }
-
-// audit adds the local findings. quiet keeps an OK audit out of the
-// summary when a probe or the passive scan is the main subject.
-func audit(res *plugin.Result, cfg Config, s Sysctls, quiet bool) {
-	w := AdvertisedWscale(s)
-	perf := plugin.Perf{Label: "advertised_wscale", Value: float64(w), Min: plugin.F(0), Max: plugin.F(MaxWscale)}
-	if cfg.MaxWscale >= 0 && cfg.MaxWscale < MaxWscale {
-		perf.Thresholds.Warn = &thresholds.Range{Start: 0, End: float64(cfg.MaxWscale)}
-	}
-	if s.WindowScaling == 0 {
-		ceiling := Ceiling(maxWindow, cfg.RTT)
-		f := res.Add(plugin.Warning, fmt.Sprintf("window scaling disabled here (net.ipv4.tcp_window_scaling=0): every window is capped at 64 KiB, at most %s at %s RTT",
-			FormatBits(ceiling), FormatDuration(cfg.RTT)), perf,
-			plugin.Perf{Label: "local_ceiling_bps", Value: ceiling, Min: plugin.F(0)})
-		f.Detailf("fix: sysctl -w net.ipv4.tcp_window_scaling=1 and keep it in /etc/sysctl.d/ (it is per network namespace)")
-		f.Detailf("if it was turned off to work around a middlebox that mangles the option, limit the advertised wscale instead (--max-wscale shows the tcp_rmem values)")
-		return
-	}
-	ceiling := Ceiling(float64(int64(maxWindow)<<w), cfg.RTT)
-	pc := plugin.Perf{Label: "local_ceiling_bps", Value: ceiling, Min: plugin.F(0)}
-	text := fmt.Sprintf("this host advertises wscale %d (tcp_rmem max %d B, rmem_max %d B)", w, s.Rmem[2], s.RmemMax)
-	if cfg.MaxWscale >= 0 && w > cfg.MaxWscale {
-		f := res.Add(plugin.Warning, fmt.Sprintf("%s, above --max-wscale %d", text, cfg.MaxWscale), perf, pc)
-		lim := largestSpaceFor(cfg.MaxWscale)
-		f.Detailf("current: net.ipv4.tcp_rmem = %d %d %d, net.core.rmem_max = %d, net.ipv4.tcp_wmem = %d %d %d",
-			s.Rmem[0], s.Rmem[1], s.Rmem[2], s.RmemMax, s.Wmem[0], s.Wmem[1], s.Wmem[2])
-		f.Detailf("to advertise wscale %d: both tcp_rmem max and rmem_max at most %d B, e.g. sysctl -w net.ipv4.tcp_rmem='%d %d %d' net.core.rmem_max=%d",
-			cfg.MaxWscale, lim, min(s.Rmem[0], lim), min(s.Rmem[1], lim), lim, min(s.RmemMax, lim))
-		f.Detailf("tcp_wmem (now %d %d %d) only sizes our send buffer: it does not change the advertised wscale and can stay as it is",
-			s.Wmem[0], s.Wmem[1], s.Wmem[2])
-		f.Detailf("a smaller wscale lowers the throughput ceiling to about %s at %s RTT; the better fix is a middlebox that keeps the option", FormatBits(Ceiling(float64(int64(maxWindow)<<cfg.MaxWscale), cfg.RTT)), FormatDuration(cfg.RTT))
-		return
-	}
-	f := res.Add(plugin.OK, text, perf, pc)
-	f.Quiet = quiet
-	f.Detailf("window scaling on; windows up to %d B, at most %s at %s RTT", int64(maxWindow)<<w, FormatBits(ceiling), FormatDuration(cfg.RTT))
-}

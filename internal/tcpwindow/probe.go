@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"os"
 	"strconv"
@@ -31,9 +30,13 @@ type ProbeResult struct {
 	Connect time.Duration
 }
 
+// bannerWait is how long the probe waits for a peer that speaks first
+// when there is nothing to send.
+const bannerWait = time.Second
+
 // Probe connects to the target within ctx's deadline, exchanges what the
 // options ask for and reads TCP_INFO of its own socket.
-func Probe(ctx context.Context, cfg Config) (*ProbeResult, error) {
+func Probe(ctx context.Context, cfg *Options) (*ProbeResult, error) {
 	network := "tcp"
 	switch {
 	case cfg.IPv4:
@@ -43,7 +46,7 @@ func Probe(ctx context.Context, cfg Config) (*ProbeResult, error) {
 	}
 	// "[::1]" as people write it next to a port.
 	host := strings.TrimSuffix(strings.TrimPrefix(cfg.Host, "["), "]")
-	addr := net.JoinHostPort(host, strconv.Itoa(cfg.Port))
+	addr := net.JoinHostPort(host, strconv.Itoa(int(cfg.Port)))
 	var d net.Dialer // name resolution happens inside DialContext, under ctx
 	start := time.Now()
 	conn, err := d.DialContext(ctx, network, addr)
@@ -83,7 +86,7 @@ func Probe(ctx context.Context, cfg Config) (*ProbeResult, error) {
 // (the SYN-ACK's never is), so only then does tcpi_snd_wnd show whether
 // both sides agree on scaling. With --expect it reads until the string
 // came.
-func exchange(ctx context.Context, tc *net.TCPConn, rc syscall.RawConn, cfg Config, p *ProbeResult) error {
+func exchange(ctx context.Context, tc *net.TCPConn, rc syscall.RawConn, cfg *Options, p *ProbeResult) error {
 	var deadline time.Time
 	if dl, ok := ctx.Deadline(); ok {
 		deadline = dl
@@ -197,94 +200,4 @@ func errnoText(err error) string {
 		return se.Error()
 	}
 	return err.Error()
-}
-
-// judgeProbe turns a probe into findings.
-func judgeProbe(res *plugin.Result, cfg Config, p *ProbeResult, localScaling bool) {
-	ti := p.Info
-	rtt := ti.RTT
-	rttNote := ""
-	if rtt <= 0 {
-		rtt, rttNote = cfg.RTT, " (no RTT measured: --rtt used)"
-	}
-	tiny := p.Seen && ti.HasSndWnd && ti.SndWnd < uint32(cfg.MinWindow)
-	// The most the peer can open its window to, or the tiny one it shows.
-	window := float64(maxWindow)
-	switch {
-	case tiny:
-		window = float64(ti.SndWnd)
-	case ti.WscaleOK():
-		window = float64(int64(maxWindow) << ti.SndWscale)
-	}
-	ceiling := Ceiling(window, rtt)
-
-	sndWnd, rcvWnd := float64(ti.SndWnd), float64(ti.RcvWnd)
-	if !ti.HasSndWnd {
-		sndWnd = math.NaN()
-	}
-	if !ti.HasRcvWnd {
-		rcvWnd = math.NaN()
-	}
-	perf := []plugin.Perf{
-		{Label: "rtt", Value: ti.RTT.Seconds(), UOM: "s", Min: plugin.F(0)},
-		{Label: "snd_wscale", Value: float64(ti.SndWscale), Min: plugin.F(0), Max: plugin.F(MaxWscale)},
-		{Label: "rcv_wscale", Value: float64(ti.RcvWscale), Min: plugin.F(0), Max: plugin.F(MaxWscale)},
-		{Label: "snd_wnd", Value: sndWnd, UOM: "B", Min: plugin.F(0)},
-		{Label: "rcv_wnd", Value: rcvWnd, UOM: "B", Min: plugin.F(0)},
-		{Label: "ceiling_bps", Value: ceiling, Min: plugin.F(0)},
-	}
-	peerWnd := "unknown (kernel < 5.4 reports no tcpi_snd_wnd)"
-	if ti.HasSndWnd {
-		peerWnd = fmt.Sprintf("%d B", ti.SndWnd)
-	}
-	var f *plugin.Finding
-	switch {
-	case !ti.WscaleOK() && tiny:
-		f = res.Add(plugin.Critical, fmt.Sprintf("window scale option mangled on the path to %s: scaling not negotiated on our side, yet the peer advertises only %d B (below --min-window %d B), at most %s at %s RTT",
-			p.Remote, ti.SndWnd, cfg.MinWindow, FormatBits(ceiling), FormatDuration(rtt)), perf...)
-		f.Detailf("likely cause: a router or firewall strips the window-scale option from the peer's SYN-ACK (or from our SYN on its way in, after the peer saw it): the peer scales its window and we take %d B literally", ti.SndWnd)
-		f.Detailf("workaround 1: on the peer, limit the receive buffer so its wscale is small: net.ipv4.tcp_rmem max and net.core.rmem_max at most 65535 B give wscale 0 (check_tcp_window --local --max-wscale 0 on the peer shows the values)")
-		f.Detailf("workaround 2 (the fix): make the middlebox keep TCP options intact (a TCPOPTSTRIP rule, a 'TCP option normalization' or 'window scale' setting, an old load balancer)")
-	case !ti.WscaleOK():
-		f = res.Add(plugin.Warning, fmt.Sprintf("window scaling not negotiated with %s: windows capped at 64 KiB, at most %s at %s RTT",
-			p.Remote, FormatBits(ceiling), FormatDuration(rtt)), perf...)
-		if !localScaling {
-			f.Detailf("this host has net.ipv4.tcp_window_scaling=0, so its SYN carried no window-scale option")
-		} else {
-			f.Detailf("the option was lost both ways: the peer has scaling off, or a middlebox strips it from the SYN (and the SYN-ACK)")
-		}
-		if !p.Seen {
-			f.Detailf("the peer sent nothing after the handshake, so a mangled scale cannot be told apart: add --send (and --expect) so the peer acknowledges data")
-		}
-		f.Detailf("fix: find the device that strips TCP options, or enable net.ipv4.tcp_window_scaling on both ends")
-	case tiny:
-		f = res.Add(plugin.Warning, fmt.Sprintf("window scaling negotiated with %s, but the peer advertises only %d B (below --min-window %d B), at most %s at %s RTT",
-			p.Remote, ti.SndWnd, cfg.MinWindow, FormatBits(ceiling), FormatDuration(rtt)), perf...)
-		f.Detailf("either the peer's receive buffer is tiny (SO_RCVBUF), or a middlebox rewrote the wscale value in its SYN-ACK to a smaller one")
-	default:
-		f = res.Add(plugin.OK, fmt.Sprintf("window scaling negotiated with %s (wscale peer %d, ours %d), peer window %s, RTT %s",
-			p.Remote, ti.SndWscale, ti.RcvWscale, peerWnd, FormatDuration(ti.RTT)), perf...)
-		if !p.Seen {
-			f.Detailf("the peer sent nothing after the handshake: its window is the one of its SYN-ACK; add --send to see a scaled one")
-		}
-	}
-	f.Detailf("tcp_info: snd_wscale %d, rcv_wscale %d, snd_wnd %s, rcv_wnd %s, rtt %s (var %s)%s, snd_mss %d, rcv_mss %d, advmss %d, %d bytes from the kernel",
-		ti.SndWscale, ti.RcvWscale, peerWnd, optBytes(ti.RcvWnd, ti.HasRcvWnd), FormatDuration(ti.RTT), FormatDuration(ti.RTTVar), rttNote, ti.SndMSS, ti.RcvMSS, ti.AdvMSS, ti.Len)
-	if p.Seen {
-		f.Detailf("peer window read after %s; connected in %s", p.How, FormatDuration(p.Connect))
-	}
-	if !p.Expect {
-		res.Add(plugin.Warning, fmt.Sprintf("%q not found in the answer of %s", cfg.Expect, p.Remote))
-	}
-	if cfg.MinThroughput > 0 && ceiling < float64(cfg.MinThroughput) {
-		g := res.Add(plugin.Warning, fmt.Sprintf("throughput ceiling %s below --min-throughput %s", FormatBits(ceiling), FormatBits(float64(cfg.MinThroughput))))
-		g.Detailf("window %.0f B per round trip of %s; a larger window (wscale, tcp_rmem on the peer) or a shorter path raises it", window, FormatDuration(rtt))
-	}
-}
-
-func optBytes(v uint32, ok bool) string {
-	if !ok {
-		return "unknown (kernel < 6.2)"
-	}
-	return fmt.Sprintf("%d B", v)
 }

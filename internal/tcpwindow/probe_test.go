@@ -59,8 +59,8 @@ func TestProbeExchange(t *testing.T) {
 		{name: "silent peer, nothing sent", port: sink, seen: false, found: true, minWait: bannerWait},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := baseConfig()
-			cfg.Host, cfg.Port, cfg.Send, cfg.Expect = "127.0.0.1", tc.port, tc.send, tc.expect
+			cfg := options(t, "-H", "127.0.0.1", "-p", strconv.Itoa(tc.port))
+			cfg.Send, cfg.Expect = tc.send, tc.expect
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			start := time.Now()
@@ -89,8 +89,7 @@ func TestProbeErrors(t *testing.T) {
 	}
 	free := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
-	cfg := baseConfig()
-	cfg.Host, cfg.Port = "127.0.0.1", free
+	cfg := options(t, "-H", "127.0.0.1", "-p", strconv.Itoa(free))
 	_, err = Probe(context.Background(), cfg)
 	if err == nil || plugin.StateOf(err) != plugin.Critical || !strings.Contains(err.Error(), "refused") {
 		t.Errorf("closed port: %v (state %s)", err, plugin.StateOf(err))
@@ -99,7 +98,7 @@ func TestProbeErrors(t *testing.T) {
 	// The expected string never comes: a deadline error, reported with
 	// the timeout state by the runtime.
 	silent := loopbackServer(t, func(c net.Conn) { time.Sleep(3 * time.Second) })
-	cfg.Port, cfg.Expect = silent, "never"
+	cfg.Port, cfg.Expect = plugin.Port(silent), "never"
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	start := time.Now()

@@ -3,9 +3,9 @@ package tcpwindow
 import (
 	"context"
 	"fmt"
+	flags "github.com/jessevdk/go-flags"
 	"math"
 	"net"
-	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,8 +20,9 @@ func fixtureFS(name string) linux.FS {
 	return linux.NewFS(filepath.Join("testdata", "sysctl", name, "proc"), "/nonexistent/sys")
 }
 
-func baseConfig() Config {
-	return Config{FS: linux.Host, RTT: 50 * time.Millisecond, MaxWscale: -1, MinWindow: 8192}
+// options parses args as the binary does.
+func options(t *testing.T, args ...string) *Options {
+	return testenv.ParseOptions[Options](t, args...)
 }
 
 func TestWscaleForSpace(t *testing.T) {
@@ -84,23 +85,22 @@ func TestReadSysctlsFixtures(t *testing.T) {
 func TestLocalAuditGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name, dir string
-		maxW      int
+		args      []string
 		state     plugin.State
 	}{
-		{"local-default", "debian-default", -1, plugin.OK},
-		{"local-disabled", "disabled", -1, plugin.Warning},
-		{"local-max-wscale-exceeded", "large-buffers", 7, plugin.Warning},
-		{"local-max-wscale-met", "debian-default", 7, plugin.OK},
-		{"local-max-wscale-zero", "debian-default", 0, plugin.Warning},
+		{"local-default", "debian-default", nil, plugin.OK},
+		{"local-disabled", "disabled", nil, plugin.Warning},
+		{"local-max-wscale-exceeded", "large-buffers", []string{"--max-wscale", "7"}, plugin.Warning},
+		{"local-max-wscale-met", "debian-default", []string{"--max-wscale", "7"}, plugin.OK},
+		{"local-max-wscale-zero", "debian-default", []string{"--max-wscale", "0"}, plugin.Warning},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := baseConfig()
-			cfg.FS, cfg.MaxWscale, cfg.Local = fixtureFS(tc.dir), tc.maxW, true
-			res, err := Check(context.Background(), cfg, plugin.Env{})
+			o := options(t, append([]string{"--local"}, tc.args...)...)
+			obs, err := Gather(context.Background(), fixtureFS(tc.dir), o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, st := plugin.Render("TCP_WINDOW", res)
+			out, st := plugin.Render("TCP_WINDOW", Judge(obs, o, 0))
 			if st != tc.state {
 				t.Errorf("state %s, want %s", st, tc.state)
 			}
@@ -140,15 +140,15 @@ func TestJudgeProbeGolden(t *testing.T) {
 		{name: "probe-expect-missing", p: ProbeResult{Info: info(tsSack|linux.TCPIOptWscale, 7, 7, 3145728, 12*time.Millisecond), Seen: true, How: "the peer's FIN"}, local: true, expect: true, state: plugin.Warning},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := baseConfig()
-			cfg.MinThroughput = tc.minTP
+			o := options(t, "-H", "192.0.2.10", "-p", "443")
+			o.MinThroughput = tc.minTP
 			p := tc.p
 			p.Remote, p.Connect, p.Expect = "192.0.2.10:443", 800*time.Microsecond, !tc.expect
 			if tc.expect {
-				cfg.Expect = "220 "
+				o.Expect = "220 "
 			}
 			res := &plugin.Result{}
-			judgeProbe(res, cfg, &p, tc.local)
+			judgeProbe(res, o, &p, tc.local)
 			out, st := plugin.Render("TCP_WINDOW", res)
 			if st != tc.state {
 				t.Errorf("state %s, want %s", st, tc.state)
@@ -227,29 +227,38 @@ func FuzzParseBitrate(f *testing.F) {
 	})
 }
 
+// TestValidate: every combination and value the options refuse, when
+// parsed, whatever else is given; "no limit" is no --max-wscale, not -1.
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		edit func(*Config)
+		args []string
 		err  string
 	}{
-		{"local with host", func(c *Config) { c.Local, c.Host, c.Port = true, "h", 1 }, "--local runs the local audit alone"},
-		{"host and established", func(c *Config) { c.Host, c.Port, c.Established = "h", 1, true }, "use one of them"},
-		{"host without port", func(c *Config) { c.Host = "h" }, "-H h needs -p PORT"},
-		{"port out of range", func(c *Config) { c.Host, c.Port = "h", 70000 }, "invalid port 70000"},
-		{"both families", func(c *Config) { c.Host, c.Port, c.IPv4, c.IPv6 = "h", 1, true, true }, "-4 and -6 exclude each other"},
-		{"send without host", func(c *Config) { c.Send = "x" }, "belong to the live probe"},
-		{"remote without established", func(c *Config) { c.Remote = netip.MustParsePrefix("10.0.0.1/32") }, "--remote filters"},
-		{"port alone", func(c *Config) { c.Port = 80 }, "-p needs -H HOST"},
-		{"bad max wscale", func(c *Config) { c.MaxWscale = 15 }, "invalid --max-wscale 15: expected 0-14"},
-		{"bad min window", func(c *Config) { c.MinWindow = -1 }, "invalid --min-window -1"},
-		{"bad host", func(c *Config) { c.Host, c.Port = "a b", 1 }, `invalid host "a b"`},
-		{"ok established filters", func(c *Config) { c.Established, c.Port, c.Remote = true, 443, netip.MustParsePrefix("10.0.0.0/8") }, ""},
+		{"local with host", []string{"--local", "-H", "h", "-p", "1"}, "--local runs the local audit alone"},
+		{"host and established", []string{"-H", "h", "-p", "1", "--established"}, "use one of them"},
+		{"host without port", []string{"-H", "h"}, "-H h needs -p PORT"},
+		{"port out of range", []string{"-H", "h", "-p", "70000"}, `invalid --port "70000": expected a TCP port from 1 to 65535`},
+		{"port zero", []string{"-H", "h", "-p", "0"}, `invalid --port "0"`},
+		{"both families", []string{"-H", "h", "-p", "1", "-4", "-6"}, "-4 and -6 exclude each other"},
+		{"send without host", []string{"--send", "x"}, "belong to the live probe"},
+		{"remote without established", []string{"--remote", "10.0.0.1"}, "--remote filters"},
+		{"port alone", []string{"-p", "80"}, "-p needs -H HOST"},
+		{"max wscale above 14", []string{"--max-wscale", "15"}, "invalid --max-wscale 15: expected 0-14"},
+		{"max wscale -1", []string{"--max-wscale", "-1"}, "invalid --max-wscale -1: expected 0-14"},
+		{"max wscale not a number", []string{"--max-wscale", "x"}, `"x" is not a whole number`},
+		{"bad min window", []string{"--min-window", "-1"}, "invalid --min-window -1"},
+		{"huge min window", []string{"--min-window", "1073741825"}, "invalid --min-window 1073741825"},
+		{"bad host", []string{"-H", "a b", "-p", "1"}, `invalid host "a b"`},
+		{"ok established filters", []string{"--established", "-p", "443", "--remote", "10.0.0.0/8"}, ""},
+		{"ok max wscale 0", []string{"--local", "--max-wscale", "0"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := baseConfig()
-			tc.edit(&c)
-			err := c.validate()
+			var o Options
+			_, err := flags.NewParser(&o, flags.PassDoubleDash).ParseArgs(tc.args)
+			if err == nil {
+				err = o.Validate()
+			}
 			if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 				t.Errorf("error %v, want %q", err, tc.err)
 			}
