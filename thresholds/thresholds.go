@@ -14,8 +14,12 @@
 //	@~:5     alert if v <= 5
 //	~:       never alerts
 //
+// A Pair holds the warning and the critical range of one metric, so that
+// the metric is judged by, and its perfdata carries, the same two ranges.
+//
 // The package has no dependencies beyond the standard library, so other Go
-// plugins can import it.
+// plugins can import it. Files: thresholds.go (State, Range, Parse,
+// Evaluate, Pair); flag.go (a range as a go-flags option value).
 package thresholds
 
 import (

@@ -1,6 +1,3 @@
-// Package nginx is the domain of check_nginx_queue: the kernel accept
-// queues of nginx's listening sockets, the listen drops of its network
-// namespace, the somaxconn audit and nginx's stub_status page.
 package nginx
 
 import (

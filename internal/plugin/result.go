@@ -1,7 +1,3 @@
-// Package plugin is the runtime every opschecks binary shares: common
-// options, the timeout watchdog, and the turning of a Result into the
-// plugin output and exit code. Checks build Results; only this package
-// prints and exits.
 package plugin
 
 import (

@@ -2,6 +2,14 @@
 // namespaces, real binaries) and starts real components for them. Run by
 // hand without a prerequisite, a test skips with the reason; under CI
 // (CI=true) it fails instead, so CI can never pass by skipping.
+//
+// Files: testenv.go (Require, Missing, Binary, users); build.go (the
+// binaries under test, built once); contract.go and perf.go (the plugin
+// contract and perfdata of a run); golden.go (golden files, -update);
+// options.go (a domain's options parsed as its binary does); netns.go
+// (network namespaces the tests make); nginx.go, ferretdb.go, mongosh.go,
+// icinga.go, conntrack.go, tls.go (real components and their files);
+// mongosim/ (the replica-set simulator), ferret/ (FerretDB's build).
 package testenv
 
 import (
