@@ -108,7 +108,7 @@ func procTree(t *testing.T, files map[string]string) linux.FS {
 			t.Fatal(err)
 		}
 	}
-	return linux.NewFS(root, root)
+	return linux.Under(root)
 }
 
 var keepaliveFiles = map[string]string{

@@ -68,7 +68,7 @@ func TestConntrackStatFS(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fs := linux.NewFS(root, root)
+	fs := linux.Under(root)
 	if _, err := fs.ConntrackStat(); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "CONFIG_NF_CONNTRACK_PROCFS") {
 		t.Fatalf("missing file: %v", err)
 	}
