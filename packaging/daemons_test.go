@@ -53,7 +53,8 @@ func nagiosServices(t *testing.T, root, pluginDir string) []nagiosService {
 	return svcs
 }
 
-const nagiosObjects = `
+// nagiosTimeperiod is the 24x7 time period the test objects use.
+const nagiosTimeperiod = `
 define timeperiod {
     timeperiod_name 24x7
     alias           always
@@ -65,6 +66,9 @@ define timeperiod {
     friday          00:00-24:00
     saturday        00:00-24:00
 }
+`
+
+const nagiosObjects = nagiosTimeperiod + `
 define command {
     command_name    notify-nobody
     command_line    /bin/true
@@ -102,6 +106,44 @@ define service {
     contacts              nobody
 }
 `
+
+// nagiosConfig is a nagios.cfg whose files are all below dir, loading
+// dir/objects.cfg and the shipped command definitions from pkg, plus
+// extra lines (PKG in them stands for pkg).
+func nagiosConfig(dir, pkg, extra string) string {
+	return strings.NewReplacer("DIR", dir, "PKG", pkg).Replace(`
+log_file=DIR/nagios.log
+cfg_file=DIR/objects.cfg
+cfg_file=PKG/nagios/opschecks-commands.cfg
+resource_file=DIR/resource.cfg
+status_file=DIR/status.dat
+status_update_interval=1
+temp_file=DIR/nagios.tmp
+temp_path=DIR
+lock_file=DIR/nagios.lock
+check_result_path=DIR/checkresults
+object_cache_file=DIR/objects.cache
+precached_object_file=DIR/objects.precache
+state_retention_file=DIR/retention.dat
+retain_state_information=0
+use_retained_program_state=0
+command_file=DIR/nagios.cmd
+check_external_commands=0
+nagios_user=root
+nagios_group=root
+use_syslog=0
+log_rotation_method=n
+execute_host_checks=0
+service_inter_check_delay_method=n
+max_service_check_spread=1
+check_result_reaper_frequency=1
+max_check_result_reaper_time=5
+service_check_timeout=60
+enable_flap_detection=0
+process_performance_data=0
+illegal_macro_output_chars=~$&|'"<>
+` + extra + "\n")
+}
 
 // statusDat parses the servicestatus blocks of Nagios' status.dat.
 func statusDat(path string) (map[string]map[string]string, error) {
@@ -165,40 +207,7 @@ func TestNagios(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "nagios.cfg")
-	mustWrite(t, cfg, strings.NewReplacer("DIR", dir, "PKG", filepath.Join(root, "packaging")).Replace(`
-log_file=DIR/nagios.log
-cfg_file=DIR/objects.cfg
-cfg_file=PKG/nagios/opschecks-commands.cfg
-cfg_file=PKG/nagios/opschecks-services.cfg
-resource_file=DIR/resource.cfg
-status_file=DIR/status.dat
-status_update_interval=1
-temp_file=DIR/nagios.tmp
-temp_path=DIR
-lock_file=DIR/nagios.lock
-check_result_path=DIR/checkresults
-object_cache_file=DIR/objects.cache
-precached_object_file=DIR/objects.precache
-state_retention_file=DIR/retention.dat
-retain_state_information=0
-use_retained_program_state=0
-command_file=DIR/nagios.cmd
-check_external_commands=0
-nagios_user=root
-nagios_group=root
-use_syslog=0
-log_rotation_method=n
-enable_notifications=0
-execute_host_checks=0
-service_inter_check_delay_method=n
-max_service_check_spread=1
-check_result_reaper_frequency=1
-max_check_result_reaper_time=5
-service_check_timeout=60
-enable_flap_detection=0
-process_performance_data=0
-illegal_macro_output_chars=~$&|'"<>
-`))
+	mustWrite(t, cfg, nagiosConfig(dir, filepath.Join(root, "packaging"), "cfg_file=PKG/nagios/opschecks-services.cfg\nenable_notifications=0"))
 
 	out, err := exec.Command(nagios4, "-v", cfg).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "Total Errors:   0") {

@@ -24,38 +24,27 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
+
+	"github.com/opschecks/opschecks/internal/mongodb/replset"
 )
 
-// State is a replica-set member state as replSetGetStatus numbers it
-// (src/mongo/db/repl/member_state.h).
-type State int
+// State is a member state (the check's own type: both follow
+// src/mongo/db/repl/member_state.h).
+type State = replset.State
 
 // Member states.
 const (
-	Startup    State = 0
-	Primary    State = 1
-	Secondary  State = 2
-	Recovering State = 3
-	Startup2   State = 5
-	Unknown    State = 6
-	Arbiter    State = 7
-	Down       State = 8
-	Rollback   State = 9
-	Removed    State = 10
+	Startup    = replset.Startup
+	Primary    = replset.Primary
+	Secondary  = replset.Secondary
+	Recovering = replset.Recovering
+	Startup2   = replset.Startup2
+	Unknown    = replset.Unknown
+	Arbiter    = replset.Arbiter
+	Down       = replset.Down
+	Rollback   = replset.Rollback
+	Removed    = replset.Removed
 )
-
-var stateNames = map[State]string{
-	Startup: "STARTUP", Primary: "PRIMARY", Secondary: "SECONDARY",
-	Recovering: "RECOVERING", Startup2: "STARTUP2", Unknown: "UNKNOWN",
-	Arbiter: "ARBITER", Down: "DOWN", Rollback: "ROLLBACK", Removed: "REMOVED",
-}
-
-func (s State) String() string {
-	if n, ok := stateNames[s]; ok {
-		return n
-	}
-	return fmt.Sprintf("STATE%d", int(s))
-}
 
 // Member scripts one member of the set.
 type Member struct {

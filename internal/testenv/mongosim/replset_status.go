@@ -135,9 +135,14 @@ func (sn snapshot) memberStatus(j int, term int64) bson.D {
 	// The other member's heartbeat request arrives on its own schedule.
 	hbRecv := hbSent.Add(-700 * time.Millisecond)
 	d := bson.D{{Key: "_id", Value: int32(j)}, {Key: "name", Value: sn.addrs[j]}}
-	switch {
-	case m.down():
-		d = append(d, bson.E{Key: "health", Value: 0.0}, bson.E{Key: "state", Value: int32(Down)},
+	if m.unhealthy() {
+		// setDownValues: DOWN with the network error; setAuthIssue:
+		// UNKNOWN, and authenticated false (member_data.cpp).
+		state, msg := Down, heartbeatError(m, sn.addrs[j])
+		if !m.down() {
+			state, msg = Unknown, "command replSetHeartbeat requires authentication"
+		}
+		d = append(d, bson.E{Key: "health", Value: 0.0}, bson.E{Key: "state", Value: int32(state)},
 			bson.E{Key: "stateStr", Value: "(not reachable/healthy)"}, bson.E{Key: "uptime", Value: int32(0)})
 		if m.State != Arbiter {
 			d = append(d, sn.nullOptimeFields()...)
@@ -146,20 +151,10 @@ func (sn snapshot) memberStatus(j int, term int64) bson.D {
 			bson.E{Key: "lastHeartbeat", Value: date(hbSent)},
 			bson.E{Key: "lastHeartbeatRecv", Value: date(epoch)},
 			bson.E{Key: "pingMs", Value: int64(0)},
-			bson.E{Key: "lastHeartbeatMessage", Value: heartbeatError(m, sn.addrs[j])})
-		return sn.memberTail(d, j, term, true)
-	case m.AuthFailed:
-		d = append(d, bson.E{Key: "health", Value: 0.0}, bson.E{Key: "state", Value: int32(Unknown)},
-			bson.E{Key: "stateStr", Value: "(not reachable/healthy)"}, bson.E{Key: "uptime", Value: int32(0)})
-		if m.State != Arbiter {
-			d = append(d, sn.nullOptimeFields()...)
+			bson.E{Key: "lastHeartbeatMessage", Value: msg})
+		if state == Unknown {
+			d = append(d, bson.E{Key: "authenticated", Value: false})
 		}
-		d = append(d,
-			bson.E{Key: "lastHeartbeat", Value: date(hbSent)},
-			bson.E{Key: "lastHeartbeatRecv", Value: date(epoch)},
-			bson.E{Key: "pingMs", Value: int64(0)},
-			bson.E{Key: "lastHeartbeatMessage", Value: "command replSetHeartbeat requires authentication"},
-			bson.E{Key: "authenticated", Value: false})
 		return sn.memberTail(d, j, term, true)
 	}
 	d = append(d, bson.E{Key: "health", Value: 1.0}, bson.E{Key: "state", Value: int32(m.State)},
