@@ -146,7 +146,7 @@ func (rc *replClient) fetchHello(ctx context.Context) (*replset.Hello, error) {
 }
 
 // fetchRepl runs replSetGetStatus, then replSetGetConfig (hidden, delay,
-// votes, priority); the configuration is best effort, and without it
+// votes); the configuration is best effort, and without it
 // hello tells which members are advertised.
 func (rc *replClient) fetchRepl(ctx context.Context) (*replset.View, error) {
 	var raw bson.Raw

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
-	"go.mongodb.org/mongo-driver/bson/primitive"
 )
 
 type rawConfig struct {
@@ -14,20 +13,16 @@ type rawConfig struct {
 			Host               string   `bson:"host"`
 			ArbiterOnly        bool     `bson:"arbiterOnly"`
 			Hidden             bool     `bson:"hidden"`
-			Priority           *float64 `bson:"priority"`
 			Votes              *float64 `bson:"votes"`
 			SlaveDelay         *float64 `bson:"slaveDelay"`
 			SecondaryDelaySecs *float64 `bson:"secondaryDelaySecs"`
 		} `bson:"members"`
-		Settings struct {
-			ReplicaSetID primitive.ObjectID `bson:"replicaSetId"`
-		} `bson:"settings"`
 	} `bson:"config"`
 }
 
 // ApplyConfig merges a replSetGetConfig reply into the status: hidden,
-// delay (secondaryDelaySecs, slaveDelay before 5.0), votes, priority and
-// arbiterOnly per member, and the set's replicaSetId.
+// delay (secondaryDelaySecs, slaveDelay before 5.0), votes and
+// arbiterOnly per member.
 func (st *Status) ApplyConfig(raw bson.Raw) error {
 	var rc rawConfig
 	if err := bson.Unmarshal(raw, &rc); err != nil {
@@ -54,12 +49,6 @@ func (st *Status) ApplyConfig(raw bson.Raw) error {
 		if cm.Votes != nil {
 			m.Votes = int(*cm.Votes)
 		}
-		if cm.Priority != nil {
-			m.Priority = *cm.Priority
-		}
-	}
-	if !rc.Config.Settings.ReplicaSetID.IsZero() {
-		st.ReplicaSetID = rc.Config.Settings.ReplicaSetID.Hex()
 	}
 	st.ConfigKnown = true
 	return nil

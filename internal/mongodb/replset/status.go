@@ -36,18 +36,17 @@ type Member struct {
 	AuthFailed bool
 
 	// From the configuration (ConfigKnown) or hello.
-	Hidden   bool
-	Delay    time.Duration
-	Votes    int
-	Priority float64
-	Arbiter  bool
+	Hidden  bool
+	Delay   time.Duration
+	Votes   int
+	Arbiter bool
 	// Unlisted: hello lists the member nowhere (hosts, passives,
 	// arbiters). mongod lists neither hidden nor delayed members, so
 	// without the configuration an unlisted member is "hidden or
 	// delayed", its delay unknown.
 	Unlisted bool
 	// Configured: the configuration was read and lists the member, so
-	// Hidden, Delay, Votes and Priority are known.
+	// Hidden, Delay and Votes are known.
 	Configured bool
 }
 
@@ -64,8 +63,6 @@ type InitialSync struct {
 type Status struct {
 	Set  string
 	Date time.Time
-	// Term is the election term the answering member knows.
-	Term int64
 	// MajorityVoteCount (4.2.1+) and VotingMembers (4.4+); zero when
 	// absent.
 	MajorityVoteCount int
@@ -76,17 +73,14 @@ type Status struct {
 	// themselves when the check asked them (by member name).
 	InitialSync *InitialSync
 	Others      map[string]*InitialSync
-	// ConfigKnown says hidden, delay, votes and priority come from the
+	// ConfigKnown says hidden, delay and votes come from the
 	// configuration rather than defaults.
 	ConfigKnown bool
-	// ReplicaSetID is settings.replicaSetId of the configuration.
-	ReplicaSetID string
 }
 
 type rawStatus struct {
 	Set               string             `bson:"set"`
 	Date              primitive.DateTime `bson:"date"`
-	Term              int64              `bson:"term"`
 	MajorityVoteCount int                `bson:"majorityVoteCount"`
 	VotingMembers     int                `bson:"votingMembersCount"`
 	Members           []bson.Raw         `bson:"members"`
@@ -155,7 +149,7 @@ func DecodeStatus(raw bson.Raw) (*Status, error) {
 	if len(rs.Members) == 0 {
 		return nil, &MissingError{Field: "replSetGetStatus.members"}
 	}
-	st := &Status{Set: rs.Set, Date: Date(rs.Date), Term: rs.Term,
+	st := &Status{Set: rs.Set, Date: Date(rs.Date),
 		MajorityVoteCount: rs.MajorityVoteCount, VotingMembers: rs.VotingMembers}
 	if is := rs.InitialSync; is != nil {
 		st.InitialSync = &InitialSync{Failed: is.Failed, MaxFailed: is.MaxFailed, Start: Date(is.Start)}
@@ -173,7 +167,7 @@ func DecodeStatus(raw bson.Raw) (*Status, error) {
 			return nil, &MissingError{Field: fmt.Sprintf("replSetGetStatus.members.%d.name", i)}
 		}
 		rm := Member{Name: m.Name, Health: 1, State: State(m.State), Self: m.Self,
-			LastHeartbeatRecv: Date(m.LastHeartbeatRecv), Votes: 1, Priority: 1,
+			LastHeartbeatRecv: Date(m.LastHeartbeatRecv), Votes: 1,
 			Arbiter:    State(m.State) == Arbiter,
 			AuthFailed: m.Authenticated != nil && !*m.Authenticated}
 		if m.Health != nil {
