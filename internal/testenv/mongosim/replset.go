@@ -79,9 +79,6 @@ type Member struct {
 	Term int64
 	// InitialSync describes a member in STARTUP2: its failed attempts.
 	InitialSync *InitialSync
-	// Slow delays the member's answers to every command but the
-	// handshake (hello/isMaster), as a member busy with its workload.
-	Slow time.Duration
 }
 
 // InitialSync is the progress of a member's initial sync.
@@ -203,32 +200,17 @@ func (s *Set) install(i int, srv *Server) {
 		defer s.mu.Unlock()
 		return s.sc.Members[i].Hang
 	}
-	slow := func(h Handler) Handler {
-		return func(c *Conn, r *Request) bson.D {
-			s.mu.Lock()
-			d := s.sc.Members[i].Slow
-			s.mu.Unlock()
-			if d > 0 {
-				select {
-				case <-time.After(d):
-				case <-s.closed:
-				}
-			}
-			return h(c, r)
-		}
-	}
 	hello := func(c *Conn, r *Request) bson.D { return s.hello(i, r) }
 	srv.Handle("hello", hello, true)
 	srv.Handle("isMaster", hello, true)
 	srv.Handle("buildInfo", func(*Conn, *Request) bson.D { return s.buildInfo() }, true)
-	srv.Handle("ping", slow(func(*Conn, *Request) bson.D { return OK() }), true)
 	srv.Handle("killCursors", func(*Conn, *Request) bson.D { return OK() }, false)
-	srv.Handle("replSetGetStatus", slow(func(*Conn, *Request) bson.D { return s.replSetGetStatus(i) }), false)
-	srv.Handle("replSetGetConfig", slow(func(*Conn, *Request) bson.D { return s.replSetGetConfig(i) }), false)
-	srv.Handle("find", slow(func(_ *Conn, r *Request) bson.D { return s.find(i, r) }), false)
-	srv.Handle("getMore", slow(func(_ *Conn, r *Request) bson.D { return s.getMore(r) }), false)
-	srv.Handle("aggregate", slow(func(_ *Conn, r *Request) bson.D { return s.aggregate(i, r) }), false)
-	srv.Handle("listCollections", slow(func(_ *Conn, r *Request) bson.D { return s.listCollections(i, r) }), false)
+	srv.Handle("replSetGetStatus", func(*Conn, *Request) bson.D { return s.replSetGetStatus(i) }, false)
+	srv.Handle("replSetGetConfig", func(*Conn, *Request) bson.D { return s.replSetGetConfig(i) }, false)
+	srv.Handle("find", func(_ *Conn, r *Request) bson.D { return s.find(i, r) }, false)
+	srv.Handle("getMore", func(_ *Conn, r *Request) bson.D { return s.getMore(r) }, false)
+	srv.Handle("aggregate", func(_ *Conn, r *Request) bson.D { return s.aggregate(i, r) }, false)
+	srv.Handle("listCollections", func(_ *Conn, r *Request) bson.D { return s.listCollections(i, r) }, false)
 }
 
 // Close stops every member and waits for their goroutines.
