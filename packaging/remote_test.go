@@ -184,8 +184,6 @@ object Zone "master" { endpoints = [ "master" ] }
 object Endpoint "agent" {}
 object Zone "agent" { endpoints = [ "agent" ]; parent = "master" }
 `)
-	// Objects the master checks live in its zone's directory, as the
-	// documentation prescribes: a command_endpoint needs a zone.
 	// Each host's state directory is a host variable the CheckCommands'
 	// --state-dir arguments resolve.
 	stateVars := func(dir string) string {
@@ -197,6 +195,8 @@ object Zone "agent" { endpoints = [ "agent" ]; parent = "master" }
 		}
 		return b.String()
 	}
+	// Objects the master checks live in its zone's directory, as the
+	// documentation prescribes: a command_endpoint needs a zone.
 	master.WriteConfig("zones.d/master/hosts.conf", fmt.Sprintf(`object Host NodeName {
 	address = "127.0.0.1"
 	check_command = "dummy"
@@ -209,17 +209,7 @@ object Host "agent" {
 %s}
 `, stateVars(h.serverState), remoteIP, stateVars(h.remoteState)))
 	master.WriteConfig("zones.d/master/services.conf", fastServices(t, root))
-	master.WriteConfig("icinga2.conf", fmt.Sprintf(`const NodeName = "master"
-const ZoneName = "master"
-const PluginDir = %q
-include <itl>
-include <plugins>
-include "zones.conf"
-object ApiListener "api" { bind_host = %q }
-object CheckerComponent "checker" {}
-%s
-include %q
-`, bindir, serverIP, master.PerfdataWriterConfig(""), commands))
+	master.WriteConfig("icinga2.conf", icingaNodeConfig("master", bindir, serverIP, "", master.PerfdataWriterConfig("")+fmt.Sprintf("include %q\n", commands)))
 
 	// The agent: executes what the master sends (accept_commands) with
 	// the CheckCommands included from the package's file.
@@ -228,20 +218,7 @@ object Zone "master" { endpoints = [ "master" ] }
 object Endpoint NodeName {}
 object Zone ZoneName { endpoints = [ NodeName ]; parent = "master" }
 `, serverIP))
-	agent.WriteConfig("icinga2.conf", fmt.Sprintf(`const NodeName = "agent"
-const ZoneName = "agent"
-const PluginDir = %q
-include <itl>
-include <plugins>
-include "zones.conf"
-object ApiListener "api" {
-	bind_host = %q
-	accept_commands = true
-	accept_config = true
-}
-object CheckerComponent "checker" {}
-include %q
-`, bindir, remoteIP, commands))
+	agent.WriteConfig("icinga2.conf", icingaNodeConfig("agent", bindir, remoteIP, "accept_commands = true; accept_config = true", fmt.Sprintf("include %q\n", commands)))
 	for _, ic := range []*testenv.Icinga{master, agent} {
 		if out, ok := ic.Validate(); !ok {
 			t.Fatalf("icinga2 daemon -C:\n%s", out)
@@ -308,6 +285,22 @@ include %q
 		}
 	}
 	t.Logf("took %v", time.Since(began))
+}
+
+// icingaNodeConfig is the icinga2.conf of a cluster node named name (its
+// zone has the same name): the plugin directory, the ITL, zones.conf, the
+// API listener on bindHost (with the attributes in api), the checker,
+// then rest.
+func icingaNodeConfig(name, pluginDir, bindHost, api, rest string) string {
+	return fmt.Sprintf(`const NodeName = %[1]q
+const ZoneName = %[1]q
+const PluginDir = %[2]q
+include <itl>
+include <plugins>
+include "zones.conf"
+object ApiListener "api" { bind_host = %[3]q; %[4]s }
+object CheckerComponent "checker" {}
+%[5]s`, name, pluginDir, bindHost, api, rest)
 }
 
 // icingaResult splits an Icinga 2 result the way parseOutput splits a
