@@ -40,14 +40,27 @@ const (
 	remoteIP = "10.221.0.2"
 )
 
-// remoteStates are the states each local check must give on the two
-// hosts, by service name (both hosts' setup in newTestHosts). check_numa
-// reads host-wide /sys and /proc files, the same in every namespace: it
-// is compared with a run by hand but cannot tell the hosts apart.
-var remoteStates = map[string]struct{ server, remote int }{
-	"opschecks_keepalive":   {2, 0}, // tcp_keepalive_time 7200 against 30, idle timeout 90 s
-	"opschecks_tcp_window":  {0, 1}, // window scaling off on the remote host
-	"opschecks_nginx_queue": {0, 2}, // nginx's accept queue full on the remote host only
+// remoteKernel is, for each local check, what must tell the two hosts
+// apart (their setup in newTestHosts): the state on the server and on the
+// remote host, a perfdata item only the remote kernel gives and whether
+// the output names the network namespace (it is then the remote host's).
+// check_numa reads host-wide /sys and /proc files, the same in every
+// namespace: it is compared with a run by hand but cannot tell the hosts
+// apart.
+var remoteKernel = map[string]struct {
+	server, remote int
+	perf           string
+	namesNetns     bool
+}{
+	// tcp_keepalive_time 7200 against 30, idle timeout 90 s.
+	"opschecks_keepalive": {2, 0, "tcp_keepalive_time=30s;", true},
+	// Window scaling off on the remote host.
+	"opschecks_tcp_window": {0, 1, "advertised_wscale=0;", false},
+	// nginx's accept queue full on the remote host only.
+	"opschecks_nginx_queue": {0, 2, "", false},
+	// Established flows forgotten after 60 s, before the 75 s keepalive
+	// probe gap.
+	"opschecks_conntrack": {0, 1, "tcp_timeout_established=60s;", true},
 }
 
 // newTestHosts makes the two hosts:
@@ -55,15 +68,19 @@ var remoteStates = map[string]struct{ server, remote int }{
 //     server and 30 on the remote host;
 //   - window scaling is off on the remote host only;
 //   - both run nginx on port 80 (backlog 8); on the remote host its
-//     worker is stopped and 9 connections fill the accept queue.
+//     worker is stopped and 9 connections fill the accept queue;
+//   - the remote host is a stateful firewall (its flows are tracked) that
+//     forgets idle established flows after 60 s, the server keeps the
+//     kernel default of 5 days.
 func newTestHosts(t *testing.T) *testHosts {
 	t.Helper()
-	h := &testHosts{server: testenv.NewNetns(t, "server"), remote: testenv.NewNetns(t, "remote"), serverIP: serverIP, remoteIP: remoteIP,
+	h := &testHosts{server: testenv.NewNetns(t, "server"), remote: testenv.NewConntrackNetns(t, "remote"), serverIP: serverIP, remoteIP: remoteIP,
 		serverState: nagiosDir(t), remoteState: nagiosDir(t)}
 	testenv.Veth(t, h.server, serverIP+"/24", h.remote, remoteIP+"/24")
 	h.server.Sysctl("net.ipv4.tcp_keepalive_time", "7200")
 	h.remote.Sysctl("net.ipv4.tcp_keepalive_time", "30")
 	h.remote.Sysctl("net.ipv4.tcp_window_scaling", "0")
+	h.remote.Sysctl("net.netfilter.nf_conntrack_tcp_timeout_established", "60")
 	testenv.StartNginx(t, testenv.NginxOptions{Netns: h.server, Port: 80})
 	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: h.remote, Port: 80})
 	ng.Signal(t, syscall.SIGSTOP)
@@ -100,7 +117,7 @@ func localServices(t *testing.T, root, bindir string) []nagiosService {
 			local = append(local, s)
 		}
 	}
-	for name := range remoteStates {
+	for name := range remoteKernel {
 		found := false
 		for _, s := range local {
 			found = found || s.Name == name
@@ -135,28 +152,27 @@ func withState(t *testing.T, argv []string, dir string) []string {
 
 // assertRemoteKernel checks that what the server recorded for a service
 // of the remote host is the remote kernel's answer: the same as the
-// command run by hand on the remote host before and after, the state
-// remoteStates expects there (which differs from the server's own), and
-// for check_keepalive the remote namespace and sysctl value.
+// command run by hand on the remote host before and after, and what
+// remoteKernel expects there (which differs from the server's own).
 func assertRemoteKernel(t *testing.T, h *testHosts, via string, name string, got, before, after, onServer result) {
 	t.Helper()
 	t.Logf("%s %s: %v", via, name, got)
 	sameAsByHand(t, via+" "+name, got, before, after)
-	if want, ok := remoteStates[name]; ok {
-		if got.Code != want.remote {
-			t.Errorf("%s %s: state %s, want %s (the remote host's)", via, name, stateNames[got.Code%4], stateNames[want.remote])
-		}
-		if onServer.Code != want.server {
-			t.Errorf("%s run by hand on the server: state %s, want %s; the hosts must differ\n%v", name, stateNames[onServer.Code%4], stateNames[want.server], onServer)
-		}
+	want, ok := remoteKernel[name]
+	if !ok {
+		return
 	}
-	if name == "opschecks_keepalive" {
-		if id := h.remote.ID(); !strings.Contains(got.Output, id) {
-			t.Errorf("%s %s names another network namespace than the remote host's %s: %v", via, name, id, got)
-		}
-		if !strings.Contains(got.Perf, "tcp_keepalive_time=30s") {
-			t.Errorf("%s %s: perfdata %q lacks the remote tcp_keepalive_time=30s", via, name, got.Perf)
-		}
+	if got.Code != want.remote {
+		t.Errorf("%s %s: state %s, want %s (the remote host's)", via, name, stateNames[got.Code%4], stateNames[want.remote])
+	}
+	if onServer.Code != want.server {
+		t.Errorf("%s run by hand on the server: state %s, want %s; the hosts must differ\n%v", name, stateNames[onServer.Code%4], stateNames[want.server], onServer)
+	}
+	if !strings.Contains(got.Perf+" ", want.perf) {
+		t.Errorf("%s %s: perfdata %q lacks the remote kernel's %s", via, name, got.Perf, want.perf)
+	}
+	if id := h.remote.ID(); want.namesNetns && !strings.Contains(got.Output, id) {
+		t.Errorf("%s %s names another network namespace than the remote host's %s: %v", via, name, id, got)
 	}
 }
 
