@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -30,7 +31,6 @@ import (
 // are keyed by it) never meets that one's files.
 type testHosts struct {
 	server, remote           *testenv.Netns
-	serverIP, remoteIP       string
 	serverState, remoteState string
 }
 
@@ -74,7 +74,7 @@ var remoteKernel = map[string]struct {
 //     kernel default of 5 days.
 func newTestHosts(t *testing.T) *testHosts {
 	t.Helper()
-	h := &testHosts{server: testenv.NewNetns(t, "server"), remote: testenv.NewConntrackNetns(t, "remote"), serverIP: serverIP, remoteIP: remoteIP,
+	h := &testHosts{server: testenv.NewNetns(t, "server"), remote: testenv.NewConntrackNetns(t, "remote"),
 		serverState: nagiosDir(t), remoteState: nagiosDir(t)}
 	testenv.Veth(t, h.server, serverIP+"/24", h.remote, remoteIP+"/24")
 	h.server.Sysctl("net.ipv4.tcp_keepalive_time", "7200")
@@ -107,23 +107,28 @@ func newTestHosts(t *testing.T) *testHosts {
 	return h
 }
 
-// localServices are the example services of the local checks (all but
-// the network checks), resolved to command lines.
+// localServices are the example services of the local checks, those
+// whose example Icinga 2 service runs on the host's agent
+// (command_endpoint), resolved to command lines.
 func localServices(t *testing.T, root, bindir string) []nagiosService {
 	t.Helper()
-	var local []nagiosService
-	for _, s := range nagiosServices(t, root, bindir) {
-		if !strings.Contains(strings.Join(s.Argv, " "), "127.0.0.1") { // the network checks get -H $HOSTADDRESS$
-			local = append(local, s)
-		}
+	b, err := os.ReadFile(filepath.Join(root, "packaging", "icinga2", "opschecks-services.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	onAgent := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?s)apply Service "([^"]+)" \{\n(.*?)\n\}`).FindAllStringSubmatch(string(b), -1) {
+		onAgent[m[1]] = strings.Contains(m[2], "\tcommand_endpoint = host.vars.agent_endpoint\n")
 	}
 	for name := range remoteKernel {
-		found := false
-		for _, s := range local {
-			found = found || s.Name == name
+		if !onAgent[name] {
+			t.Fatalf("the example Icinga 2 service %s does not run on the agent (command_endpoint)", name)
 		}
-		if !found {
-			t.Fatalf("no local example service %s", name)
+	}
+	var local []nagiosService
+	for _, s := range nagiosServices(t, root, bindir) {
+		if onAgent[s.Name] {
+			local = append(local, s)
 		}
 	}
 	return local
@@ -351,14 +356,14 @@ func TestNRPEAcrossNamespaces(t *testing.T) {
 
 	// The packaged snippet, with the freshly built binaries and the
 	// remote host's state directory.
-	cmds := nrpeCommands(t, filepath.Join(root, "packaging", "nrpe", "opschecks.cfg"))
+	cmds := map[string][]string{}
 	var snippet strings.Builder
-	for name, line := range cmds {
+	for name, line := range nrpeCommands(t, filepath.Join(root, "packaging", "nrpe", "opschecks.cfg")) {
 		argv, err := splitWords(strings.ReplaceAll(line, "/usr/lib/nagios/plugins/", bindir+"/"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		cmds[name] = strings.Join(argv, " ")
+		cmds[name] = argv
 		fmt.Fprintf(&snippet, "command[%s]=%s\n", name, strings.Join(withState(t, argv, h.remoteState), " "))
 	}
 	mustWrite(t, filepath.Join(dir, "opschecks.cfg"), snippet.String())
@@ -398,18 +403,15 @@ include=%[1]s/opschecks.cfg
 		return runIn(t, from, nil, append(argv, args...))
 	}
 	for _, s := range localServices(t, root, bindir) {
-		line, ok := cmds[s.Name]
+		argv, ok := cmds[s.Name]
 		if !ok {
 			t.Errorf("the NRPE snippet has no command %s", s.Name)
 			continue
 		}
-		argv, err := splitWords(line)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before := runIn(t, h.remote, cred, withState(t, argv, h.remoteState))
+		asNRPE := withState(t, argv, h.remoteState)
+		before := runIn(t, h.remote, cred, asNRPE)
 		got := ask(h.server, clientTLS, "-c", s.Name)
-		after := runIn(t, h.remote, cred, withState(t, argv, h.remoteState))
+		after := runIn(t, h.remote, cred, asNRPE)
 		assertRemoteKernel(t, h, "check_nrpe", s.Name, got, before, after, runIn(t, h.server, cred, withState(t, argv, h.serverState)))
 	}
 	if log := readLog(logFile); !strings.Contains(log, "SSL Version: TLSv1.") {
