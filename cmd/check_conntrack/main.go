@@ -5,10 +5,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/opschecks/opschecks/internal/conntrack"
-	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
@@ -22,13 +20,8 @@ func main() {
 	plugin.Main(plugin.Spec{
 		Name:  conntrack.CheckName,
 		Label: "CONNTRACK",
-		Doc:   "Checks the connection-tracking table of a NAT box or stateful firewall: nf_conntrack_count against nf_conntrack_max, the rates of the per-CPU drop counters since the last run, and nf_conntrack_tcp_timeout_established against the keepalive probe gap, in one network namespace.",
+		Doc:   "Checks the connection-tracking table of a NAT box or stateful firewall: nf_conntrack_count against nf_conntrack_max, the rates of the per-CPU drop counters since the last run, and nf_conntrack_tcp_timeout_established against the keepalive probe gap, in one network namespace: the check's own, that of the processes named by --pid, --pidfile or --process (a container), or one ip netns names (--netns).",
 	}, &o, func(ctx context.Context, env plugin.Env) (*plugin.Result, error) {
-		own, err := linux.Host.OpenNetns(0)
-		if err != nil {
-			return nil, err
-		}
-		ns := conntrack.Namespace{Netns: own, Desc: fmt.Sprintf("the check's own network namespace (%s)", own.ID)}
-		return conntrack.Check(ctx, linux.Host, ns, &o.Options)
+		return conntrack.Check(ctx, &o.Options)
 	})
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -15,10 +18,11 @@ import (
 
 const label = "CONNTRACK"
 
-// inNetns runs the check inside the namespace, with its own state dir.
+// inNetns runs the check from the host with --netns NAME, so that it
+// enters the namespace itself, with its own state dir.
 func inNetns(t *testing.T, ns *testenv.Netns, bin, stateDir string, args ...string) testenv.Run {
 	t.Helper()
-	r := testenv.RunCmd(t, ns.Command(bin, append([]string{"--state-dir", stateDir}, args...)...))
+	r := testenv.RunCheck(t, bin, nil, append([]string{"--netns", ns.Name, "--state-dir", stateDir}, args...)...)
 	testenv.AssertContract(t, label, r)
 	return r
 }
@@ -41,9 +45,75 @@ func TestTrackedConnections(t *testing.T) {
 		t.Fatalf("entries %v, conntrack -C %d, 40 connections opened: %s", testenv.PerfValue(t, r, "entries"), want, r.Stdout)
 	}
 	host := strings.TrimSpace(readFile(t, "/proc/sys/net/netfilter/nf_conntrack_max"))
-	if !strings.HasPrefix(r.FirstLine(), "CONNTRACK OK - conntrack table ") || !strings.Contains(r.FirstLine(), "(40 of "+host+" entries)") ||
+	if !strings.HasPrefix(r.FirstLine(), "CONNTRACK OK - conntrack table 0.0") || !strings.Contains(r.FirstLine(), "(40 of "+host+" entries) in network namespace "+ns.Name+" (net:[") ||
 		!strings.Contains(r.Stdout, "[OK] no drops, early drops or insert failures since the last run") {
 		t.Fatalf("%s", r.Stdout)
+	}
+}
+
+// TestOwnNamespace runs the check inside the namespace (ip netns exec),
+// where it reads its own: the same numbers as from outside.
+func TestOwnNamespace(t *testing.T) {
+	ns := testenv.NewConntrackNetns(t, "ctown")
+	bin := testenv.BuildCheck(t, "check_conntrack")
+	ns.TrackTCP(7)
+	r := testenv.RunCmd(t, ns.Command(bin, "--state-dir", t.TempDir()))
+	testenv.AssertContract(t, label, r)
+	if r.Code != 0 || testenv.PerfValue(t, r, "entries") != 7 || !strings.Contains(r.FirstLine(), "(7 of ") || !strings.Contains(r.FirstLine(), "in the check's own network namespace (net:[") {
+		t.Fatalf("%s", r.Stdout)
+	}
+}
+
+// TestProcessNamespace watches a process that lives in the namespace, as
+// a container's: --pid and --pidfile look into its network namespace.
+func TestProcessNamespace(t *testing.T) {
+	ns := testenv.NewConntrackNetns(t, "ctpid")
+	bin := testenv.BuildCheck(t, "check_conntrack")
+	ns.TrackTCP(3)
+	sleeper := ns.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	// ip netns exec execs sleep in place: the PID is sleep's.
+	pid := strconv.Itoa(sleeper.Process.Pid)
+	pidfile := filepath.Join(t.TempDir(), "sleep.pid")
+	if err := os.WriteFile(pidfile, []byte(pid+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--pid", pid}, {"--pidfile", pidfile}} {
+		r := testenv.RunCheck(t, bin, nil, append(args, "--state-dir", t.TempDir())...)
+		testenv.AssertContract(t, label, r)
+		if r.Code != 0 || testenv.PerfValue(t, r, "entries") != 3 || !strings.Contains(r.FirstLine(), "in the network namespace of PID "+pid+" (net:[") {
+			t.Fatalf("%v: %s", args, r.Stdout)
+		}
+	}
+	// The fix hints run their commands in that namespace.
+	ns.Sysctl("net.netfilter.nf_conntrack_tcp_timeout_established", "60")
+	r := testenv.RunCheck(t, bin, nil, "--pid", pid, "--state-dir", t.TempDir())
+	if r.Code != 1 || !strings.Contains(r.Stdout, "fix for this namespace: nsenter --net=/proc/"+pid+"/ns/net sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000") {
+		t.Fatalf("%s", r.Stdout)
+	}
+}
+
+// TestNotInUse: a kernel without nf_conntrack (a procfs without
+// net/netfilter, as /proc looks before the module is loaded) is OK.
+func TestNotInUse(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_conntrack")
+	proc := filepath.Join(t.TempDir(), "proc")
+	for name, v := range map[string]string{"tcp_keepalive_time": "7200", "tcp_keepalive_intvl": "75", "tcp_keepalive_probes": "9"} {
+		p := filepath.Join(proc, "sys", "net", "ipv4", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := testenv.RunCheck(t, bin, nil, "--procfs", proc, "--state-dir", t.TempDir())
+	testenv.AssertContract(t, label, r)
+	if r.Code != 0 || r.FirstLine() != "CONNTRACK OK - connection tracking not in use" || !strings.Contains(r.Stdout, "the nf_conntrack module is not loaded") {
+		t.Fatalf("%q", r.Stdout)
 	}
 }
 
@@ -156,6 +226,11 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--bogus"}, "CONNTRACK UNKNOWN - unknown flag `bogus'"},
 		{[]string{"extra"}, `CONNTRACK UNKNOWN - unexpected argument "extra"`},
 		{[]string{"--state-dir", ""}, `CONNTRACK UNKNOWN - invalid --state-dir "": expected a directory`},
+		{[]string{"--netns", "a/b"}, `CONNTRACK UNKNOWN - invalid --netns "a/b": expected a network namespace name as ip netns lists it`},
+		{[]string{"--netns", "x", "--pid", "1"}, "CONNTRACK UNKNOWN - --netns and --pid/--pidfile/--process both say which network namespace to look into: give one of them"},
+		{[]string{"--pid", "0"}, `CONNTRACK UNKNOWN - invalid --pid "0": expected a process ID`},
+		{[]string{"--procfs", ""}, "CONNTRACK UNKNOWN - --procfs and --sysfs need a directory"},
+		{[]string{"--netns", "oc-no-such-namespace"}, `CONNTRACK UNKNOWN - no network namespace "oc-no-such-namespace": /run/netns/oc-no-such-namespace does not exist (ip netns list shows the names)`},
 		{[]string{"-t", "0"}, `CONNTRACK UNKNOWN - invalid argument for flag -t, --timeout: invalid duration "0": must be greater than zero`},
 	} {
 		r := testenv.RunCheck(t, bin, nil, tc.args...)
@@ -210,4 +285,47 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestUnprivileged: as a user without privilege the check reads its own
+// namespace's table, and names the privilege it lacks to enter another.
+func TestUnprivileged(t *testing.T) {
+	ns := testenv.NewConntrackNetns(t, "ctpriv")
+	bin := testenv.BuildCheck(t, "check_conntrack")
+	uid, gid := testenv.UnprivilegedUser(t)
+	sleeper := ns.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	state, err := os.MkdirTemp("", "opschecks-user-state-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(state) })
+	if err := os.Chown(state, int(uid), int(gid)); err != nil {
+		t.Fatal(err)
+	}
+	as := func(args ...string) testenv.Run {
+		cmd := exec.Command(bin, append(args, "--state-dir", state)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
+		cmd.Dir = "/"
+		r := testenv.RunCmd(t, cmd)
+		testenv.AssertContract(t, label, r)
+		return r
+	}
+	if r := as(); r.Code != 0 || !strings.Contains(r.FirstLine(), "in the check's own network namespace") {
+		t.Errorf("own namespace: %q", r.Stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--netns", ns.Name}, "CONNTRACK UNKNOWN - cannot enter the network namespace: permission denied (needs CAP_SYS_ADMIN: run as root or via the sudoers rule in packaging/)"},
+		{[]string{"--pid", strconv.Itoa(sleeper.Process.Pid)}, "CONNTRACK UNKNOWN - cannot read /proc/" + strconv.Itoa(sleeper.Process.Pid) + "/ns/net: permission denied"},
+	} {
+		if r := as(tc.args...); r.Code != 3 || !strings.HasPrefix(r.FirstLine(), tc.want) || strings.Count(r.Stdout, "\n") != 1 {
+			t.Errorf("%v: %q, want one line starting %q", tc.args, r.Stdout, tc.want)
+		}
+	}
 }

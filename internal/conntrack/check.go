@@ -6,7 +6,8 @@
 // Files: options.go declares the options; gather.go reads everything of
 // one network namespace into an Observation (Gather); judge.go holds the
 // verdicts, pure functions of (Observation, previous sample, Options);
-// check.go joins them with the state file. The /proc parsers are shared
+// check.go resolves the namespace (internal/target: --pid, --pidfile,
+// --process, --netns) and joins gather, the state file and judge. The /proc parsers are shared
 // in internal/linux (conntrack.go).
 package conntrack
 
@@ -14,20 +15,32 @@ import (
 	"context"
 	"time"
 
-	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/state"
+	"github.com/opschecks/opschecks/internal/target"
 )
 
-// Check gathers the table of ns, samples its counters for the rates and
-// judges.
-func Check(ctx context.Context, fsys linux.FS, ns Namespace, o *Options) (*plugin.Result, error) {
+// Check resolves the network namespace to look into, gathers its table,
+// samples its counters for the rates and judges.
+func Check(ctx context.Context, o *Options) (*plugin.Result, error) {
+	fsys := o.Mounts.FS()
+	t, err := target.Resolve(fsys, o.Process, target.Want{})
+	if err != nil {
+		return nil, err
+	}
+	n, err := target.Namespace(fsys, t, o.Netns)
+	if err != nil {
+		return nil, err
+	}
+	defer n.Close()
+	ns := Namespace{Netns: n}
+	ns.Desc, ns.Enter = target.Describe(n)
 	obs, err := Gather(fsys, ns, time.Now)
 	if err != nil {
 		return nil, err
 	}
 	if obs.InUse && obs.StatErr == nil {
-		obs.Rates = state.Sample(ctx, o.StateDir, state.Key(CheckName, ns.ID), obs.Sample())
+		obs.Rates = state.Sample(ctx, o.StateDir, state.Key(CheckName, n.ID), obs.Sample())
 	}
 	return Judge(obs, o), nil
 }

@@ -1,7 +1,9 @@
 package conntrack
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"time"
 
@@ -58,8 +60,9 @@ const (
 // Gather reads the connection-tracking table of ns. nf_conntrack_max and
 // nf_conntrack_buckets are global and are read in the check's own
 // namespace (a namespace owned by another user namespace hides them); the
-// count, the per-CPU statistics and the timeouts are per namespace and
-// are read inside ns. The module being absent is not an error:
+// count and the timeouts are per namespace and are read from a thread
+// inside ns, the per-CPU statistics as ns sees /proc/net
+// (linux.FS.ReadNet). The module being absent is not an error:
 // Observation.InUse is then false.
 func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, error) {
 	obs := Observation{Netns: ns}
@@ -72,8 +75,6 @@ func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, err
 			return err
 		}
 		obs.InUse, obs.Count = true, count
-		obs.Time = now()
-		obs.Stat, obs.StatErr = fsys.ConntrackStat()
 		v, err := fsys.SysctlIntEach(sysctlTCPEst, "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes")
 		if err != nil {
 			return err
@@ -87,12 +88,30 @@ func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, err
 	if err != nil {
 		return obs, err
 	}
+	obs.Time = now()
+	obs.Stat, obs.StatErr = readStat(fsys, ns.Netns)
 	v, err := fsys.SysctlIntEach(sysctlMax, sysctlBuckets)
 	if err != nil {
 		return obs, err
 	}
 	obs.Max, obs.Buckets = v[0], v[1]
 	return obs, nil
+}
+
+// readStat reads /proc/net/stat/nf_conntrack as ns sees it.
+func readStat(fsys linux.FS, ns *linux.Netns) (linux.ConntrackStat, error) {
+	b, path, err := fsys.ReadNet(ns, "stat", "nf_conntrack")
+	if errors.Is(err, fs.ErrNotExist) {
+		return linux.ConntrackStat{}, fmt.Errorf("%w (the kernel was built without CONFIG_NF_CONNTRACK_PROCFS)", err)
+	}
+	if err != nil {
+		return linux.ConntrackStat{}, err
+	}
+	st, err := linux.ParseConntrackStat(bytes.NewReader(b))
+	if err != nil {
+		return st, fmt.Errorf("%s: %w", path, err)
+	}
+	return st, nil
 }
 
 // Sample is the counters a run keeps for the next one's rates.

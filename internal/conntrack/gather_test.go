@@ -9,27 +9,22 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/target"
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
-// openNetns opens a test namespace the way the check enters one.
+// openNetns opens a test namespace as --netns does.
 func openNetns(t *testing.T, ns *testenv.Netns) Namespace {
 	t.Helper()
-	path := "/run/netns/" + ns.Name
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	n, err := linux.Host.OpenNetnsFile("/run/netns/" + ns.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		t.Fatal(err)
-	}
-	n := &linux.Netns{ID: fmt.Sprintf("net:[%d]", st.Ino), FD: fd}
 	t.Cleanup(n.Close)
-	return Namespace{Netns: n, Desc: "netns " + ns.Name, Enter: "ip netns exec " + ns.Name + " "}
+	out := Namespace{Netns: n}
+	out.Desc, out.Enter = target.Describe(n)
+	return out
 }
 
 // TestGatherCountsAsConntrackTools makes real tracked connections in a
@@ -149,7 +144,7 @@ func TestGatherFixtures(t *testing.T) {
 	}
 
 	files := tracked()
-	files["thread-self/net/stat/nf_conntrack"] = string(stat)
+	files["net/stat/nf_conntrack"] = string(stat)
 	obs, err = Gather(procTree(t, files), ns, now)
 	if err != nil || obs.StatErr != nil {
 		t.Fatal(err, obs.StatErr)

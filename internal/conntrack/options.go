@@ -2,6 +2,7 @@ package conntrack
 
 import (
 	"github.com/opschecks/opschecks/internal/state"
+	"github.com/opschecks/opschecks/internal/target"
 	"github.com/opschecks/opschecks/thresholds"
 )
 
@@ -16,6 +17,19 @@ type Options struct {
 	DropWarning  thresholds.Range  `long:"drop-warning" default:"0" value-name:"RANGE" description:"Warning range for the per-second rates of drop, early_drop and insert_failed since the last run (0: any drop warns)"`
 	DropCritical *thresholds.Range `long:"drop-critical" value-name:"RANGE" description:"Critical range for the same rates (default: none)"`
 	state.Options
+	// The namespace to look into: a watched process's (a container's),
+	// one ip netns names, or the check's own.
+	target.Process
+	target.Netns
+	target.Mounts
+}
+
+// Validate checks the options together, once, when they are parsed.
+func (o *Options) Validate() error {
+	if err := o.Netns.Validate(o.Process); err != nil {
+		return err
+	}
+	return o.Mounts.Validate()
 }
 
 // Fill is the pair that judges the table fill.

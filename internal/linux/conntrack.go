@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -152,24 +150,3 @@ func ParseConntrackStat(r io.Reader) (ConntrackStat, error) {
 // nf_conntrack module is not loaded): /proc/sys/net/netfilter has no
 // nf_conntrack_count.
 var ErrConntrackNotLoaded = errors.New("nf_conntrack is not loaded")
-
-// ConntrackStat reads the statistics of the calling thread's network
-// namespace. It opens /proc/thread-self/net, not /proc/net: /proc/net is
-// /proc/self/net, the namespace of the process's main thread, which a
-// thread that entered another namespace (Netns.Do) has left behind.
-func (f FS) ConntrackStat() (ConntrackStat, error) {
-	path := f.ProcPath("thread-self", "net", "stat", "nf_conntrack")
-	file, err := os.Open(path)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return ConntrackStat{}, fmt.Errorf("cannot read %s: no such file (the kernel was built without CONFIG_NF_CONNTRACK_PROCFS, or nf_conntrack is not loaded): %w", path, fs.ErrNotExist)
-		}
-		return ConntrackStat{}, Describe(path, err)
-	}
-	defer file.Close()
-	st, err := ParseConntrackStat(file)
-	if err != nil {
-		return st, fmt.Errorf("%s: %w", path, err)
-	}
-	return st, nil
-}

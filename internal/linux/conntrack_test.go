@@ -59,28 +59,3 @@ func TestParseConntrackStatFixtures(t *testing.T) {
 		})
 	}
 }
-
-// TestConntrackStatFS reads the statistics through an FS rooted at a
-// fixture tree, from thread-self as the real reader does.
-func TestConntrackStatFS(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "proc", "thread-self", "net", "stat")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	fs := linux.Under(root)
-	if _, err := fs.ConntrackStat(); !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "CONFIG_NF_CONNTRACK_PROCFS") {
-		t.Fatalf("missing file: %v", err)
-	}
-	b, err := os.ReadFile(filepath.Join("testdata", "nf_conntrack", "5.4-busy.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "nf_conntrack"), b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	st, err := fs.ConntrackStat()
-	if err != nil || st.Total().Drop != 0x3e8+0x18 {
-		t.Fatalf("%+v %v", st, err)
-	}
-}

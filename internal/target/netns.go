@@ -71,5 +71,31 @@ func Namespace(f linux.FS, t *Target, n Netns) (*linux.Netns, error) {
 	case t != nil:
 		return t.Namespace(f)
 	}
-	return f.OpenNetns(0)
+	ns, err := f.OpenNetns(0)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A fixture procfs has no namespace links; our own namespace
+		// needs no opening (it is then named without its ID).
+		return &linux.Netns{}, nil
+	}
+	return ns, err
+}
+
+// Describe names the network namespace a check looks into, for its
+// output, and gives the command prefix that runs a command inside it, for
+// its fix hints ("" for the check's own).
+func Describe(ns *linux.Netns) (desc, enter string) {
+	switch {
+	case ns.ID == "":
+		return "the check's own network namespace", ""
+	case ns.Own() && ns.PID != 0:
+		return fmt.Sprintf("the check's own network namespace (%s), shared with PID %d", ns.ID, ns.PID), ""
+	case ns.Own():
+		return fmt.Sprintf("the check's own network namespace (%s)", ns.ID), ""
+	case ns.Path != "" && filepath.Dir(ns.Path) == NetnsDir:
+		name := filepath.Base(ns.Path)
+		return fmt.Sprintf("network namespace %s (%s)", name, ns.ID), "ip netns exec " + name + " "
+	case ns.Path != "":
+		return fmt.Sprintf("the network namespace of %s (%s)", ns.Path, ns.ID), "nsenter --net=" + ns.Path + " "
+	}
+	return fmt.Sprintf("the network namespace of PID %d (%s)", ns.PID, ns.ID), fmt.Sprintf("nsenter --net=/proc/%d/ns/net ", ns.PID)
 }
