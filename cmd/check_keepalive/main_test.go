@@ -476,7 +476,7 @@ func TestUnprivileged(t *testing.T) {
 
 	// Without a target the unprivileged user may audit its own namespace.
 	r = testenv.RunCheck(t, setpriv, nil, "--reuid="+uid, "--regid="+uid, "--clear-groups", "--", bin, "--sockets", "--idle-timeout", "conntrack")
-	if r.Code == 3 || !strings.Contains(r.FirstLine(), "idle timeout 432000s (conntrack)") {
+	if r.Code == 3 || !strings.Contains(r.FirstLine(), "idle timeout 432000s (conntrack, nf_conntrack_tcp_timeout_established)") {
 		t.Errorf("unprivileged --sockets: exit %d, %q", r.Code, r.Stdout)
 	}
 }
@@ -539,4 +539,43 @@ func TestHelpListsPresets(t *testing.T) {
 	if !strings.Contains(help, "(default: 90s)") {
 		t.Errorf("--help does not give the 90s default")
 	}
+}
+
+// TestConntrackPreset: --idle-timeout conntrack is the
+// nf_conntrack_tcp_timeout_established of the namespace audited, read from
+// the kernel, not the kernel's default.
+func TestConntrackPreset(t *testing.T) {
+	ns := testenv.NewConntrackNetns(t, "kact")
+	bin := testenv.BuildCheck(t, "check_keepalive")
+	ns.Sysctl("net.netfilter.nf_conntrack_tcp_timeout_established", "600")
+	sleeper := ns.Command("sleep", "60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
+	pid := sleeper.Process.Pid
+	r := testenv.RunCheck(t, bin, nil, "--pid", strconv.Itoa(pid), "--idle-timeout", "conntrack")
+	testenv.AssertContract(t, "KEEPALIVE", r)
+	want := fmt.Sprintf("KEEPALIVE CRITICAL - keepalive probe gap 7200s (tcp_keepalive_time) >= idle timeout 600s (conntrack, nf_conntrack_tcp_timeout_established) in the network namespace of PID %d", pid)
+	if r.Code != 2 || !strings.HasPrefix(r.FirstLine(), want) || testenv.PerfValue(t, r, "idle_timeout") != 600 ||
+		!strings.Contains(r.Stdout, fmt.Sprintf("nsenter --net=/proc/%d/ns/net sysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000", pid)) {
+		t.Fatalf("want %q...:\n%s", want, r.Stdout)
+	}
+	host, err := os.ReadFile("/proc/sys/net/netfilter/nf_conntrack_tcp_timeout_established")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = testenv.RunCheck(t, bin, nil, "--idle-timeout", "conntrack")
+	if testenv.PerfValue(t, r, "idle_timeout") != mustFloat(t, string(host)) || !strings.Contains(r.FirstLine(), "(conntrack, nf_conntrack_tcp_timeout_established) in the check's own network namespace") {
+		t.Fatalf("host (%s s): %s", strings.TrimSpace(string(host)), r.Stdout)
+	}
+}
+
+func mustFloat(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -54,7 +54,6 @@ const (
 	sysctlCount   = "net.netfilter.nf_conntrack_count"
 	sysctlMax     = "net.netfilter.nf_conntrack_max"
 	sysctlBuckets = "net.netfilter.nf_conntrack_buckets"
-	sysctlTCPEst  = "net.netfilter.nf_conntrack_tcp_timeout_established"
 )
 
 // Gather reads the connection-tracking table of ns. nf_conntrack_max and
@@ -75,7 +74,7 @@ func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, err
 			return err
 		}
 		obs.InUse, obs.Count = true, count
-		v, err := fsys.SysctlIntEach(sysctlTCPEst, "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes")
+		v, err := fsys.SysctlIntEach(linux.SysctlConntrackTCPTimeoutEstablished, "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes")
 		if err != nil {
 			return err
 		}

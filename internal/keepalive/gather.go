@@ -2,7 +2,8 @@ package keepalive
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"io/fs"
 
 	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -31,6 +32,23 @@ type Observation struct {
 	// reports it (see the package doc).
 	Audit *Audit
 	Scope string // which sockets were audited, for the output: " of sshd (PID 812)"
+	// ConntrackTimeout is the namespace's
+	// net.netfilter.nf_conntrack_tcp_timeout_established in seconds, read
+	// for --idle-timeout conntrack; 0 when not read or when the kernel
+	// tracks no connections (NoConntrack).
+	ConntrackTimeout int64
+	NoConntrack      bool
+}
+
+// Idle is the idle timeout the observation is judged against: the
+// option's, or for the conntrack preset the namespace's own
+// nf_conntrack_tcp_timeout_established when the kernel tracks
+// connections.
+func (obs *Observation) Idle(o *Options) IdleTimeout {
+	if o.IdleTimeout.Preset == PresetConntrack && obs.ConntrackTimeout > 0 {
+		return IdleTimeout{D: secs(obs.ConntrackTimeout), Preset: PresetConntrack, Sysctl: "nf_conntrack_tcp_timeout_established"}
+	}
+	return o.IdleTimeout
 }
 
 // Check runs the check on this host: Gather, then Judge.
@@ -58,17 +76,24 @@ func Gather(ctx context.Context, f linux.FS, o *Options) (*Observation, error) {
 		}
 		obs.Scope = " of " + t.What
 	}
-	ns, err := namespace(f, t)
+	ns, err := target.Namespace(f, t, target.Netns{})
 	if err != nil {
 		return nil, err
 	}
 	defer ns.Close()
-	obs.Namespace = describe(ns)
+	obs.Namespace.Desc, obs.Namespace.Enter = target.Describe(ns)
 
 	// /proc/sys/net shows the namespace of the thread that opens it.
 	var v []int64
 	err = ns.Do(func() (err error) {
 		v, err = f.SysctlIntEach("net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes")
+		if err != nil || o.IdleTimeout.Preset != PresetConntrack {
+			return err
+		}
+		obs.ConntrackTimeout, err = f.SysctlInt(linux.SysctlConntrackTCPTimeoutEstablished)
+		if errors.Is(err, fs.ErrNotExist) {
+			obs.NoConntrack, err = true, nil
+		}
 		return err
 	})
 	if err != nil {
@@ -77,38 +102,11 @@ func Gather(ctx context.Context, f linux.FS, o *Options) (*Observation, error) {
 	obs.Sysctls = Sysctls{Time: v[0], Intvl: v[1], Probes: v[2]}
 
 	if o.perSocket() {
-		obs.Audit = NewAudit(o.IdleTimeout.D, filter)
+		obs.Audit = NewAudit(obs.Idle(o).D, filter)
 		q := linux.Query{States: linux.StateMask(linux.TCPEstablished), Info: true, NetNSFD: ns.FD}
 		if err := linux.DumpTCP(ctx, q, obs.Audit.Add); err != nil {
 			return nil, err
 		}
 	}
 	return obs, nil
-}
-
-// namespace opens the network namespace of the target, or our own. A
-// fixture root has no namespace link for our own: that one needs no
-// opening, and is named without its ID.
-func namespace(f linux.FS, t *target.Target) (*linux.Netns, error) {
-	ns, err := target.Namespace(f, t, target.Netns{})
-	if err != nil && t == nil {
-		return &linux.Netns{}, nil
-	}
-	return ns, err
-}
-
-// describe names a namespace for the output and the fix hints.
-func describe(ns *linux.Netns) Namespace {
-	switch {
-	case ns.ID == "":
-		return Namespace{Desc: "the check's own network namespace"}
-	case ns.Own() && ns.PID != 0:
-		return Namespace{Desc: fmt.Sprintf("the check's own network namespace (%s), shared with PID %d", ns.ID, ns.PID)}
-	case ns.Own():
-		return Namespace{Desc: fmt.Sprintf("the check's own network namespace (%s)", ns.ID)}
-	}
-	return Namespace{
-		Desc:  fmt.Sprintf("the network namespace of PID %d (%s)", ns.PID, ns.ID),
-		Enter: fmt.Sprintf("nsenter --net=/proc/%d/ns/net ", ns.PID),
-	}
 }

@@ -13,9 +13,16 @@ import (
 // then the per-socket audit when it ran. It reads nothing.
 func Judge(obs *Observation, o *Options) *plugin.Result {
 	res := &plugin.Result{}
-	hostFindings(res, obs.Sysctls, o, obs.Namespace)
+	idle := obs.Idle(o)
+	f := hostFindings(res, obs.Sysctls, idle, o, obs.Namespace)
+	if f.State != plugin.OK && idle.Sysctl != "" {
+		f.Detailf("or keep idle flows tracked longer in this namespace: %ssysctl -w net.netfilter.nf_conntrack_tcp_timeout_established=432000 (the kernel's default, 5 days)", obs.Namespace.Enter)
+	}
+	if obs.NoConntrack {
+		f.Detailf("the kernel tracks no connections in %s (no net.netfilter.nf_conntrack_tcp_timeout_established): the conntrack preset is the kernel's default", obs.Namespace.Desc)
+	}
 	if obs.Audit != nil {
-		socketFindings(res, obs.Audit, o, obs.Scope)
+		socketFindings(res, obs.Audit, idle, o, obs.Scope)
 	}
 	return res
 }
@@ -28,9 +35,10 @@ func recommend(idle time.Duration) int64 {
 	return min(max(int64(idle/time.Second)/3, 1), 600)
 }
 
-// hostFindings judges the namespace's keepalive sysctls.
-func hostFindings(res *plugin.Result, sc Sysctls, o *Options, ns Namespace) {
-	idle := o.IdleTimeout.D
+// hostFindings judges the namespace's keepalive sysctls against the idle
+// timeout and returns the finding of the probe gap.
+func hostFindings(res *plugin.Result, sc Sysctls, idleTimeout IdleTimeout, o *Options, ns Namespace) *plugin.Finding {
+	idle := idleTimeout.D
 	gap, gapName := sc.Time, "tcp_keepalive_time"
 	if sc.Intvl > sc.Time {
 		gap, gapName = sc.Intvl, "tcp_keepalive_intvl"
@@ -50,8 +58,9 @@ func hostFindings(res *plugin.Result, sc Sysctls, o *Options, ns Namespace) {
 	}
 	perf = append(perf, detectPerf, plugin.Perf{Label: "idle_timeout", Value: idleS, UOM: "s", Min: plugin.F(0)})
 
+	var f *plugin.Finding
 	if secs(gap) >= idle {
-		f := res.Add(plugin.Critical, fmt.Sprintf("keepalive probe gap %ds (%s) >= idle timeout %s in %s", gap, gapName, o.IdleTimeout, ns.Desc), perf...)
+		f = res.Add(plugin.Critical, fmt.Sprintf("keepalive probe gap %ds (%s) >= idle timeout %s in %s", gap, gapName, idleTimeout, ns.Desc), perf...)
 		rec := recommend(idle)
 		intvl := min(sc.Intvl, rec)
 		f.Detailf("the device forgets an idle connection before the next keepalive probe: the first probe comes after tcp_keepalive_time, then one every max(tcp_keepalive_time, tcp_keepalive_intvl)")
@@ -64,19 +73,20 @@ func hostFindings(res *plugin.Result, sc Sysctls, o *Options, ns Namespace) {
 		f.Detailf("per socket instead: setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, 1) and setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, %d) (TCP_KEEPINTVL %d) in the application, e.g. Go net.KeepAliveConfig{Idle: %ds}, libpq keepalives_idle=%d", rec, intvl, rec, rec)
 		f.Detailf("the sysctls only apply to sockets that set SO_KEEPALIVE; audit the sockets with --sockets, --pid or --process")
 	} else {
-		f := res.Add(plugin.OK, fmt.Sprintf("keepalive probe gap %ds < idle timeout %s in %s", gap, o.IdleTimeout, ns.Desc), perf...)
+		f = res.Add(plugin.OK, fmt.Sprintf("keepalive probe gap %ds < idle timeout %s in %s", gap, idleTimeout, ns.Desc), perf...)
 		f.Detailf("the sysctls only apply to sockets that set SO_KEEPALIVE; audit the sockets with --sockets, --pid or --process")
 	}
 	if o.MaxDetect > 0 && secs(detect) > o.MaxDetect.D() {
 		f := res.Add(plugin.Warning, fmt.Sprintf("a dead peer is detected after %ds (tcp_keepalive_time + tcp_keepalive_intvl * tcp_keepalive_probes) > --max-detect %s", detect, seconds(o.MaxDetect.D())))
 		f.Detailf("lower tcp_keepalive_intvl or tcp_keepalive_probes: %ssysctl -w net.ipv4.tcp_keepalive_probes=N net.ipv4.tcp_keepalive_intvl=S (or TCP_KEEPINTVL/TCP_KEEPCNT per socket)", ns.Enter)
 	}
+	return f
 }
 
 // socketFindings reports the per-socket audit; scope says which sockets
 // were audited (" of nginx (PID 12)").
-func socketFindings(res *plugin.Result, a *Audit, o *Options, scope string) {
-	idle := o.IdleTimeout.String()
+func socketFindings(res *plugin.Result, a *Audit, idleTimeout IdleTimeout, o *Options, scope string) {
+	idle := idleTimeout.String()
 	if scope == "" && (len(o.Port) > 0 || len(o.Remote) > 0) {
 		scope = " matching the filter"
 	}
@@ -100,7 +110,7 @@ func socketFindings(res *plugin.Result, a *Audit, o *Options, scope string) {
 		f.Detailf("%d sockets had a retransmit or window probe timer pending, which hides the keepalive timer; they were not judged on keepalive", a.Busy)
 	}
 	if a.NoKeepalive > 0 || a.LongGap > 0 || a.AtRisk > 0 {
-		rec := recommend(o.IdleTimeout.D)
+		rec := recommend(idleTimeout.D)
 		f.Detailf("fix in the application: enable SO_KEEPALIVE with TCP_KEEPIDLE and TCP_KEEPINTVL below the idle timeout (e.g. %ds), or for sockets that set SO_KEEPALIVE without TCP_KEEPIDLE lower net.ipv4.tcp_keepalive_time", rec)
 	}
 }

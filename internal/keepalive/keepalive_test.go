@@ -64,7 +64,8 @@ func TestHostFixtures(t *testing.T) {
 		wantErr         string
 	}{
 		{name: "default-90s", dir: "default", idle: "90s", state: plugin.Critical},
-		{name: "default-conntrack", dir: "default", idle: "conntrack", state: plugin.OK},
+		{name: "default-conntrack", dir: "default", idle: "conntrack", state: plugin.OK},     // no nf_conntrack: the kernel default
+		{name: "conntrack-600", dir: "conntrack", idle: "conntrack", state: plugin.Critical}, // the namespace's own timeout
 		{name: "tuned-90s", dir: "tuned", idle: "90s", state: plugin.OK},
 		{name: "tuned-30s", dir: "tuned", idle: "30s", state: plugin.Critical}, // gap == idle timeout
 		{name: "tuned-maxdetect", dir: "tuned", idle: "90s", maxDetect: "60s", state: plugin.Warning},

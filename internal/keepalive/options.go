@@ -15,7 +15,7 @@ import (
 // parses them and the check reads them as its configuration. Every value
 // is checked by its type when parsed; no combination is refused.
 type Options struct {
-	IdleTimeout IdleTimeout `long:"idle-timeout" default:"90s" value-name:"DURATION|PRESET" description:"Idle timeout of the NAT/load balancer in the path: a duration (90, 90s, 5m) or a preset: aws-nat 350s, aws-nlb 350s, azure-lb 4m, gcp-nat 20m, ipvs 15m, conntrack 120h"`
+	IdleTimeout IdleTimeout `long:"idle-timeout" default:"90s" value-name:"DURATION|PRESET" description:"Idle timeout of the NAT/load balancer in the path: a duration (90, 90s, 5m) or a preset: aws-nat 350s, aws-nlb 350s, azure-lb 4m, gcp-nat 20m, ipvs 15m, conntrack 120h (the kernel default; the namespace's own nf_conntrack_tcp_timeout_established when it tracks connections)"`
 	target.Process
 	Port      []plugin.Port     `long:"port" value-name:"PORT" description:"Only sockets with this local or remote port; repeatable (implies --sockets)"`
 	Remote    []plugin.Prefix   `long:"remote" value-name:"CIDR" description:"Only sockets whose remote address is in this range; repeatable (implies --sockets)"`
@@ -47,8 +47,15 @@ var Presets = []Preset{
 	{"azure-lb", 4 * time.Minute},  // Azure Load Balancer
 	{"gcp-nat", 20 * time.Minute},  // Google Cloud NAT (established TCP)
 	{"ipvs", 15 * time.Minute},     // Linux IPVS (ipvsadm --set tcp)
-	{"conntrack", 120 * time.Hour}, // nf_conntrack_tcp_timeout_established
+	// Linux conntrack: the kernel's default
+	// nf_conntrack_tcp_timeout_established; the check reads the
+	// namespace's own value instead when the kernel tracks connections.
+	{PresetConntrack, 120 * time.Hour},
 }
+
+// PresetConntrack is the preset whose idle timeout is read from the
+// namespace (Observation.Idle).
+const PresetConntrack = "conntrack"
 
 func presetNames() string {
 	names := make([]string, len(Presets))
@@ -63,6 +70,7 @@ func presetNames() string {
 type IdleTimeout struct {
 	D      time.Duration
 	Preset string // the preset's name, when given as one
+	Sysctl string // the sysctl it was read from, for the conntrack preset
 }
 
 // ParseIdleTimeout parses a duration (90, 90s, 5m) or a preset name.
@@ -86,6 +94,9 @@ func ParseIdleTimeout(s string) (IdleTimeout, error) {
 
 // String is how the timeout is shown in the output.
 func (t IdleTimeout) String() string {
+	if t.Sysctl != "" {
+		return fmt.Sprintf("%s (%s, %s)", seconds(t.D), t.Preset, t.Sysctl)
+	}
 	if t.Preset != "" {
 		return fmt.Sprintf("%s (%s)", seconds(t.D), t.Preset)
 	}
