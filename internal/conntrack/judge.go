@@ -63,7 +63,7 @@ func judgeFill(res *plugin.Result, obs Observation, o *Options) {
 	// by default (4 times it before), and hashes every entry twice (both
 	// directions): a full table then has chains of 2 entries
 	// (Documentation/networking/nf_conntrack-sysctl.rst). A bucket costs a
-	// pointer, an entry a few hundred bytes: buckets are cheap.
+	// pointer, an entry a whole struct nf_conn: buckets are cheap.
 	if obs.Buckets > 0 && (target > 4*obs.Buckets || (st != plugin.OK && target > obs.Buckets)) {
 		f.Detailf("the hash table has %d buckets for up to %d entries: a full table walks chains of about %d entries per packet", obs.Buckets, target, 2*target/obs.Buckets)
 		f.Detailf("resize it on the host: echo %d > /sys/module/nf_conntrack/parameters/hashsize; persist: echo 'options nf_conntrack hashsize=%d' > /etc/modprobe.d/nf_conntrack.conf (nf_conntrack.hashsize=%d on the kernel command line when it is built in)", target, target, target)
