@@ -3,12 +3,14 @@
 // on: how full it is, whether flows were dropped since the last run, and
 // whether idle established flows outlive the keepalive probe gap.
 //
-// Files: options.go declares the options; gather.go reads everything of
-// one network namespace into an Observation (Gather); judge.go holds the
-// verdicts, pure functions of (Observation, previous sample, Options);
+// Files: options.go declares the options (and the threshold pairs);
+// gather.go reads everything of one network namespace into an
+// Observation (Gather); judge.go holds the verdicts, pure functions of
+// (Observation, Options), tested by the literal table of judge_test.go;
 // check.go resolves the namespace (internal/target: --pid, --pidfile,
-// --process, --netns) and joins gather, the state file and judge. The /proc parsers are shared
-// in internal/linux (conntrack.go).
+// --process, --netns), then joins Gather, the rates' state file
+// (state.Sample) and Judge. The parser of /proc/net/stat/nf_conntrack is
+// shared, in internal/linux (conntrack.go).
 package conntrack
 
 import (

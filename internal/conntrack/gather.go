@@ -15,7 +15,7 @@ import (
 // names it.
 type Namespace struct {
 	*linux.Netns
-	Desc  string // "the host's network namespace (net:[4026531840])"
+	Desc  string // "the network namespace of PID 42 (net:[4026532999])"
 	Enter string // command prefix that runs a command inside it ("ip netns exec blue "), empty for our own
 }
 
@@ -41,12 +41,13 @@ type Observation struct {
 	// TCPTimeoutEstablished is net.netfilter.nf_conntrack_tcp_timeout_established
 	// in seconds: how long an idle established flow stays tracked.
 	TCPTimeoutEstablished int64
-	// Rates are the per-second rates of the counters since the previous
-	// run (state.Sample; set by Check, not by Gather).
-	Rates state.Rates
 	// Keepalive holds net.ipv4.tcp_keepalive_time, _intvl and _probes of
 	// the same namespace, in seconds (probes: a count).
 	KeepaliveTime, KeepaliveIntvl, KeepaliveProbes int64
+
+	// Rates are the per-second rates of the counters since the previous
+	// run (state.Sample of Sample(); set by Check, not by Gather).
+	Rates state.Rates
 }
 
 // Sysctl names read by Gather.
@@ -55,6 +56,10 @@ const (
 	sysctlMax     = "net.netfilter.nf_conntrack_max"
 	sysctlBuckets = "net.netfilter.nf_conntrack_buckets"
 )
+
+// errNotLoaded stops the reads inside the namespace when the kernel has
+// no connection tracking (no nf_conntrack_count).
+var errNotLoaded = errors.New("nf_conntrack is not loaded")
 
 // Gather reads the connection-tracking table of ns. nf_conntrack_max and
 // nf_conntrack_buckets are global and are read in the check's own
@@ -68,7 +73,7 @@ func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, err
 	err := ns.Do(func() error {
 		count, err := fsys.SysctlInt(sysctlCount)
 		if errors.Is(err, fs.ErrNotExist) {
-			return linux.ErrConntrackNotLoaded
+			return errNotLoaded
 		}
 		if err != nil {
 			return err
@@ -81,7 +86,7 @@ func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, err
 		obs.TCPTimeoutEstablished, obs.KeepaliveTime, obs.KeepaliveIntvl, obs.KeepaliveProbes = v[0], v[1], v[2], v[3]
 		return nil
 	})
-	if errors.Is(err, linux.ErrConntrackNotLoaded) {
+	if errors.Is(err, errNotLoaded) {
 		return obs, nil
 	}
 	if err != nil {

@@ -149,8 +149,3 @@ func ParseConntrackStat(r io.Reader) (ConntrackStat, error) {
 // SysctlConntrackTCPTimeoutEstablished is how long, in seconds, an idle
 // established TCP flow stays tracked; per network namespace.
 const SysctlConntrackTCPTimeoutEstablished = "net.netfilter.nf_conntrack_tcp_timeout_established"
-
-// ErrConntrackNotLoaded says the kernel has no connection tracking (the
-// nf_conntrack module is not loaded): /proc/sys/net/netfilter has no
-// nf_conntrack_count.
-var ErrConntrackNotLoaded = errors.New("nf_conntrack is not loaded")

@@ -8,7 +8,8 @@
 // sysctls, errors that name the missing privilege); procs.go (processes,
 // pid files, socket inodes of a process); netns.go (network namespaces:
 // by process or namespace file, entering one, /proc/net as it sees it);
-// netstat.go (TcpExt counters of /proc/net/netstat); sockdiag.go (the
+// netstat.go (TcpExt counters of /proc/net/netstat); conntrack.go (the
+// per-CPU statistics of /proc/net/stat/nf_conntrack); sockdiag.go (the
 // inet_diag dump over NETLINK_SOCK_DIAG); tcpinfo.go (struct tcp_info).
 package linux
 
