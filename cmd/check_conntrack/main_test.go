@@ -298,14 +298,7 @@ func TestUnprivileged(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
-	state, err := os.MkdirTemp("", "opschecks-user-state-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(state) })
-	if err := os.Chown(state, int(uid), int(gid)); err != nil {
-		t.Fatal(err)
-	}
+	state := testenv.OwnedDir(t, uid, gid)
 	as := func(args ...string) testenv.Run {
 		cmd := exec.Command(bin, append(args, "--state-dir", state)...)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}

@@ -135,3 +135,19 @@ func UnprivilegedUser(t testing.TB) (uid, gid uint32) {
 	}
 	return uint32(ui), uint32(gi)
 }
+
+// OwnedDir is a directory the user uid:gid owns, for a state dir of a
+// check run as that user. It is made directly in the temporary directory:
+// t.TempDir's parent is root's and 0700, which the user cannot enter.
+func OwnedDir(t testing.TB, uid, gid uint32) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "opschecks-user-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}

@@ -51,7 +51,7 @@ func TestUnprivileged(t *testing.T) {
 		{"check_numa", []string{"--pid", pid, "--state-dir", stateDir}, false},
 		{"check_numa", nil, false},
 		{"check_tcp_window", []string{"--local"}, false},
-		{"check_conntrack", []string{"--state-dir", userDir(t, uid, gid)}, false}, // its own namespace's table: no privilege
+		{"check_conntrack", []string{"--state-dir", testenv.OwnedDir(t, uid, gid)}, false}, // its own namespace's table: no privilege
 		{"check_mongodb", []string{"-H", "127.0.0.1", "-P", closedPort(t)}, false},
 	}
 	for _, tc := range cases {
@@ -79,19 +79,4 @@ func TestUnprivileged(t *testing.T) {
 			}
 		})
 	}
-}
-
-// userDir is a state directory the unprivileged user owns (directly
-// under the temporary directory: t.TempDir's parent is root's 0700).
-func userDir(t *testing.T, uid, gid uint32) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "opschecks-user-state-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chown(dir, int(uid), int(gid)); err != nil {
-		t.Fatal(err)
-	}
-	return dir
 }
