@@ -11,6 +11,17 @@
 // netstat.go (TcpExt counters of /proc/net/netstat); conntrack.go (the
 // per-CPU statistics of /proc/net/stat/nf_conntrack); sockdiag.go (the
 // inet_diag dump over NETLINK_SOCK_DIAG); tcpinfo.go (struct tcp_info).
+//
+// Why our own readers and not prometheus/procfs, which covers netstat,
+// meminfo and more under a mount point (its NewFS is what FS follows):
+// measured with bench/deps (v0.23.0, 2026-12-06), importing it costs
+// every start +0.31 ms of package init (its own init compiles regular
+// expressions: 0.28 ms, 892 allocations), +0.55 ms wall and +0.52 ms CPU
+// per run (medians of 1,500 interleaved runs reading the two TcpExt
+// counters, loaded machine), about half a check_dummy; the local checks
+// sit at 2.5-3.5x check_dummy against a 3x budget. It would not replace
+// the rest: sysctls read inside another network namespace, numa_maps,
+// nf_conntrack's statistics, sock_diag.
 package linux
 
 import (
