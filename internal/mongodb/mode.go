@@ -1,5 +1,20 @@
 // Package mongodb implements check_mongodb: the connection to the server
 // and the modes that look at it.
+//
+// Files: options.go, options_modes.go, replset_options.go (Options,
+// declared once: --mode, --member and --auth-mechanism are choices,
+// --ignore-id is typed, Validate runs each mode's checks when the options
+// are parsed); mode.go (the mode registry); check.go (Check: connect,
+// run the mode, redact); session*.go (the driver connection, its errors
+// and options); budget.go (deadlines within -t). One file per mode
+// family, mode_*.go: each gathers with the session, then judges with a
+// pure function of what it read, named *Result (connectResult,
+// connectionsResult, rateResult, startupResult, ...), which the tests
+// call on fixture documents; the replica-set modes (mode_replset.go,
+// replset_client.go) gather for package replset, which holds their
+// verdicts. doc.go (reply documents, MissingError); startup.go (startup
+// warnings classified); redact.go (secrets out of every line); codes/
+// (MongoDB error codes, named once); sharding/ (perfdata labels).
 package mongodb
 
 import (
