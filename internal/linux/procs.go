@@ -149,12 +149,6 @@ func ReadPidfile(path string) (int, error) {
 	return pid, nil
 }
 
-// Running reports whether process pid exists.
-func (f FS) Running(pid int) bool {
-	_, err := os.Stat(f.ProcPath(strconv.Itoa(pid)))
-	return err == nil
-}
-
 // SocketInodes adds the inodes of the sockets process pid has open to
 // into, from the links in /proc/PID/fd (reading them needs the privilege
 // of the process owner). A process that is gone is ErrNoProcess.

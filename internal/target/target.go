@@ -160,14 +160,14 @@ func Resolve(f linux.FS, p Process, want Want) (*Target, error) {
 			return nil, err
 		}
 	}
-	if want.Children && len(t.Procs) > 0 {
-		all, err := f.Processes()
-		if err != nil {
-			return nil, err
-		}
+	if want.Children {
 		for _, parent := range slices.Clone(t.Procs) {
-			for _, c := range all {
-				if c.PPID == parent.PID {
+			pids, err := f.WithChildren(parent.PID)
+			if err != nil {
+				return nil, err
+			}
+			for _, pid := range pids[1:] {
+				if c, err := f.ReadProcess(pid); err == nil { // a child may exit meanwhile
 					add(Watched{Process: c})
 				}
 			}
