@@ -61,9 +61,9 @@ func check(ctx context.Context, f linux.FS, now time.Time, o *Options, env plugi
 		var se *StatusError
 		switch {
 		case errors.As(err, &se):
-			f := res.Add(se.State, "stub_status: "+se.Msg)
+			fd := res.Add(se.State, "stub_status: "+se.Msg)
 			if se.Hint != "" {
-				f.Detailf("%s", se.Hint)
+				fd.Detailf("%s", se.Hint)
 			}
 		case err != nil:
 			return nil, err
