@@ -19,9 +19,3 @@ func inner(ctx context.Context) (context.Context, context.CancelFunc) {
 	left := time.Until(dl)
 	return context.WithDeadline(ctx, dl.Add(-min(left/10, 300*time.Millisecond)))
 }
-
-// expired says whether err ended op because its inner deadline passed
-// while the check's own context is still running.
-func expired(ctx, op context.Context) bool {
-	return ctx.Err() == nil && op.Err() != nil
-}

@@ -62,7 +62,7 @@ func modeCollections(ctx context.Context, s *Session, o *Options, _ plugin.Env) 
 	for _, name := range names {
 		d, err := listDatabase(lctx, s, name)
 		if err != nil {
-			if expired(ctx, lctx) {
+			if ctx.Err() == nil && deadlineError(lctx, err) != nil {
 				break
 			}
 			return nil, err

@@ -61,10 +61,10 @@ func modeRead(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugi
 		if lerr == nil {
 			seen.Missing = len(names) == 0
 		}
-	case expired(ctx, rctx):
-		seen.TimedOut = true
 	case ctx.Err() != nil:
 		return nil, ctx.Err()
+	case deadlineError(rctx, err) != nil:
+		seen.TimedOut = true
 	default:
 		seen.Err = err
 	}

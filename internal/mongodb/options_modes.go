@@ -10,8 +10,8 @@ import (
 	"github.com/opschecks/opschecks/thresholds"
 )
 
-// ModeOptions are the options of the read, server-status, connections
-// and collections modes; embedded in Options. Each applies
+// ModeOptions are the options of the read, server-status, connections,
+// collections and sharded-cluster modes; embedded in Options. Each applies
 // to the modes its description names, and is refused with any other
 // (modeOptions).
 type ModeOptions struct {
@@ -22,6 +22,7 @@ type ModeOptions struct {
 	CountCritical *thresholds.Range `long:"count-critical" value-name:"RANGE" description:"connections: critical range of the number of open connections; collections: of the number of collections in a database"`
 	RateWarning   *thresholds.Range `long:"rate-warning" value-name:"RANGE" description:"connections: warning range of the connections created per second since the previous run (state file under --state-dir)"`
 	RateCritical  *thresholds.Range `long:"rate-critical" value-name:"RANGE" description:"connections: critical range of the connections created per second since the previous run"`
+	BalancerOff   string            `long:"balancer-off" value-name:"STATE" choice:"ok" choice:"warning" choice:"critical" description:"balancer: the state when the balancer is disabled (default critical; ok while it is off on purpose)"`
 }
 
 // modeOption is an option that belongs to some modes only: given with
@@ -40,6 +41,7 @@ var modeOptions = []modeOption{
 	{"--count-critical", func(o *Options) bool { return o.CountCritical != nil }, []string{"connections", "collections"}},
 	{"--rate-warning", func(o *Options) bool { return o.RateWarning != nil }, []string{"connections"}},
 	{"--rate-critical", func(o *Options) bool { return o.RateCritical != nil }, []string{"connections"}},
+	{"--balancer-off", func(o *Options) bool { return o.BalancerOff != "" }, []string{"balancer"}},
 }
 
 // checkModeOptions refuses an option of ModeOptions given with a mode it

@@ -21,6 +21,7 @@ const (
 	ProtocolError           Code = 17
 	AuthenticationFailed    Code = 18
 	NamespaceNotFound       Code = 26
+	CursorNotFound          Code = 43
 	CommandNotFound         Code = 59
 	NoReplicationEnabled    Code = 76
 	InvalidReplicaSetConfig Code = 93
@@ -30,7 +31,7 @@ const (
 var names = map[Code]string{
 	BadValue: "BadValue", FailedToParse: "FailedToParse", Unauthorized: "Unauthorized",
 	ProtocolError: "ProtocolError", AuthenticationFailed: "AuthenticationFailed",
-	NamespaceNotFound: "NamespaceNotFound", CommandNotFound: "CommandNotFound",
+	NamespaceNotFound: "NamespaceNotFound", CursorNotFound: "CursorNotFound", CommandNotFound: "CommandNotFound",
 	NoReplicationEnabled: "NoReplicationEnabled", InvalidReplicaSetConfig: "InvalidReplicaSetConfig",
 	NotYetInitialized: "NotYetInitialized",
 }

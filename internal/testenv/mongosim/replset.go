@@ -11,7 +11,9 @@
 // versions.go (what each server version changes, with sources),
 // replset.go (Scenario, Member, Set), replset_hello.go,
 // replset_status.go, replset_config.go, replset_oplog.go (the documents,
-// each with the source of its shape).
+// each with the source of its shape). Cluster is a sharded cluster: a
+// mongos (shard.go) whose shards are Sets, its config database in
+// shard_config.go, the find/aggregate evaluation in shard_query.go.
 package mongosim
 
 import (
