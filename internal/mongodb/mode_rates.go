@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/state"
 )
@@ -21,6 +23,11 @@ type counterSet struct {
 	alerting []string
 	what     string
 	hint     string
+	// apart is a section of the same counters reported on its own on a
+	// secondary: opcountersRepl, the operations it applies from its sync
+	// source, which opcounters leaves out (manual, serverStatus,
+	// "opcountersRepl").
+	apart string
 }
 
 var (
@@ -30,6 +37,7 @@ var (
 		alerting: []string{"insert", "query", "update", "delete", "getmore", "command"},
 		what:     "operations/s",
 		hint:     "compare with the usual load of this server; a sudden rise is often a client in a retry loop or a missing index (look at the slow query log and db.currentOp())",
+		apart:    "opcountersRepl",
 	}
 	assertSet = counterSet{
 		section:  "asserts",
@@ -70,13 +78,27 @@ func (cs counterSet) counters(ss Doc) (map[string]float64, error) {
 // already grown past their old values.
 func rateMode(cs counterSet) ModeFunc {
 	return func(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
-		ss, err := s.serverStatus(ctx)
+		var ss Doc
+		var err error
+		if cs.apart == "" {
+			ss, err = s.serverStatus(ctx)
+		} else {
+			// With the repl section: whether the server is a secondary.
+			ss, err = s.statusWith(ctx, bson.E{Key: "metrics", Value: 0}, bson.E{Key: "locks", Value: 0})
+		}
 		if err != nil {
 			return nil, err
 		}
 		cur, err := cs.counters(ss)
 		if err != nil {
 			return nil, err
+		}
+		// The counters apart are sampled on every server that has them,
+		// so a change of role keeps the baseline.
+		if v, err := ss.Nums([]string{cs.apart}, cs.required...); cs.apart != "" && err == nil {
+			for i, k := range cs.required {
+				cur[apartKey+k] = v[i]
+			}
 		}
 		if up, err := ss.Num("uptime"); err == nil {
 			// Grows with time: a restart makes it go backwards, which
@@ -85,8 +107,47 @@ func rateMode(cs counterSet) ModeFunc {
 		}
 		key := state.Key("check_mongodb", cs.section, s.Target, o.User)
 		rates := state.Sample(ctx, o.StateDir, key, state.Counters{Time: time.Now(), Values: cur})
-		return rateResult(cs, s.Target, cur, rates, o), nil
+		r := rateResult(cs, s.Target, cur, rates, o)
+		if secondary, _ := ss.lookup("repl", "secondary"); secondary.Type == bson.TypeBoolean && secondary.Boolean() {
+			apartResult(r, cs, cur, rates)
+		}
+		return r, nil
 	}
+}
+
+// apartKey prefixes the counters apart in the sample.
+const apartKey = "apart."
+
+// apartResult reports the counters apart (opcountersRepl on a secondary)
+// as their own finding: what the secondary applies from its sync source.
+// -w/-c do not apply to them: the load they measure is the primary's.
+func apartResult(r *plugin.Result, cs counterSet, cur map[string]float64, rates state.Rates) {
+	label := func(k string) string { return cs.section + "_repl_" + k }
+	if st, why, ready := rates.Pending(); !ready {
+		f := r.Add(st, fmt.Sprintf("replicated operations (%s): %s", cs.apart, why))
+		for _, k := range cs.required {
+			if _, has := cur[apartKey+k]; has {
+				f.Perf = append(f.Perf, plugin.Perf{Label: label(k), Value: math.NaN(), Min: plugin.F(0)})
+			}
+		}
+		return
+	}
+	total := 0.0
+	var parts []string
+	var perf []plugin.Perf
+	for _, k := range cs.required {
+		v, has := rates.PerSecond[apartKey+k]
+		if !has {
+			continue
+		}
+		total += v
+		parts = append(parts, fmt.Sprintf("%s %s", k, fmtRate(v)))
+		perf = append(perf, plugin.Perf{Label: label(k), Value: round(v, 3), Min: plugin.F(0)})
+	}
+	if len(perf) == 0 {
+		return
+	}
+	r.Add(plugin.OK, fmt.Sprintf("replicated %s operations/s (%s)", fmtNum(total), strings.Join(parts, ", ")), perf...)
 }
 
 // uptimeKey is the sampled uptime, kept with the counters but no rate.

@@ -4,15 +4,17 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/state"
 	"github.com/opschecks/opschecks/thresholds"
 )
 
 func init() {
-	register("connections", Mode{Run: statusMode(connectionsResult)})
+	register("connections", Mode{Run: modeConnections})
 	register("memory", Mode{Run: statusMode(memoryResult)})
 	register("wiredtiger-cache", Mode{Run: statusMode(wiredTigerResult)})
 	register("queues", Mode{Run: statusMode(queuesResult)})
@@ -39,6 +41,34 @@ func statusMode(f func(ss Doc, target string, o *Options) (*plugin.Result, error
 	}
 }
 
+// modeConnections judges the connections in use (percent of the limit,
+// and with --count-warning/--count-critical their number) and, when
+// --rate-warning or --rate-critical is given, the connections created
+// per second since the previous run (connections.totalCreated, kept in
+// the state file): a client that opens a connection per request shows
+// there long before the limit is reached.
+func modeConnections(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {
+	ss, err := s.serverStatus(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := connectionsResult(ss, s.Target, o)
+	if err != nil || (o.RateWarning == nil && o.RateCritical == nil) {
+		return r, err
+	}
+	created, err := ss.Num("connections", "totalCreated")
+	if err != nil {
+		return nil, err
+	}
+	cur := map[string]float64{"created": created}
+	if up, err := ss.Num("uptime"); err == nil {
+		cur[uptimeKey] = up
+	}
+	key := state.Key("check_mongodb", "connections-created", s.Target, o.User)
+	creationRate(r, state.Sample(ctx, o.StateDir, key, state.Counters{Time: time.Now(), Values: cur}), o)
+	return r, nil
+}
+
 func connectionsResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
 	v, err := ss.Nums([]string{"connections"}, "current", "available")
 	if err != nil {
@@ -50,19 +80,36 @@ func connectionsResult(ss Doc, target string, o *Options) (*plugin.Result, error
 	if limit > 0 {
 		pct = cur / limit * 100
 	}
+	used := plugin.Perf{Label: "connections_used", Value: round(pct, 2), UOM: "%", Thresholds: o.pair("80", "90"), Min: plugin.F(0), Max: plugin.F(100)}
+	current := plugin.Perf{Label: "connections_current", Value: cur, Thresholds: thresholds.NewPair(o.CountWarning, o.CountCritical), Min: plugin.F(0), Max: plugin.F(limit)}
 	var r plugin.Result
-	f := r.Judge(fmt.Sprintf("%s: %.0f of %.0f connections used (%.1f%%)", target, cur, limit, pct),
-		plugin.Perf{Label: "connections_used", Value: round(pct, 2), UOM: "%", Thresholds: o.pair("80", "90"), Min: plugin.F(0), Max: plugin.F(100)},
-		plugin.Perf{Label: "connections_current", Value: cur, Min: plugin.F(0), Max: plugin.F(limit)},
-		plugin.Perf{Label: "connections_available", Value: avail, Min: plugin.F(0)},
-	)
+	f := r.Add(plugin.Worst(used.State(), current.State()), fmt.Sprintf("%s: %.0f of %.0f connections used (%.1f%%)", target, cur, limit, pct),
+		used, current, plugin.Perf{Label: "connections_available", Value: avail, Min: plugin.F(0)})
 	if created, err := ss.Num("connections", "totalCreated"); err == nil {
 		f.Perf = append(f.Perf, plugin.Perf{Label: "connections_created", Value: created, UOM: "c", Min: plugin.F(0)})
+	}
+	if st := current.State(); st != plugin.OK {
+		f.Detailf("%.0f connections are open, in the %s range of --count-warning/--count-critical", cur, st)
 	}
 	if f.State != plugin.OK {
 		f.Detailf("the limit is net.maxIncomingConnections and the open-files limit of mongod (ulimit -n, LimitNOFILE in the systemd unit); look for clients that leak connections or use too large pools (db.currentOp(), serverStatus.connections)")
 	}
 	return &r, nil
+}
+
+// creationRate adds the finding of the connections created per second,
+// judged by --rate-warning/--rate-critical.
+func creationRate(r *plugin.Result, rates state.Rates, o *Options) {
+	pair := thresholds.NewPair(o.RateWarning, o.RateCritical)
+	if st, why, ready := rates.Pending(); !ready {
+		r.Add(st, "connections created: "+why, plugin.Perf{Label: "connections_created_rate", Value: math.NaN(), Thresholds: pair, Min: plugin.F(0)})
+		return
+	}
+	p := plugin.Perf{Label: "connections_created_rate", Value: round(rates.PerSecond["created"], 3), Thresholds: pair, Min: plugin.F(0)}
+	f := r.Judge(fmt.Sprintf("%s connections created per second", fmtNum(p.Value)), p)
+	if f.State != plugin.OK {
+		f.Detailf("clients that connect for every request (no pool, or a pool that is recreated) cost the server a thread and authentication each time; find them by appName and client address in the mongod log (\"Connection accepted\") or db.currentOp(true)")
+	}
 }
 
 func memoryResult(ss Doc, target string, o *Options) (*plugin.Result, error) {

@@ -123,3 +123,49 @@ func TestCollectionsVerdicts(t *testing.T) {
 		t.Fatalf("%s %q", st, out)
 	}
 }
+
+func TestConnectionsCountAndRate(t *testing.T) {
+	ss := readDoc(t, "serverstatus-6.0.json", "serverStatus")
+	for _, tc := range []struct {
+		name  string
+		o     Options
+		rates *state.Rates
+		state plugin.State
+		text  string
+	}{
+		{"count within", Options{Warning: rng("95"), ModeOptions: ModeOptions{CountWarning: rng("800")}}, nil, plugin.OK, "'connections_current'=700;800;;0;838"},
+		{"count above", Options{Warning: rng("95"), ModeOptions: ModeOptions{CountWarning: rng("600")}}, nil, plugin.Warning, "700 connections are open, in the WARNING range"},
+		{"percent wins", Options{ModeOptions: ModeOptions{CountWarning: rng("600"), CountCritical: rng("1000")}}, nil, plugin.Warning, "(83.5%)"},
+		{"rate pending", Options{Warning: rng("95"), ModeOptions: ModeOptions{RateWarning: rng("5")}}, &state.Rates{Note: "collecting baseline"}, plugin.OK, "connections created: collecting baseline"},
+		{"rate", Options{Warning: rng("95"), ModeOptions: ModeOptions{RateWarning: rng("5"), RateCritical: rng("50")}}, &state.Rates{PerSecond: map[string]float64{"created": 75}}, plugin.Critical, "75.00 connections created per second"},
+		{"state dir unusable", Options{Warning: rng("95"), ModeOptions: ModeOptions{RateCritical: rng("50")}}, &state.Rates{Err: errors.New("cannot create /x")}, plugin.Unknown, "connections created: cannot create /x"},
+	} {
+		r, err := connectionsResult(ss, "db1:27017", &tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.rates != nil {
+			creationRate(r, *tc.rates, &tc.o)
+		}
+		out, st := rendered(r)
+		if st != tc.state || !strings.Contains(out, tc.text) {
+			t.Errorf("%s: %s %q, want %s %q", tc.name, st, out, tc.state, tc.text)
+		}
+	}
+}
+
+func TestReplicatedOpcounters(t *testing.T) {
+	cur := map[string]float64{"apart.insert": 1, "apart.update": 1}
+	var r plugin.Result
+	apartResult(&r, opcounterSet, cur, state.Rates{PerSecond: map[string]float64{"apart.insert": 400, "apart.update": 20.5, "apart.query": 0}})
+	out, st := rendered(&r)
+	if st != plugin.OK || !strings.Contains(out, "replicated 420 operations/s (insert 400/s, query 0.00/s, update 20.50/s) | 'opcounters_repl_insert'=400;;;0 'opcounters_repl_query'=0;;;0 'opcounters_repl_update'=20.5;;;0") {
+		t.Fatalf("%s %q", st, out)
+	}
+	r = plugin.Result{}
+	apartResult(&r, opcounterSet, cur, state.Rates{Note: "collecting baseline"})
+	out, _ = rendered(&r)
+	if !strings.Contains(out, "replicated operations (opcountersRepl): collecting baseline | 'opcounters_repl_insert'=U;;;0 'opcounters_repl_update'=U;;;0") {
+		t.Fatalf("%q", out)
+	}
+}

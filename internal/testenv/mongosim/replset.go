@@ -117,6 +117,9 @@ type Scenario struct {
 	// DenyConfig answers replSetGetConfig with Unauthorized, as for a
 	// user whose role lacks the replSetGetConfig action.
 	DenyConfig bool
+	// Status, when set, answers serverStatus on member i with the
+	// document it returns (a test builds it from a real server's reply).
+	Status func(i int) bson.D
 }
 
 // Set is a running simulated replica set.
@@ -213,6 +216,9 @@ func (s *Set) install(i int, srv *Server) {
 	srv.Handle("getMore", func(_ *Conn, r *Request) bson.D { return s.getMore(r) }, false)
 	srv.Handle("aggregate", func(_ *Conn, r *Request) bson.D { return s.aggregate(i, r) }, false)
 	srv.Handle("listCollections", func(_ *Conn, r *Request) bson.D { return s.listCollections(i, r) }, false)
+	if st := s.sc.Status; st != nil {
+		srv.Handle("serverStatus", func(*Conn, *Request) bson.D { return st(i) }, false)
+	}
 }
 
 // Close stops every member and waits for their goroutines.
