@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -152,14 +153,21 @@ func pingShard(ctx, pctx context.Context, s *Session, sh sharding.Shard) shardin
 	case err == nil:
 	case errors.As(cause, &np):
 		r.NoPrimary, r.Err = true, np
-	case cause != nil && !errors.Is(cause, context.DeadlineExceeded) && !errors.Is(cause, context.Canceled):
+	case cause != nil && !timeout(cause) && !errors.Is(cause, context.Canceled):
 		r.Err = errors.New(errText(cause))
-	case ctx.Err() == nil && deadlineError(pctx, err) != nil:
+	case ctx.Err() == nil && (deadlineError(pctx, err) != nil || timeout(cause)):
 		r.TimedOut, r.Err = true, errors.New("no answer")
 	default:
 		r.Err = errors.New(errText(err))
 	}
 	return r
+}
+
+// timeout says whether err is a timeout: the deadline, or a heartbeat
+// whose read timed out with it (a member that accepts and never answers).
+func timeout(err error) bool {
+	var ne net.Error
+	return err != nil && (errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) || (errors.As(err, &ne) && ne.Timeout()))
 }
 
 // noPrimaryError: every member answered, none is primary.
