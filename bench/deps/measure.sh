@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 pairs=${1:-9400}
 bin=$(mktemp -d)
 ns=opschecks-deps-$$
-cleanup() { ip netns pids "$ns" 2>/dev/null | xargs -r kill; ip netns del "$ns" 2>/dev/null || true; rm -rf "$bin"; }
+cleanup() { exec 3>&- 2>/dev/null; ip netns pids "$ns" 2>/dev/null | xargs -r kill; ip netns del "$ns" 2>/dev/null || true; rm -rf "$bin"; }
 trap cleanup EXIT
 CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$bin/" ./...
 (cd ../.. && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$bin/gohello" ./bench/gohello)
@@ -25,8 +25,12 @@ hyperfine -N -w 50 -r 1000 "$bin/gohello" "$bin/ownnetstat" "$bin/procfsnetstat"
 echo "== ESTABLISHED with tcp_info: $pairs pairs per load process, 5 processes"
 ip netns add "$ns"
 ip netns exec "$ns" ip link set lo up
+# The loads read a FIFO whose only writer is this script: they end when
+# it does.
+mkfifo "$bin/hold"
+exec 3<>"$bin/hold"
 for i in 1 2 3 4 5; do
-	sleep 3600 | ip netns exec "$ns" "$bin/load" "$pairs" >"$bin/load$i" &
+	ip netns exec "$ns" "$bin/load" "$pairs" <"$bin/hold" >"$bin/load$i" &
 done
 until [ "$(cat "$bin"/load? 2>/dev/null | grep -c ready)" -eq 5 ]; do sleep 1; done
 ip netns exec "$ns" "$bin/owndump" -established
