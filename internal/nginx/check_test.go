@@ -27,6 +27,15 @@ func options(t *testing.T, args ...string) *Options {
 	return testenv.ParseOptions[Options](t, append([]string{"--state-dir", t.TempDir()}, args...)...)
 }
 
+// check gathers through f at now and judges, as Check does on the host.
+func check(ctx context.Context, f linux.FS, now time.Time, o *Options) (*plugin.Result, error) {
+	obs, err := Gather(ctx, f, o, now)
+	if err != nil {
+		return nil, err
+	}
+	return Judge(obs, o, 0)
+}
+
 // fakeProc is a proc root with the files the check reads when no process
 // is given: its own namespace link, the sysctls and netstat.
 type fakeProc struct {
@@ -131,7 +140,7 @@ func TestCheckRates(t *testing.T) {
 			if s.warnQueue != "" {
 				c.Warning = thresholds.MustParse(s.warnQueue)
 			}
-			res, err := check(ctx, linux.Under(proc.root), now, &c, plugin.Env{})
+			res, err := check(ctx, linux.Under(proc.root), now, &c)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +174,7 @@ func TestCheckClippedBacklog(t *testing.T) {
 	backlog = socks[0].WQueue
 	proc := newFakeProc(t, int(backlog))
 	cfg := options(t, "--port", fmt.Sprint(socks[0].Src.Port()), "--expect-backlog", fmt.Sprint(backlog*2))
-	res, err := check(context.Background(), linux.Under(proc.root), time.Now(), cfg, plugin.Env{})
+	res, err := check(context.Background(), linux.Under(proc.root), time.Now(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +186,7 @@ func TestCheckClippedBacklog(t *testing.T) {
 
 	// The same backlog below somaxconn: nginx's own listen backlog= is low.
 	proc.write("proc/sys/net/core/somaxconn", fmt.Sprint(backlog*4))
-	res, err = check(context.Background(), linux.Under(proc.root), time.Now(), cfg, plugin.Env{})
+	res, err = check(context.Background(), linux.Under(proc.root), time.Now(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +231,7 @@ func TestCheckNginxDropped(t *testing.T) {
 		now = now.Add(s.advance)
 		p := fmt.Sprintf("Active connections: 1 \nserver accepts handled requests\n %d %d %d \nReading: 0 Writing: 1 Waiting: 0 \n", s.accepts, s.handled, s.accepts*2)
 		page.Store(&p)
-		res, err := check(context.Background(), linux.Under(proc.root), now, cfg, plugin.Env{})
+		res, err := check(context.Background(), linux.Under(proc.root), now, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

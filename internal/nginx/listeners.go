@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -158,4 +159,9 @@ func ParseListen(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, plugin.OptionError("invalid --listen %q: expected ADDR:PORT such as 127.0.0.1:8080, [::1]:8080 or *:80", plugin.Clip(s, 40))
 	}
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
+}
+
+// String helps tests print a listener.
+func (l Listener) String() string {
+	return fmt.Sprintf("%s %d/%d (%d sockets)", l.Addr, l.Queue, l.Backlog, l.Sockets)
 }

@@ -14,8 +14,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 func TestParseStubStatus(t *testing.T) {
@@ -120,12 +118,12 @@ func TestFetchStubStatusTLS(t *testing.T) {
 		t.Fatalf("got %+v, %v; want the dropped.txt figures", s, err)
 	}
 	_, err = FetchStubStatus(ctx, strings.Replace(srv.URL, "https://", "https://op:pw123@", 1)+"/nginx_status", false)
-	var se *StatusError
-	if !errors.As(err, &se) || se.State != plugin.Critical || !strings.Contains(se.Msg, "certificate") || strings.Contains(se.Msg, "pw123") {
-		t.Fatalf("unverified certificate: %v, want a CRITICAL certificate error without the password", err)
+	var fe *FetchError
+	if !errors.As(err, &fe) || fe.Kind != FetchTLSVerify || !strings.Contains(fe.Msg, "certificate") || strings.Contains(fe.Msg, "pw123") {
+		t.Fatalf("unverified certificate: %v, want a certificate error without the password", err)
 	}
 	_, err = FetchStubStatus(ctx, srv.URL+"/other", true)
-	if !errors.As(err, &se) || se.State != plugin.Unknown || !strings.Contains(se.Msg, "answered 404 Not Found") {
+	if !errors.As(err, &fe) || fe.Kind != FetchStatus || !strings.Contains(fe.Msg, "answered 404 Not Found") {
 		t.Fatalf("404: %v", err)
 	}
 }

@@ -1,0 +1,183 @@
+package nginx
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+)
+
+// FetchFailure is why the stub_status page could not be read; which
+// state each deserves is judge.go's.
+type FetchFailure int
+
+// The ways a status request fails.
+const (
+	FetchRefused   FetchFailure = iota + 1 // nothing listens there: nginx is down
+	FetchNoAnswer                          // closed without a byte: nginx had no room (worker_connections)
+	FetchTLSVerify                         // the certificate could not be verified
+	FetchNetwork                           // another failure to connect, send or read
+	FetchStatus                            // an HTTP status other than 200
+	FetchNotStub                           // a 200 answer that is not a stub_status page
+)
+
+// FetchError is a failure to read the stub_status page. Msg never shows
+// the credentials the URL may hold.
+type FetchError struct {
+	Kind FetchFailure
+	Msg  string
+}
+
+func (e *FetchError) Error() string { return e.Msg }
+
+// errNoAnswer is a connection the server closed without a byte of answer.
+var errNoAnswer = errors.New("the server closed the connection without answering")
+
+// noAnswer turns a reset or broken connection before any answer into
+// errNoAnswer; other errors stay as they are.
+func noAnswer(err error) error {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
+		return errNoAnswer
+	}
+	return err
+}
+
+// FetchStubStatus gets and parses the stub_status page at rawURL within
+// ctx's deadline. A failure is a *FetchError, except running out of time,
+// which wraps context.DeadlineExceeded (the timeout state, like any
+// other timeout).
+func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubStatus, error) {
+	u, err := parseStatusURL(rawURL)
+	if err != nil {
+		return StubStatus{}, err
+	}
+	shown := u.Redacted()
+	code, status, body, err := httpGet(ctx, u, insecure)
+	if err != nil {
+		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			return StubStatus{}, fmt.Errorf("fetching %s: %w", shown, context.DeadlineExceeded)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return StubStatus{}, &FetchError{Kind: FetchRefused, Msg: shown + " refused the connection"}
+		}
+		fe := &FetchError{Kind: FetchNetwork, Msg: fmt.Sprintf("cannot fetch %s: %s", shown, redactErr(err, u))}
+		var cv *tls.CertificateVerificationError
+		switch {
+		case errors.Is(err, errNoAnswer):
+			fe.Kind = FetchNoAnswer
+		case errors.As(err, &cv):
+			fe.Kind = FetchTLSVerify
+		}
+		return StubStatus{}, fe
+	}
+	if code != 200 {
+		return StubStatus{}, &FetchError{Kind: FetchStatus, Msg: fmt.Sprintf("%s answered %s, expected 200 with the stub_status page", shown, status)}
+	}
+	s, err := ParseStubStatus(bytes.NewReader(body))
+	if err != nil {
+		return StubStatus{}, &FetchError{Kind: FetchNotStub, Msg: fmt.Sprintf("%s: %v", shown, err)}
+	}
+	return s, nil
+}
+
+// parseStatusURL accepts http and https URLs with a host; the error never
+// shows a password the URL holds.
+func parseStatusURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, plugin.OptionError("invalid --status-url %q: expected http://HOST[:PORT]/PATH or https://...", redact(raw))
+	}
+	return u, nil
+}
+
+// maxStubBody bounds what is read of a status page; the real one is about
+// 110 bytes.
+const maxStubBody = 64 * 1024
+
+// httpGet fetches u with a bare HTTP/1.0 GET (Connection: close, body up
+// to EOF) and returns the status code, the status text and the body. The
+// status page is a few hundred bytes from a local server; net/http would
+// double the binary and the start-up cost of every run, --status-url or
+// not, for features this request never uses.
+func httpGet(ctx context.Context, u *url.URL, insecure bool) (int, string, []byte, error) {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
+	if err != nil {
+		return 0, "", nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	if u.Scheme == "https" {
+		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: insecure}) //nolint:gosec // asked for by --status-insecure
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return 0, "", nil, err
+		}
+		conn = tc
+	}
+	var req strings.Builder
+	fmt.Fprintf(&req, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: check_nginx_queue\r\nConnection: close\r\n", u.RequestURI(), u.Host)
+	if u.User != nil {
+		pw, _ := u.User.Password()
+		fmt.Fprintf(&req, "Authorization: Basic %s\r\n", base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+	}
+	req.WriteString("\r\n")
+	if _, err := io.WriteString(conn, req.String()); err != nil {
+		return 0, "", nil, noAnswer(err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(conn, maxStubBody))
+	if len(raw) == 0 {
+		err = noAnswer(err)
+		if err == nil {
+			err = errNoAnswer
+		}
+	}
+	if err != nil {
+		return 0, "", nil, err
+	}
+	head, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
+	line, _, _ := bytes.Cut(head, []byte("\r\n"))
+	proto, status, _ := strings.Cut(string(line), " ")
+	code, cerr := strconv.Atoi(strings.SplitN(status, " ", 2)[0])
+	if !ok || !strings.HasPrefix(proto, "HTTP/1.") || cerr != nil {
+		return 0, "", nil, fmt.Errorf("the answer is not HTTP (%q)", plugin.Clip(string(line), 60))
+	}
+	return code, status, body, nil
+}
+
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.Redacted()
+	}
+	if i := strings.LastIndexByte(raw, '@'); i >= 0 {
+		return "..." + raw[i:]
+	}
+	return raw
+}
+
+// redactErr removes the URL's password from an error text.
+func redactErr(err error, u *url.URL) string {
+	msg := err.Error()
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "xxxxx")
+		}
+	}
+	return msg
+}

@@ -1,0 +1,156 @@
+package nginx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/state"
+	"github.com/opschecks/opschecks/internal/target"
+)
+
+// Observation is everything check_nginx_queue reads on one run. The
+// verdicts (judge*.go) are pure functions of it and the options.
+type Observation struct {
+	// Target is how the watched nginx was named ("nginx (PID 12 from
+	// /run/nginx.pid)"); empty without --pid, --pidfile or --process.
+	Target string
+	Netns  string // the network namespace looked into, net:[inode]
+
+	Sockets   []linux.Socket // the selected listening sockets, as the kernel lists them
+	Listeners []Listener     // Sockets by address
+	Missing   []string       // requested ports and addresses that nothing serves
+
+	Sysctl Sysctls
+	// Netstat are the TcpExt counters of netstatCounters in the
+	// namespace, read from NetstatPath; KernelRates their rates since the
+	// previous run.
+	Netstat     map[string]uint64
+	NetstatPath string
+	KernelRates state.Rates
+
+	// Stub is the stub_status page (with --status-url), or StubErr why it
+	// could not be read; StubRates are its counters' rates.
+	Stub      *StubStatus
+	StubErr   *FetchError
+	StubRates state.Rates
+}
+
+// Sysctls are the namespace's settings the audit reads.
+type Sysctls struct {
+	Somaxconn, MaxSynBacklog, Syncookies int64
+}
+
+// netstatCounters are the TcpExt counters sampled for rates.
+var netstatCounters = []string{"ListenOverflows", "ListenDrops"}
+
+// Gather does every read of a run through f (the proc mount) and samples
+// the counters in the state files at now: the watched nginx and its
+// sockets, the namespace's LISTEN sockets, sysctls and TcpExt counters,
+// and the stub_status page. A watched nginx that is not running is the
+// target's CRITICAL error; what cannot be read is an error that names the
+// file or privilege.
+func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observation, error) {
+	sel := o.selector()
+	t, err := target.Resolve(f, o.Process, target.Want{Children: true})
+	if err != nil {
+		return nil, err
+	}
+	obs := &Observation{}
+	if t != nil {
+		obs.Target = t.What
+		if sel.Inodes, err = t.SocketInodes(f); err != nil {
+			return nil, err
+		}
+	}
+	ns, err := target.Namespace(f, t, target.Netns{})
+	if err != nil {
+		return nil, err
+	}
+	defer ns.Close()
+	obs.Netns = ns.ID
+
+	if obs.Sockets, err = ListenSockets(ctx, ns.FD, sel); err != nil {
+		return nil, err
+	}
+	obs.Listeners = Group(obs.Sockets)
+	obs.Missing = sel.Missing(obs.Listeners)
+
+	var v []int64
+	err = ns.Do(func() (err error) {
+		v, err = f.SysctlIntEach("net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syncookies")
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	obs.Sysctl = Sysctls{Somaxconn: v[0], MaxSynBacklog: v[1], Syncookies: v[2]}
+
+	b, path, err := f.ReadNet(ns, "netstat")
+	if err != nil {
+		return nil, err
+	}
+	counts, err := linux.NetstatCounters(b, "TcpExt", netstatCounters...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	obs.NetstatPath = path
+	obs.Netstat = map[string]uint64{}
+	sample := map[string]float64{}
+	for i, name := range netstatCounters {
+		obs.Netstat[name] = counts[i]
+		sample[name] = float64(counts[i])
+	}
+	obs.KernelRates = state.Sample(ctx, o.StateDir, o.stateKey("kernel", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: sample})
+
+	if o.StatusURL != "" {
+		// The stub_status sample has a file of its own, so a failed
+		// fetch leaves it for the next run.
+		s, err := FetchStubStatus(ctx, o.StatusURL, o.StatusInsecure)
+		var fe *FetchError
+		switch {
+		case errors.As(err, &fe):
+			obs.StubErr = fe
+		case err != nil:
+			return nil, err
+		default:
+			obs.Stub = &s
+			obs.StubRates = state.Sample(ctx, o.StateDir, o.stateKey("stub_status", ns.ID), state.Counters{Time: now, Of: ns.ID,
+				Values: map[string]float64{"dropped": float64(s.Dropped())}})
+		}
+	}
+	return obs, nil
+}
+
+func (o *Options) selector() Selector {
+	var sel Selector
+	for _, p := range o.Port {
+		sel.Ports = append(sel.Ports, uint16(p))
+	}
+	for _, l := range o.Listen {
+		sel.Listens = append(sel.Listens, l.AddrPort)
+	}
+	return sel
+}
+
+// stateKey names the state file of the counters named what after
+// everything that decides what they mean, so two services never share
+// one: the network namespace they are counted in (one host running the
+// check in several namespaces, such as containers or test hosts, keeps
+// one file per namespace instead of a baseline reset at each
+// alternation), then the options.
+func (o *Options) stateKey(what, netnsID string) string {
+	parts := append([]string{what, "netns=" + netnsID}, o.Process.Key()...)
+	for _, p := range o.Port {
+		parts = append(parts, fmt.Sprintf("port=%d", p))
+	}
+	for _, l := range o.Listen {
+		parts = append(parts, "listen="+l.String())
+	}
+	if o.StatusURL != "" {
+		parts = append(parts, "status="+redact(o.StatusURL))
+	}
+	return state.Key(CheckName, parts...)
+}

@@ -1,0 +1,208 @@
+package nginx
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+)
+
+// Judge turns an observation and the options into the result; it reads
+// nothing. Nothing listening where the check was told to look is a
+// CRITICAL error: there is no queue to judge.
+func Judge(obs *Observation, o *Options, verbose int) (*plugin.Result, error) {
+	res := &plugin.Result{}
+	if err := queues(res, obs, o); err != nil {
+		return nil, err
+	}
+	audit(res, obs, o)
+	stubStatus(res, obs)
+	kernelDrops(res, obs, o)
+	nginxDrops(res, obs, o)
+	if verbose > 0 {
+		res.Detailf("network namespace %s; %d listening socket(s) selected", obs.Netns, len(obs.Sockets))
+		for _, s := range obs.Sockets {
+			res.Detailf("socket %s inode %d queue %d backlog %d uid %d", s.Src, s.Inode, s.RQueue, s.WQueue, s.UID)
+		}
+	}
+	return res, nil
+}
+
+// where names the namespace whose counters are read, for the details.
+func (obs *Observation) where() string {
+	if obs.Target == "" {
+		return "this host's network namespace"
+	}
+	return "the network namespace of " + obs.Target
+}
+
+const queueHint = "the kernel holds connections nginx has not accept()ed yet: workers are blocked or busy (CPU, blocking upstream or disk, stopped process) or worker_connections is exhausted; look at the workers (top, strace -p), then raise backlog= on the listen directive together with net.core.somaxconn to absorb bursts"
+
+// queues judges each listener's accept queue against its backlog.
+func queues(res *plugin.Result, obs *Observation, o *Options) error {
+	if len(obs.Listeners) == 0 {
+		switch {
+		case len(obs.Missing) > 0 && obs.Target != "":
+			return plugin.Errorf(plugin.Critical, "%s does not listen on %s", obs.Target, strings.Join(obs.Missing, ", "))
+		case len(obs.Missing) > 0:
+			return plugin.Errorf(plugin.Critical, "nothing listens on %s", strings.Join(obs.Missing, ", "))
+		default:
+			return plugin.Errorf(plugin.Critical, "%s has no listening TCP socket", obs.Target)
+		}
+	}
+	for _, m := range obs.Missing {
+		what := "nothing listens on " + m
+		if obs.Target != "" {
+			what = obs.Target + " does not listen on " + m
+		}
+		res.Add(plugin.Critical, what).Detailf("start nginx or fix its listen directive (or the --port/--listen of this check)")
+	}
+	for _, l := range obs.Listeners {
+		fill := plugin.Perf{Label: l.Name() + "_fill", Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
+		st := fill.State()
+		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill.Value))
+		if l.Sockets > 1 {
+			text += fmt.Sprintf(" (fullest of %d sockets)", l.Sockets)
+		}
+		f := res.Add(st, text,
+			plugin.Perf{Label: l.Name() + "_queue", Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
+			plugin.Perf{Label: l.Name() + "_backlog", Value: float64(l.Backlog), Min: plugin.F(0)},
+			fill,
+		)
+		if st != plugin.OK {
+			f.Detailf("%s", queueHint)
+		}
+	}
+	return nil
+}
+
+// audit reports the namespace's settings and, with --expect-backlog,
+// judges each listener's backlog.
+func audit(res *plugin.Result, obs *Observation, o *Options) {
+	sc := obs.Sysctl
+	fd := res.Add(plugin.OK, fmt.Sprintf("net.core.somaxconn %d, tcp_max_syn_backlog %d, tcp_syncookies %d", sc.Somaxconn, sc.MaxSynBacklog, sc.Syncookies),
+		plugin.Perf{Label: "somaxconn", Value: float64(sc.Somaxconn), Min: plugin.F(0)},
+		plugin.Perf{Label: "tcp_max_syn_backlog", Value: float64(sc.MaxSynBacklog), Min: plugin.F(0)},
+	)
+	fd.Quiet = true
+	if sc.Syncookies == 0 {
+		fd.Detailf("tcp_syncookies is 0: a SYN flood or a long SYN queue drops connections; sysctl -w net.ipv4.tcp_syncookies=1")
+	}
+	if o.ExpectBacklog == nil {
+		return
+	}
+	want := int64(*o.ExpectBacklog)
+	for _, l := range obs.Listeners {
+		b := int64(l.Backlog)
+		switch {
+		case b >= want:
+		case b == sc.Somaxconn:
+			res.Add(plugin.Warning, fmt.Sprintf("%s backlog %d clipped by net.core.somaxconn %d (expected %d)", l.Name(), b, sc.Somaxconn, want)).
+				Detailf("the kernel caps listen(2)'s backlog at net.core.somaxconn: sysctl -w net.core.somaxconn=%d, persist it in /etc/sysctl.d/, then restart nginx so it calls listen() again", want).
+				Detailf("with a larger backlog also consider net.ipv4.tcp_max_syn_backlog=%d", max(want, sc.MaxSynBacklog))
+		default:
+			res.Add(plugin.Warning, fmt.Sprintf("%s backlog %d below the expected %d", l.Name(), b, want)).
+				Detailf("nginx asks for 511 unless told: add backlog=%d to the listen directive of %s and reload nginx", want, l.Name())
+		}
+	}
+}
+
+// stubStatus reports the stub_status page, or why it could not be read.
+func stubStatus(res *plugin.Result, obs *Observation) {
+	if e := obs.StubErr; e != nil {
+		st, hint := fetchVerdict(e.Kind)
+		f := res.Add(st, "stub_status: "+e.Msg)
+		if hint != "" {
+			f.Detailf("%s", hint)
+		}
+		return
+	}
+	s := obs.Stub
+	if s == nil {
+		return
+	}
+	res.Add(plugin.OK, fmt.Sprintf("nginx %d active connections (reading %d, writing %d, waiting %d)", s.Active, s.Reading, s.Writing, s.Waiting),
+		plugin.Perf{Label: "active", Value: float64(s.Active), Min: plugin.F(0)},
+		plugin.Perf{Label: "reading", Value: float64(s.Reading), Min: plugin.F(0)},
+		plugin.Perf{Label: "writing", Value: float64(s.Writing), Min: plugin.F(0)},
+		plugin.Perf{Label: "waiting", Value: float64(s.Waiting), Min: plugin.F(0)},
+		plugin.Perf{Label: "accepts", Value: float64(s.Accepts), UOM: "c", Min: plugin.F(0)},
+		plugin.Perf{Label: "handled", Value: float64(s.Handled), UOM: "c", Min: plugin.F(0)},
+		plugin.Perf{Label: "requests", Value: float64(s.Requests), UOM: "c", Min: plugin.F(0)},
+	)
+}
+
+// fetchVerdict is the state of a status page that could not be read: a
+// refused or unanswered connection is nginx down or out of room
+// (CRITICAL), an answer that is not the page is a wrong --status-url
+// (UNKNOWN).
+func fetchVerdict(k FetchFailure) (plugin.State, string) {
+	switch k {
+	case FetchRefused:
+		return plugin.Critical, "nginx is not running or does not listen there: check systemctl status nginx and the listen directive of the status server"
+	case FetchNoAnswer:
+		return plugin.Critical, "nginx closes connections it has no room for when worker_connections are exhausted: look for \"worker_connections are not enough\" in its error log"
+	case FetchTLSVerify:
+		return plugin.Critical, "give the CA that signed nginx's certificate with SSL_CERT_FILE=/path/to/ca.pem in the check's environment, or skip verification with --status-insecure"
+	case FetchStatus:
+		return plugin.Unknown, "point --status-url at a location with \"stub_status;\" that allows this host (allow 127.0.0.1;)"
+	case FetchNotStub:
+		return plugin.Unknown, "point --status-url at a location with \"stub_status;\""
+	}
+	return plugin.Critical, ""
+}
+
+// kernelDrops judges the namespace's listen drops per second.
+func kernelDrops(res *plugin.Result, obs *Observation, o *Options) {
+	pair := o.dropThresholds()
+	perf := func(r float64, name string) plugin.Perf {
+		return plugin.Perf{Label: name, Value: r, Thresholds: pair, Min: plugin.F(0)}
+	}
+	totals := []plugin.Perf{
+		{Label: "listen_overflows_total", Value: float64(obs.Netstat["ListenOverflows"]), UOM: "c", Min: plugin.F(0)},
+		{Label: "listen_drops_total", Value: float64(obs.Netstat["ListenDrops"]), UOM: "c", Min: plugin.F(0)},
+	}
+	if st, why, ready := obs.KernelRates.Pending(); !ready {
+		res.Add(st, "listen drops: "+why,
+			append([]plugin.Perf{perf(math.NaN(), "listen_drops_rate"), perf(math.NaN(), "listen_overflows_rate")}, totals...)...)
+		return
+	}
+	dr, or := obs.KernelRates.PerSecond["ListenDrops"], obs.KernelRates.PerSecond["ListenOverflows"]
+	fd := res.Judge(fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
+		perf(round(dr), "listen_drops_rate"), append([]plugin.Perf{perf(round(or), "listen_overflows_rate")}, totals...)...)
+	if fd.State == plugin.OK {
+		return
+	}
+	fd.Detailf("counted in %s (TcpExt of %s), for all its listeners", obs.where(), obs.NetstatPath)
+	if or > 0 {
+		fd.Detailf("ListenOverflows: an accept queue was full and the kernel dropped the SYN or the handshake's last ACK; %s", queueHint)
+	}
+	if dr > or {
+		fd.Detailf("ListenDrops beyond overflows: SYNs dropped for other reasons (SYN queue full without syncookies, memory pressure, no route back); check tcp_max_syn_backlog and tcp_syncookies")
+	}
+}
+
+// nginxDrops judges the connections nginx accepted and closed at once
+// (stub_status accepts - handled) per second.
+func nginxDrops(res *plugin.Result, obs *Observation, o *Options) {
+	if obs.Stub == nil {
+		return
+	}
+	perf := plugin.Perf{Label: "nginx_dropped_rate", Value: math.NaN(), Thresholds: o.dropThresholds(), Min: plugin.F(0)}
+	if st, why, ready := obs.StubRates.Pending(); !ready {
+		res.Add(st, "nginx dropped connections: "+why, perf)
+		return
+	}
+	d := obs.StubRates.PerSecond["dropped"]
+	perf.Value = round(d)
+	fd := res.Judge(fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(d)), perf)
+	if fd.State != plugin.OK {
+		fd.Detailf("nginx accepted connections and closed them at once: worker_connections is exhausted; raise worker_connections (and worker_rlimit_nofile) or add workers")
+	}
+}
+
+func round(v float64) float64 { return math.Round(v*100) / 100 }
+
+func num(v float64) string { return strconv.FormatFloat(round(v), 'f', -1, 64) }

@@ -1,0 +1,141 @@
+package nginx
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/internal/state"
+	"github.com/opschecks/opschecks/internal/testenv"
+)
+
+// Literal pieces of observations for the table.
+var (
+	baseline  = state.Rates{Note: "collecting baseline"}
+	noRates   = state.Rates{Err: errors.New("cannot create state directory /nonexistent: permission denied")}
+	sysctls   = Sysctls{Somaxconn: 4096, MaxSynBacklog: 512, Syncookies: 1}
+	netstat0  = map[string]uint64{"ListenOverflows": 0, "ListenDrops": 0}
+	kernel0   = state.Rates{PerSecond: map[string]float64{"ListenOverflows": 0, "ListenDrops": 0}}
+	idle8080  = Listener{Addr: ap("127.0.0.1:8080"), Queue: 0, Backlog: 511, Sockets: 1}
+	full8080  = Listener{Addr: ap("127.0.0.1:8080"), Queue: 9, Backlog: 8, Sockets: 1}
+	half8080  = Listener{Addr: ap("127.0.0.1:8080"), Queue: 5, Backlog: 8, Sockets: 4}
+	busyStub  = &StubStatus{Active: 291, Accepts: 16630948, Handled: 16630948, Requests: 31070465, Reading: 6, Writing: 179, Waiting: 106}
+	stubRates = func(dropped float64) state.Rates {
+		return state.Rates{PerSecond: map[string]float64{"dropped": dropped}}
+	}
+)
+
+// obs is an observation of one idle listener with the given changes.
+func obs(change func(*Observation)) *Observation {
+	o := &Observation{Netns: "net:[4026531840]", Listeners: []Listener{idle8080}, Sysctl: sysctls,
+		Netstat: netstat0, NetstatPath: "/proc/net/netstat", KernelRates: kernel0}
+	if change != nil {
+		change(o)
+	}
+	return o
+}
+
+// TestJudge: every verdict of check_nginx_queue from a literal
+// observation and options; nothing is read.
+func TestJudge(t *testing.T) {
+	tests := []struct {
+		name  string
+		obs   *Observation
+		args  []string
+		state plugin.State
+		lines []string // substrings of the rendered output
+	}{
+		{"idle listener, no drops", obs(nil), nil, plugin.OK, []string{
+			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | '127.0.0.1:8080_queue'=0;;;0;512 '127.0.0.1:8080_backlog'=511;;;0 '127.0.0.1:8080_fill'=0%;50;90;0 'somaxconn'=4096;;;0 'tcp_max_syn_backlog'=512;;;0 'listen_drops_rate'=0;0;10;0 'listen_overflows_rate'=0;0;10;0 'listen_overflows_total'=0c;;;0 'listen_drops_total'=0c;;;0"}},
+		{"full queue", obs(func(o *Observation) { o.Listeners = []Listener{full8080} }), nil, plugin.Critical, []string{
+			"NGINX_QUEUE CRITICAL - 127.0.0.1:8080 accept queue 9/8 (112.5%); listen drops", "'127.0.0.1:8080_queue'=9;;;0;9", "workers are blocked"}},
+		{"half full reuseport", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), nil, plugin.Warning, []string{
+			"WARNING - 127.0.0.1:8080 accept queue 5/8 (62.5%) (fullest of 4 sockets)"}},
+		{"half full, own ranges", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), []string{"-w", "70", "-c", "80"}, plugin.OK, []string{
+			"'127.0.0.1:8080_fill'=62.5%;70;80;0"}},
+		{"a requested port nobody serves", obs(func(o *Observation) { o.Missing = []string{"port 81"} }), nil, plugin.Critical, []string{
+			"NGINX_QUEUE CRITICAL - nothing listens on port 81; 127.0.0.1:8080 accept queue 0/511", "start nginx or fix its listen directive"}},
+		{"nginx does not listen on a requested address", obs(func(o *Observation) { o.Target = "nginx (PID 12)"; o.Missing = []string{"127.0.0.1:81"} }), nil, plugin.Critical, []string{
+			"CRITICAL - nginx (PID 12) does not listen on 127.0.0.1:81"}},
+		{"syncookies off", obs(func(o *Observation) { o.Sysctl.Syncookies = 0 }), nil, plugin.OK, []string{
+			"tcp_syncookies is 0: a SYN flood or a long SYN queue drops connections; sysctl -w net.ipv4.tcp_syncookies=1"}},
+		{"backlog clipped by somaxconn", obs(func(o *Observation) { o.Sysctl.Somaxconn = 511 }), []string{"--expect-backlog", "4096"}, plugin.Warning, []string{
+			"WARNING - 127.0.0.1:8080 backlog 511 clipped by net.core.somaxconn 511 (expected 4096)", "sysctl -w net.core.somaxconn=4096", "net.ipv4.tcp_max_syn_backlog=4096"}},
+		{"backlog not asked for", obs(nil), []string{"--expect-backlog", "1024"}, plugin.Warning, []string{
+			"WARNING - 127.0.0.1:8080 backlog 511 below the expected 1024", "add backlog=1024 to the listen directive of 127.0.0.1:8080"}},
+		{"backlog as expected", obs(nil), []string{"--expect-backlog", "511"}, plugin.OK, nil},
+		{"drops baseline", obs(func(o *Observation) { o.KernelRates = baseline }), nil, plugin.OK, []string{
+			"listen drops: collecting baseline", "'listen_drops_rate'=U;0;10;0 'listen_overflows_rate'=U;0;10;0"}},
+		{"state dir unusable", obs(func(o *Observation) { o.KernelRates = noRates }), nil, plugin.Unknown, []string{
+			"NGINX_QUEUE UNKNOWN - listen drops: cannot create state directory /nonexistent", "127.0.0.1:8080 accept queue 0/511"}},
+		{"overflows", obs(func(o *Observation) {
+			o.KernelRates = state.Rates{PerSecond: map[string]float64{"ListenOverflows": 2, "ListenDrops": 2.5}}
+			o.Target = "nginx (PID 12)"
+			o.NetstatPath = "/proc/12/net/netstat"
+		}), nil, plugin.Warning, []string{
+			"WARNING - listen drops 2.5/s (overflows 2/s)", "counted in the network namespace of nginx (PID 12) (TcpExt of /proc/12/net/netstat)",
+			"ListenOverflows: an accept queue was full", "ListenDrops beyond overflows"}},
+		{"many drops", obs(func(o *Observation) {
+			o.KernelRates = state.Rates{PerSecond: map[string]float64{"ListenOverflows": 20, "ListenDrops": 20}}
+		}), nil, plugin.Critical, []string{"CRITICAL - listen drops 20/s (overflows 20/s)", "counted in this host's network namespace"}},
+		{"stub_status", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = baseline }), nil, plugin.OK, []string{
+			"nginx 291 active connections (reading 6, writing 179, waiting 106)", "nginx dropped connections: collecting baseline",
+			"'active'=291;;;0 'reading'=6;;;0 'writing'=179;;;0 'waiting'=106;;;0 'accepts'=16630948c;;;0 'handled'=16630948c;;;0 'requests'=31070465c;;;0", "'nginx_dropped_rate'=U;0;10;0"}},
+		{"nginx drops connections", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(2) }), nil, plugin.Warning, []string{
+			"WARNING - nginx dropped 2/s connections (accepts - handled)", "raise worker_connections (and worker_rlimit_nofile)"}},
+		{"nginx drops many", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(20) }), nil, plugin.Critical, []string{
+			"CRITICAL - nginx dropped 20/s connections"}},
+		{"status refused", obs(func(o *Observation) { o.StubErr = &FetchError{FetchRefused, "http://127.0.0.1:9/s refused the connection"} }), nil, plugin.Critical, []string{
+			"CRITICAL - stub_status: http://127.0.0.1:9/s refused the connection", "nginx is not running or does not listen there"}},
+		{"status unanswered", obs(func(o *Observation) { o.StubErr = &FetchError{FetchNoAnswer, "cannot fetch http://x/s: closed"} }), nil, plugin.Critical, []string{
+			`look for "worker_connections are not enough" in its error log`}},
+		{"status certificate", obs(func(o *Observation) { o.StubErr = &FetchError{FetchTLSVerify, "cannot fetch https://x/s: x509"} }), nil, plugin.Critical, []string{
+			"SSL_CERT_FILE=/path/to/ca.pem", "--status-insecure"}},
+		{"status network", obs(func(o *Observation) { o.StubErr = &FetchError{FetchNetwork, "cannot fetch http://x/s: no route to host"} }), nil, plugin.Critical, []string{
+			"CRITICAL - stub_status: cannot fetch http://x/s: no route to host"}},
+		{"status 404", obs(func(o *Observation) { o.StubErr = &FetchError{FetchStatus, "http://x/s answered 404 Not Found, expected 200"} }), nil, plugin.Unknown, []string{
+			"UNKNOWN - stub_status: http://x/s answered 404 Not Found", "allow 127.0.0.1;"}},
+		{"status not stub_status", obs(func(o *Observation) { o.StubErr = &FetchError{FetchNotStub, "http://x/s: not stub_status output"} }), nil, plugin.Unknown, []string{
+			"UNKNOWN - stub_status: http://x/s: not stub_status output", `a location with "stub_status;"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := testenv.ParseOptions[Options](t, append([]string{"--port", "8080"}, tc.args...)...)
+			res, err := Judge(tc.obs, o, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, st := plugin.Render("NGINX_QUEUE", res)
+			if st != tc.state {
+				t.Errorf("state %v, want %v:\n%s", st, tc.state, out)
+			}
+			for _, l := range tc.lines {
+				if !strings.Contains(out, l) {
+					t.Errorf("output lacks %q:\n%s", l, out)
+				}
+			}
+		})
+	}
+}
+
+// TestJudgeNothingListens: no listener at all is one CRITICAL line,
+// worded after how the check was told where to look.
+func TestJudgeNothingListens(t *testing.T) {
+	for _, tc := range []struct {
+		target  string
+		missing []string
+		want    string
+	}{
+		{"", []string{"127.0.0.1:9"}, "nothing listens on 127.0.0.1:9"},
+		{"", []string{"port 80", "port 81"}, "nothing listens on port 80, port 81"},
+		{"nginx (PID 12)", []string{"port 81"}, "nginx (PID 12) does not listen on port 81"},
+		{"nginx (PID 12)", nil, "nginx (PID 12) has no listening TCP socket"},
+	} {
+		o := testenv.ParseOptions[Options](t, "--port", "80")
+		_, err := Judge(&Observation{Target: tc.target, Missing: tc.missing}, o, 0)
+		if err == nil || err.Error() != tc.want || plugin.StateOf(err) != plugin.Critical {
+			t.Errorf("%q %q: %v (%v), want CRITICAL %q", tc.target, tc.missing, err, plugin.StateOf(err), tc.want)
+		}
+	}
+}
