@@ -59,20 +59,24 @@ func queues(res *plugin.Result, obs *Observation, o *Options) error {
 		}
 		res.Add(plugin.Critical, what).Detailf("start nginx or fix its listen directive (or the --port/--listen of this check)")
 	}
-	for _, l := range obs.Listeners {
-		fill := plugin.Perf{Label: l.Name() + "_fill", Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
+	keys := PerfKeys(obs.Listeners)
+	for i, l := range obs.Listeners {
+		fill := plugin.Perf{Label: "fill_" + keys[i], Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
 		st := fill.State()
 		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill.Value))
 		if l.Sockets > 1 {
 			text += fmt.Sprintf(" (fullest of %d sockets)", l.Sockets)
 		}
 		f := res.Add(st, text,
-			plugin.Perf{Label: l.Name() + "_queue", Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
-			plugin.Perf{Label: l.Name() + "_backlog", Value: float64(l.Backlog), Min: plugin.F(0)},
+			plugin.Perf{Label: "queue_" + keys[i], Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
+			plugin.Perf{Label: "backlog_" + keys[i], Value: float64(l.Backlog), Min: plugin.F(0)},
 			fill,
 		)
 		if st != plugin.OK {
 			f.Detailf("%s", queueHint)
+		}
+		if strings.Contains(keys[i], "_") {
+			f.Detailf("perfdata queue_%[1]s, backlog_%[1]s, fill_%[1]s are %[2]s", keys[i], l.Name())
 		}
 	}
 	return nil
