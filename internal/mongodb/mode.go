@@ -14,7 +14,9 @@
 // replset_client.go) gather for package replset, which holds their
 // verdicts. doc.go (reply documents, MissingError); startup.go (startup
 // warnings classified); redact.go (secrets out of every line); codes/
-// (MongoDB error codes, named once); sharding/ (perfdata labels).
+// (MongoDB error codes, named once); sharding/ (the sharded-cluster
+// modes' documents and verdicts, gathered by mode_shard.go; perfdata
+// labels).
 package mongodb
 
 import (

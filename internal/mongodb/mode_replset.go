@@ -110,6 +110,14 @@ func modeOplogWindow(ctx context.Context, s *Session, o *Options, _ plugin.Env) 
 	if err != nil {
 		return nil, err
 	}
+	switch size, err := rc.oplogSize(ctx); {
+	case err == nil:
+		w.Size = size
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	default:
+		rc.notes = append(rc.notes, fmt.Sprintf("the oplog's size is unknown ($collStats on local.oplog.rs: %s): the window is judged as it is now, though a young oplog's grows until it is full", errText(err)))
+	}
 	r := replset.OplogWindowResult(w, orDefault(o.Warning, defOplogWarn), orDefault(o.Critical, defOplogCrit))
 	for _, n := range rc.notes {
 		r.Detailf("%s", n)

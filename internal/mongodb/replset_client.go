@@ -301,6 +301,21 @@ func (rc *replClient) oplogWindow(ctx context.Context) (*replset.Window, error) 
 	return w, nil
 }
 
+// oplogSize reads the oplog's configured and used size ($collStats
+// storageStats) on the member the window is measured on.
+func (rc *replClient) oplogSize(ctx context.Context) (*replset.OplogSize, error) {
+	var raw bson.Raw
+	cmd := bson.D{
+		{Key: "aggregate", Value: "oplog.rs"},
+		{Key: "pipeline", Value: bson.A{bson.D{{Key: "$collStats", Value: bson.D{{Key: "storageStats", Value: bson.D{}}}}}}},
+		{Key: "cursor", Value: bson.D{}},
+	}
+	if err := rc.run(ctx, "local", cmd, &raw); err != nil {
+		return nil, err
+	}
+	return replset.DecodeOplogSize(raw)
+}
+
 // sourceWindow measures the oplog window of source, the sync source of
 // the member the check reports on, through a direct connection: a member
 // falls off when its lag exceeds its source's window, not its own.

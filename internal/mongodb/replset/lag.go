@@ -92,6 +92,8 @@ type Window struct {
 	// via host:port (PRIMARY)"); empty outside a replica set.
 	Where string
 	Note  string
+	// Size is the oplog's configured and used size, when known.
+	Size *OplogSize
 }
 
 // LagScope is --member: "self", "all", or "" for the default (self when

@@ -45,19 +45,105 @@ func DecodeOplogEntry(raw bson.Raw) (t time.Time, ok bool, err error) {
 	return t, true, nil
 }
 
+// OplogSize is the oplog's configured maximum and the bytes it holds:
+// storageStats.maxSize and storageStats.size of $collStats on
+// local.oplog.rs (manual, $collStats; the same figures collStats gives
+// and mongosh's db.getReplicationInfo() reads as configuredLogSizeMB and
+// usedMB). Both are uncompressed sizes, the ones the capped oplog is
+// truncated by.
+type OplogSize struct {
+	Max, Used float64
+}
+
+// DecodeOplogSize reads the aggregate reply of [{$collStats:
+// {storageStats: {}}}] on local.oplog.rs.
+func DecodeOplogSize(raw bson.Raw) (*OplogSize, error) {
+	var reply struct {
+		Cursor struct {
+			FirstBatch []struct {
+				StorageStats struct {
+					MaxSize *float64 `bson:"maxSize"`
+					Size    *float64 `bson:"size"`
+				} `bson:"storageStats"`
+			} `bson:"firstBatch"`
+		} `bson:"cursor"`
+	}
+	if err := bson.Unmarshal(raw, &reply); err != nil {
+		return nil, fmt.Errorf("decoding $collStats of local.oplog.rs: %v", err)
+	}
+	if len(reply.Cursor.FirstBatch) == 0 {
+		return nil, &MissingError{Field: "$collStats of local.oplog.rs"}
+	}
+	st := reply.Cursor.FirstBatch[0].StorageStats
+	if st.MaxSize == nil || st.Size == nil || *st.MaxSize <= 0 {
+		return nil, &MissingError{Field: "local.oplog.rs storageStats.maxSize and size"}
+	}
+	return &OplogSize{Max: *st.MaxSize, Used: *st.Size}, nil
+}
+
+// fullFill is the fill from which an oplog counts as full. Once full,
+// the server removes its oldest entries in blocks, so the fill of a full
+// oplog stays a little under 100 %; an oplog filled to less than this
+// is young (or was enlarged) and its window is still growing.
+const fullFill = 80
+
+// Projected is the window the oplog will hold once full, at the write
+// rate its entries show so far (used bytes over the window), and its
+// fill in percent; for an oplog that is full the window it holds.
+func (w *Window) Projected() (window time.Duration, fill float64, ok bool) {
+	if w.Size == nil || w.Size.Max <= 0 || w.Size.Used <= 0 {
+		return 0, 0, false
+	}
+	fill = w.Size.Used / w.Size.Max * 100
+	if fill >= fullFill {
+		return w.Span, fill, true
+	}
+	return time.Duration(float64(w.Span) * w.Size.Max / w.Size.Used), fill, true
+}
+
 // OplogWindowResult is the oplog-window verdict: the window in hours by
 // the thresholds (low is bad).
+//
+// With the oplog's size known, the thresholds judge the window it holds
+// once full (Projected): a young or enlarged oplog holds a short window
+// only because it has not filled yet. Its configured size, used bytes
+// and fill are reported next to it.
 func OplogWindowResult(w *Window, warn, crit *thresholds.Range) *plugin.Result {
 	hours := math.Round(w.Span.Hours()*100) / 100
-	perf := plugin.Perf{Label: "oplog_window_hours", Value: hours, Thresholds: thresholds.NewPair(warn, crit), Min: plugin.F(0)}
-	st := perf.State()
+	pair := thresholds.NewPair(warn, crit)
+	perf := plugin.Perf{Label: "oplog_window_hours", Value: hours, Thresholds: pair, Min: plugin.F(0)}
+	judged := &perf
+	var more []plugin.Perf
+	full, fill, sized := w.Projected()
+	if sized {
+		perf.Thresholds = thresholds.Pair{}
+		more = []plugin.Perf{
+			{Label: "oplog_window_full_hours", Value: math.Round(full.Hours()*100) / 100, Thresholds: pair, Min: plugin.F(0)},
+			{Label: "oplog_size", Value: w.Size.Max, UOM: "B", Min: plugin.F(0)},
+			{Label: "oplog_used", Value: w.Size.Used, UOM: "B", Min: plugin.F(0), Max: plugin.F(w.Size.Max)},
+			{Label: "oplog_fill", Value: math.Round(fill*100) / 100, UOM: "%", Min: plugin.F(0)},
+		}
+		judged = &more[0]
+	}
+	st := judged.State()
 	var r plugin.Result
 	text := fmt.Sprintf("oplog window %.2f h on %s", hours, w.Member)
 	if w.Where != "" {
 		text = fmt.Sprintf("%s: oplog window %.2f h", w.Where, hours)
 	}
-	f := r.Add(st, text, perf)
+	if sized && fill < fullFill {
+		text += fmt.Sprintf(", oplog %.0f%% full: %.1f h when full", fill, full.Hours())
+	} else if sized {
+		text += fmt.Sprintf(", oplog full (%.0f%% of %.0f MiB)", fill, w.Size.Max/(1<<20))
+	}
+	f := r.Add(st, text, append([]plugin.Perf{perf}, more...)...)
 	f.Detailf("first entry %s, last entry %s", w.First.Format(time.RFC3339), w.Last.Format(time.RFC3339))
+	if sized {
+		f.Detailf("configured size %.0f MiB, used %.1f MiB (%.1f%%)", w.Size.Max/(1<<20), w.Size.Used/(1<<20), fill)
+		if fill < fullFill {
+			f.Detailf("the oplog is not full yet (young, or enlarged): its window grows until it is; judged is the window it will hold when full, %.1f h at the write rate of its %.2f h so far", full.Hours(), w.Span.Hours())
+		}
+	}
 	if w.Note != "" {
 		f.Detailf("%s", w.Note)
 	}

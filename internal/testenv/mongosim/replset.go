@@ -77,6 +77,11 @@ type Member struct {
 	// OplogWindow is the time between the member's first and last oplog
 	// entries (default 48h).
 	OplogWindow time.Duration
+	// OplogFill is how full the member's oplog is, in percent of its
+	// configured size (default 100: a member's oplog fills up and then
+	// holds the window it can). Below 100 the oplog is young or was
+	// enlarged: its $collStats maxSize is the used size / fill.
+	OplogFill float64
 	// Term of the member's election when it is a primary (default 1).
 	Term int64
 	// InitialSync describes a member in STARTUP2: its failed attempts.

@@ -17,10 +17,27 @@ const (
 	nsOplog   = "local.oplog.rs"
 	nsReplset = "local.system.replset"
 	// oplogEntryBytes is the size the $collStats of the oplog counts per
-	// entry, and oplogMaxBytes its configured size (capped maxSize).
+	// entry (one entry a second).
 	oplogEntryBytes = 110
-	oplogMaxBytes   = 990 << 20
+	// emptyOplogMax is the configured size of an oplog without entries
+	// yet (a member in initial sync).
+	emptyOplogMax = 990 << 20
 )
+
+// oplogBytes is member i's oplog: the bytes its entries use and its
+// configured size (capped maxSize), which they fill to OplogFill.
+func (sn snapshot) oplogBytes(i int) (used, max int64, ok bool) {
+	f, l, ok := sn.oplogEnds(i)
+	if !ok {
+		return 0, 0, false
+	}
+	used = (int64(l.Sub(f)/time.Second) + 1) * oplogEntryBytes
+	fill := sn.sc.Members[i].OplogFill
+	if fill <= 0 {
+		fill = 100
+	}
+	return used, int64(float64(used) * 100 / fill), true
+}
 
 // oplogEnds returns member i's first and last oplog entry times.
 func (sn snapshot) oplogEnds(i int) (first, last time.Time, ok bool) {
@@ -92,9 +109,13 @@ func (s *Set) listCollections(i int, r *Request) bson.D {
 	sn := s.snap()
 	batch := bson.A{}
 	if r.DB == "local" && sn.sc.Members[i].State != Arbiter {
+		_, max, ok := sn.oplogBytes(i)
+		if !ok {
+			max = emptyOplogMax
+		}
 		batch = append(batch,
 			bson.D{{Key: "name", Value: "oplog.rs"}, {Key: "type", Value: "collection"},
-				{Key: "options", Value: bson.D{{Key: "capped", Value: true}, {Key: "size", Value: float64(oplogMaxBytes)}}},
+				{Key: "options", Value: bson.D{{Key: "capped", Value: true}, {Key: "size", Value: float64(max)}}},
 				{Key: "info", Value: bson.D{{Key: "readOnly", Value: false}}}},
 			bson.D{{Key: "name", Value: "system.replset"}, {Key: "type", Value: "collection"},
 				{Key: "options", Value: bson.D{}},
@@ -128,12 +149,11 @@ func (s *Set) aggregate(i int, r *Request) bson.D {
 	case ns == nsReplset && first == "$match":
 		return cursorReply(ns, bson.A{bson.D{{Key: "_id", Value: int32(1)}, {Key: "n", Value: int32(1)}}})
 	case ns == nsOplog && first == "$collStats":
-		f, l, ok := sn.oplogEnds(i)
+		size, max, ok := sn.oplogBytes(i)
 		if !ok {
 			return CommandError(codes.NamespaceNotFound, "Unable to retrieve storageStats in $collStats stage :: caused by :: Collection [local.oplog.rs] not found.")
 		}
-		count := int64(l.Sub(f)/time.Second) + 1
-		size := count * oplogEntryBytes
+		count := size / oplogEntryBytes
 		return cursorReply(ns, bson.A{bson.D{
 			{Key: "ns", Value: ns},
 			{Key: "host", Value: sn.addrs[i]},
@@ -145,7 +165,7 @@ func (s *Set) aggregate(i int, r *Request) bson.D {
 				{Key: "storageSize", Value: size / 3},
 				{Key: "capped", Value: true},
 				{Key: "max", Value: int64(-1)},
-				{Key: "maxSize", Value: int64(oplogMaxBytes)},
+				{Key: "maxSize", Value: max},
 				{Key: "nindexes", Value: int32(0)},
 				{Key: "totalIndexSize", Value: int64(0)},
 				{Key: "indexSizes", Value: bson.D{}},
