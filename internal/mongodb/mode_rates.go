@@ -95,9 +95,11 @@ func rateMode(cs counterSet) ModeFunc {
 		}
 		// The counters apart are sampled on every server that has them,
 		// so a change of role keeps the baseline.
-		if v, err := ss.Nums([]string{cs.apart}, cs.required...); cs.apart != "" && err == nil {
-			for i, k := range cs.required {
-				cur[apartKey+k] = v[i]
+		if cs.apart != "" {
+			if v, err := ss.Nums([]string{cs.apart}, cs.required...); err == nil {
+				for i, k := range cs.required {
+					cur[apartKey+k] = v[i]
+				}
 			}
 		}
 		if up, err := ss.Num("uptime"); err == nil {

@@ -96,23 +96,7 @@ func (s *Set) hello(i int, r *Request) bson.D {
 			}})
 		}
 	}
-	d = append(d,
-		bson.E{Key: "maxBsonObjectSize", Value: int32(16 * 1024 * 1024)},
-		bson.E{Key: "maxMessageSizeBytes", Value: int32(48000000)},
-		bson.E{Key: "maxWriteBatchSize", Value: int32(100000)},
-		bson.E{Key: "localTime", Value: date(sn.now)},
-		bson.E{Key: "logicalSessionTimeoutMinutes", Value: int32(30)},
-		bson.E{Key: "connectionId", Value: int32(i*1000 + 1)},
-		bson.E{Key: "minWireVersion", Value: int32(0)},
-		bson.E{Key: "maxWireVersion", Value: sn.ver.wire},
-		bson.E{Key: "readOnly", Value: false},
-	)
-	if len(sn.sc.Users) > 0 {
-		if _, ok := r.Cmd.Lookup("saslSupportedMechs").StringValueOK(); ok {
-			d = append(d, bson.E{Key: "saslSupportedMechs", Value: bson.A{"SCRAM-SHA-256"}})
-		}
-	}
-	return append(d, bson.E{Key: "ok", Value: 1.0})
+	return helloEnd(d, r, sn.now, int32(i*1000+1), sn.ver.wire, len(sn.sc.Users) > 0)
 }
 
 // awaitHello holds an awaitable hello (topologyVersion + maxAwaitTimeMS,

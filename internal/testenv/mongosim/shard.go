@@ -232,23 +232,7 @@ func (c *Cluster) hello(r *Request) bson.D {
 	if c.ver.since44 {
 		d = append(d, bson.E{Key: "topologyVersion", Value: bson.D{{Key: "processId", Value: c.processID()}, {Key: "counter", Value: int64(0)}}})
 	}
-	d = append(d,
-		bson.E{Key: "maxBsonObjectSize", Value: int32(16 * 1024 * 1024)},
-		bson.E{Key: "maxMessageSizeBytes", Value: int32(48000000)},
-		bson.E{Key: "maxWriteBatchSize", Value: int32(100000)},
-		bson.E{Key: "localTime", Value: date(time.Now())},
-		bson.E{Key: "logicalSessionTimeoutMinutes", Value: int32(30)},
-		bson.E{Key: "connectionId", Value: int32(1)},
-		bson.E{Key: "minWireVersion", Value: int32(0)},
-		bson.E{Key: "maxWireVersion", Value: c.ver.wire},
-		bson.E{Key: "readOnly", Value: false},
-	)
-	if len(c.sc.Users) > 0 {
-		if _, ok := r.Cmd.Lookup("saslSupportedMechs").StringValueOK(); ok {
-			d = append(d, bson.E{Key: "saslSupportedMechs", Value: bson.A{"SCRAM-SHA-256"}})
-		}
-	}
-	return append(d, bson.E{Key: "ok", Value: 1.0})
+	return helloEnd(d, r, time.Now(), 1, c.ver.wire, len(c.sc.Users) > 0)
 }
 
 var mongosProcessID = primitive.NewObjectID()
