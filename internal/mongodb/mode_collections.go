@@ -100,9 +100,10 @@ func listDatabase(ctx context.Context, s *Session, name string) (dbSeen, error) 
 		colls = append(colls, c.Name)
 	}
 	var (
-		mu   sync.Mutex
-		wg   sync.WaitGroup
-		next = make(chan string)
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		next  = make(chan string)
+		first error // the first failure that is not the deadline
 	)
 	for range min(listWorkers, len(colls)) {
 		wg.Add(1)
@@ -111,9 +112,14 @@ func listDatabase(ctx context.Context, s *Session, name string) (dbSeen, error) 
 			for c := range next {
 				n, err := countIndexes(ctx, s, name, c)
 				mu.Lock()
-				if err != nil {
+				switch {
+				case err != nil && deadlineError(ctx, err) == nil:
+					if first == nil {
+						first = fmt.Errorf("listIndexes on %s.%s: %w", name, c, err)
+					}
+				case err != nil:
 					d.Uncounted = append(d.Uncounted, c)
-				} else {
+				default:
 					d.Indexes[c] = n
 				}
 				mu.Unlock()
@@ -126,7 +132,7 @@ func listDatabase(ctx context.Context, s *Session, name string) (dbSeen, error) 
 	close(next)
 	wg.Wait()
 	sort.Strings(d.Uncounted)
-	return d, nil
+	return d, first
 }
 
 func countIndexes(ctx context.Context, s *Session, db, coll string) (int, error) {

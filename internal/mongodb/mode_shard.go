@@ -170,6 +170,21 @@ func timeout(err error) bool {
 	return err != nil && (errors.Is(err, context.DeadlineExceeded) || mongo.IsTimeout(err) || (errors.As(err, &ne) && ne.Timeout()))
 }
 
+// kindName names what a member answered as in replica-set terms.
+func kindName(k description.ServerKind) string {
+	switch k {
+	case description.RSSecondary:
+		return "SECONDARY"
+	case description.RSArbiter:
+		return "ARBITER"
+	case description.RSMember:
+		return "neither primary nor secondary (RECOVERING, STARTUP2, ROLLBACK...)"
+	case description.RSGhost:
+		return "a member without a replica-set configuration"
+	}
+	return k.String()
+}
+
 // noPrimaryError: every member answered, none is primary.
 type noPrimaryError struct{ states []string }
 
@@ -191,7 +206,7 @@ func settled(servers []description.Server) error {
 		case sd.Kind == description.Unknown:
 			return nil
 		default:
-			states = append(states, sd.Kind.String())
+			states = append(states, kindName(sd.Kind))
 		}
 	}
 	switch {
