@@ -50,6 +50,18 @@ func TestShardsMode(t *testing.T) {
 				t.Errorf("%s = %v, want %v", label, v, want)
 			}
 		}
+		// No mode writes: the mongos saw no write command.
+		for _, mode := range []string{"balancer", "chunk-balance", "jumbo-chunks"} {
+			rsRun(t, nil, "--uri", c.URI(), "--mode", mode)
+		}
+		for _, cmd := range []string{"insert", "update", "delete", "findAndModify", "create", "createIndexes", "drop"} {
+			if n := c.Commands(cmd); n != 0 {
+				t.Errorf("the mongos received %d %s commands", n, cmd)
+			}
+		}
+		if c.Commands("listShards") == 0 || c.Commands("aggregate") == 0 {
+			t.Error("the command counts do not count")
+		}
 	})
 	t.Run("unreachable, no primary, hanging", func(t *testing.T) {
 		sc := cluster("6.0")
