@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	mopts "go.mongodb.org/mongo-driver/mongo/options"
 
+	"github.com/opschecks/opschecks/internal/mongodb"
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
@@ -404,7 +405,7 @@ func TestBadInput(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{[]string{"--mode", "nosuch"}, nil, `invalid --mode "nosuch": expected connect, connections, .*, primary-change, oplog-window, .* or [a-z-]+ \(see`},
+		{[]string{"--mode", "nosuch"}, nil, `invalid --mode "nosuch": expected asserts, .*, connect, connections, .*, oplog-window, primary-change, .*, replication-lag, .* or [a-z-]+ \(see`},
 		{[]string{"-P", "0"}, nil, `invalid --port "0": expected a TCP port from 1 to 65535`},
 		{[]string{"-P", "70000"}, nil, `invalid --port "70000": expected a TCP port from 1 to 65535`},
 		// Refused whatever the mode, even one that does not use the option.
@@ -432,6 +433,27 @@ func TestBadInput(t *testing.T) {
 		}
 		if r.Elapsed > 2*time.Second {
 			t.Errorf("%v: bad input took %v", tc.args, r.Elapsed)
+		}
+	}
+}
+
+// TestHelpListsEveryMode: a person at a terminal finds every mode in
+// --help, each with its line and default thresholds.
+func TestHelpListsEveryMode(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_mongodb")
+	r := testenv.RunCheck(t, bin, nil, "--help")
+	_, list, ok := strings.Cut(r.Stdout, "\nModes (--mode), with their default thresholds:\n")
+	if !ok {
+		t.Fatalf("--help has no list of modes:\n%s", r.Stdout)
+	}
+	var o mongodb.Options
+	for _, m := range o.Modes() {
+		entry := regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(m.Name) + ` +\S`)
+		if !entry.MatchString(list) {
+			t.Errorf("--help does not list mode %s:\n%s", m.Name, list)
+		}
+		if d := m.Defaults(); d != "" && !strings.Contains(strings.Join(strings.Fields(list), " "), strings.Join(strings.Fields(m.Doc), " ")+" (default "+d+")") {
+			t.Errorf("--help does not give mode %s its defaults (default %s):\n%s", m.Name, d, list)
 		}
 	}
 }

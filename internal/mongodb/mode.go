@@ -29,12 +29,18 @@ import (
 // ModeFunc runs one --mode against an established session.
 type ModeFunc func(ctx context.Context, s *Session, o *Options, env plugin.Env) (*plugin.Result, error)
 
-// Mode is one --mode: what it runs, and the check of its options that
-// Check makes before any connection, so bad input is an UNKNOWN line
-// without network traffic.
+// Mode is one --mode: what it runs, the check of its options that
+// Check makes before any connection (so bad input is an UNKNOWN line
+// without network traffic), and how --help and the man page describe it.
 type Mode struct {
 	Run      ModeFunc
 	Validate func(*Options) error // nil when the mode has no options to check
+	// Doc is one line: what the mode looks at and its main metric, with
+	// the unit -w/-c are in.
+	Doc string
+	// Warning and Critical are the default -w and -c of the main metric,
+	// the same constants the mode judges with; "" for none.
+	Warning, Critical string
 }
 
 var modes = map[string]Mode{}
@@ -49,5 +55,17 @@ func ModeNames() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Modes lists the registered modes for the plugin runtime (plugin.Moded):
+// they are --mode's choices, and --help, the man page and the generated
+// definitions describe each from its Mode.
+func (o *Options) Modes() []plugin.ModeDoc {
+	var out []plugin.ModeDoc
+	for _, n := range ModeNames() {
+		m := modes[n]
+		out = append(out, plugin.ModeDoc{Name: n, Doc: m.Doc, Warning: m.Warning, Critical: m.Critical})
+	}
 	return out
 }

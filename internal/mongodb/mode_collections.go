@@ -31,7 +31,8 @@ func init() {
 			return fmt.Errorf("--mode collections looks at whole databases: drop --collection (--database DB narrows it to one database)")
 		}
 		return nil
-	}})
+	}, Warning: defIndexWarn, Critical: defIndexCrit,
+		Doc: "listCollections and listIndexes of every database (or --database): indexes of the fullest collection (at most 64); collections per database by --count-warning/--count-critical"})
 }
 
 // dbSeen is one database as collections saw it.

@@ -9,7 +9,16 @@ import (
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
-func init() { register("connect", Mode{Run: modeConnect}) }
+// Default thresholds of connect, the time to connect and ping in seconds.
+const (
+	defConnectWarn = "1"
+	defConnectCrit = "3"
+)
+
+func init() {
+	register("connect", Mode{Run: modeConnect, Warning: defConnectWarn, Critical: defConnectCrit,
+		Doc: "connect, TLS and authentication handshake, ping: the time all that takes, in seconds"})
+}
 
 // modeConnect reports what Check already measured: connecting, the
 // handshake (with authentication) and a ping. It sends nothing more, so it
@@ -31,7 +40,7 @@ func modeConnect(ctx context.Context, s *Session, o *Options, env plugin.Env) (*
 func connectResult(target string, secs float64, o *Options) *plugin.Result {
 	var r plugin.Result
 	f := r.Judge(fmt.Sprintf("%s answers ping in %.3f s", target, secs),
-		plugin.Perf{Label: "connect_time", Value: secs, UOM: "s", Thresholds: o.pair("1", "3"), Min: plugin.F(0)})
+		plugin.Perf{Label: "connect_time", Value: secs, UOM: "s", Thresholds: o.pair(defConnectWarn, defConnectCrit), Min: plugin.F(0)})
 	if f.State != plugin.OK {
 		f.Detailf("connect, handshake and ping took longer than the %s range; look at the server's load (mongostat, serverStatus), at the network path and at DNS resolution of the host", f.State)
 	}

@@ -50,8 +50,10 @@ var (
 )
 
 func init() {
-	register("opcounters", Mode{Run: rateMode(opcounterSet)})
-	register("asserts", Mode{Run: rateMode(assertSet)})
+	register("opcounters", Mode{Run: rateMode(opcounterSet),
+		Doc: "serverStatus.opcounters: operations per second since the last run (insert, query, update, delete, getmore, command)"})
+	register("asserts", Mode{Run: rateMode(assertSet),
+		Doc: "serverStatus.asserts: server-side asserts per second since the last run (regular, warning, msg; user asserts only reported)"})
 }
 
 // counters reads the counters of a set from serverStatus.

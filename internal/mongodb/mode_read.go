@@ -20,7 +20,8 @@ const (
 )
 
 func init() {
-	register("read", Mode{Run: modeRead, Validate: needDatabase(true)})
+	register("read", Mode{Run: modeRead, Validate: needDatabase(true), Warning: defReadWarn, Critical: defReadCrit,
+		Doc: "a canary find of one document in --database/--collection (matching --filter): the time of the read in seconds; CRITICAL when it is refused, finds nothing or does not answer"})
 }
 
 // readSeen is what one canary read saw: how long the find took and how it

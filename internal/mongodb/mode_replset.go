@@ -22,11 +22,16 @@ const (
 )
 
 func init() {
-	register("replication-lag", Mode{Run: lagMode(false), Validate: rsValidate})
-	register("replication-lag-percent", Mode{Run: lagMode(true), Validate: rsValidate})
-	register("replset-state", Mode{Run: modeReplsetState, Validate: rsNoMember})
-	register("primary-change", Mode{Run: modePrimaryChange, Validate: rsNoMember})
-	register("oplog-window", Mode{Run: modeOplogWindow, Validate: rsNoMember})
+	register("replication-lag", Mode{Run: lagMode(false), Validate: rsValidate, Warning: defLagWarn, Critical: defLagCrit,
+		Doc: "replSetGetStatus: how far each member (--member self|all) is behind the primary, in seconds"})
+	register("replication-lag-percent", Mode{Run: lagMode(true), Validate: rsValidate, Warning: defLagPctWarn, Critical: defLagPctCrit,
+		Doc: "the lag of each member in % of the oplog window it must stay within"})
+	register("replset-state", Mode{Run: modeReplsetState, Validate: rsNoMember,
+		Doc: "the state of every member, the primaries and the voting majority: WARNING for a member down or syncing, CRITICAL without a primary or a majority"})
+	register("primary-change", Mode{Run: modePrimaryChange, Validate: rsNoMember,
+		Doc: "the primary and its election term against the last run's: WARNING for --hold after a change or a re-election, CRITICAL without a primary"})
+	register("oplog-window", Mode{Run: modeOplogWindow, Validate: rsNoMember, Warning: defOplogWarn, Critical: defOplogCrit,
+		Doc: "hours between the first and the last entry of the oplog; low is bad"})
 }
 
 // lagMode is replication-lag, or with percent replication-lag-percent,

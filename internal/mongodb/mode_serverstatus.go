@@ -22,7 +22,7 @@ func init() {
 			return fmt.Errorf("--mode server-status needs --field PATH, the serverStatus field to judge (for example metrics.cursor.timedOut)")
 		}
 		return nil
-	}})
+	}, Doc: "any numeric serverStatus field (--field PATH): its value, or with --rate its increase per second since the last run"})
 }
 
 // modeServerStatus judges one numeric serverStatus field: its value, or

@@ -24,11 +24,18 @@ import (
 // The sharded-cluster modes run through a mongos and read the config
 // database it serves (and ping each shard); they never write.
 
+// defJumboWarn is jumbo-chunks' default -w: any jumbo chunk warns.
+const defJumboWarn = "0"
+
 func init() {
-	register("shards", Mode{Run: modeShards})
-	register("balancer", Mode{Run: modeBalancer})
-	register("chunk-balance", Mode{Run: chunkMode(false), Validate: collectionNeedsDatabase})
-	register("jumbo-chunks", Mode{Run: chunkMode(true), Validate: collectionNeedsDatabase})
+	register("shards", Mode{Run: modeShards,
+		Doc: "listShards and a ping of each shard's primary: CRITICAL for a shard that does not answer or has no primary"})
+	register("balancer", Mode{Run: modeBalancer,
+		Doc: "balancerStatus, noBalance collections and the last rounds: CRITICAL when the balancer is off (--balancer-off), WARNING for a failed round"})
+	register("chunk-balance", Mode{Run: chunkMode(false), Validate: collectionNeedsDatabase,
+		Doc: "the chunks per shard of each sharded collection (or of --database/--collection): its imbalance in %"})
+	register("jumbo-chunks", Mode{Run: chunkMode(true), Validate: collectionNeedsDatabase, Warning: defJumboWarn,
+		Doc: "chunks flagged jumbo (too large to move) in the sharded collections (or of --database/--collection)"})
 }
 
 func collectionNeedsDatabase(o *Options) error {
@@ -336,7 +343,7 @@ func chunkMode(jumbo bool) ModeFunc {
 		}
 		var r *plugin.Result
 		if jumbo {
-			r = sharding.JumboResult(d, o.pair("0", ""))
+			r = sharding.JumboResult(d, o.pair(defJumboWarn, ""))
 		} else {
 			r = sharding.ChunkBalanceResult(d, o.pair("", ""))
 		}

@@ -11,9 +11,12 @@ import (
 )
 
 func init() {
-	register("database-size", Mode{Run: modeDatabaseSize, Validate: needDatabase(false)})
-	register("collection-size", Mode{Run: modeCollectionSize, Validate: needDatabase(true)})
-	register("index-size", Mode{Run: modeIndexSize, Validate: needDatabase(false)})
+	register("database-size", Mode{Run: modeDatabaseSize, Validate: needDatabase(false),
+		Doc: "dbStats of --database: bytes on disk (storageSize + indexSize)"})
+	register("collection-size", Mode{Run: modeCollectionSize, Validate: needDatabase(true),
+		Doc: "collStats of --database/--collection: bytes on disk without indexes (storageSize)"})
+	register("index-size", Mode{Run: modeIndexSize, Validate: needDatabase(false),
+		Doc: "bytes of the indexes of --database (dbStats.indexSize), or of --collection (collStats.totalIndexSize)"})
 }
 
 func needDatabase(collection bool) func(o *Options) error {

@@ -13,7 +13,8 @@ import (
 )
 
 func init() {
-	register("startup-warnings", Mode{Run: modeStartupWarnings})
+	register("startup-warnings", Mode{Run: modeStartupWarnings,
+		Doc: "getLog startupWarnings and hostInfo: WARNING for NUMA without interleave, transparent huge pages and zone reclaim; the others listed (--ignore-id silences one)"})
 }
 
 func modeStartupWarnings(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*plugin.Result, error) {

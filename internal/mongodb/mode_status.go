@@ -13,11 +13,25 @@ import (
 	"github.com/opschecks/opschecks/thresholds"
 )
 
+// Default thresholds of the serverStatus modes that have one.
+const (
+	defConnectionsWarn = "80" // % of current + available
+	defConnectionsCrit = "90"
+	defCacheWarn       = "95" // % of the configured cache
+	defCacheCrit       = "99"
+	defQueuesWarn      = "10" // readers or writers waiting
+	defQueuesCrit      = "50"
+)
+
 func init() {
-	register("connections", Mode{Run: modeConnections})
-	register("memory", Mode{Run: statusMode(memoryResult)})
-	register("wiredtiger-cache", Mode{Run: statusMode(wiredTigerResult)})
-	register("queues", Mode{Run: statusMode(queuesResult)})
+	register("connections", Mode{Run: modeConnections, Warning: defConnectionsWarn, Critical: defConnectionsCrit,
+		Doc: "serverStatus.connections: connections in use, in % of current + available; the count and the creation rate by --count-*/--rate-*"})
+	register("memory", Mode{Run: statusMode(memoryResult),
+		Doc: "serverStatus.mem: resident memory in MiB"})
+	register("wiredtiger-cache", Mode{Run: statusMode(wiredTigerResult), Warning: defCacheWarn, Critical: defCacheCrit,
+		Doc: "serverStatus.wiredTiger.cache: % of the configured cache in use; its dirty part by --dirty-warning/--dirty-critical"})
+	register("queues", Mode{Run: statusMode(queuesResult), Warning: defQueuesWarn, Critical: defQueuesCrit,
+		Doc: "serverStatus.globalLock.currentQueue: readers and writers waiting for a lock, each"})
 }
 
 // serverStatus fetches serverStatus without the sections no mode reads.
@@ -80,7 +94,7 @@ func connectionsResult(ss Doc, target string, o *Options) (*plugin.Result, error
 	if limit > 0 {
 		pct = cur / limit * 100
 	}
-	used := plugin.Perf{Label: "connections_used", Value: round(pct, 2), UOM: "%", Thresholds: o.pair("80", "90"), Min: plugin.F(0), Max: plugin.F(100)}
+	used := plugin.Perf{Label: "connections_used", Value: round(pct, 2), UOM: "%", Thresholds: o.pair(defConnectionsWarn, defConnectionsCrit), Min: plugin.F(0), Max: plugin.F(100)}
 	current := plugin.Perf{Label: "connections_current", Value: cur, Thresholds: thresholds.NewPair(o.CountWarning, o.CountCritical), Min: plugin.F(0), Max: plugin.F(limit)}
 	var r plugin.Result
 	f := r.Add(plugin.Worst(used.State(), current.State()), fmt.Sprintf("%s: %.0f of %.0f connections used (%.1f%%)", target, cur, limit, pct),
@@ -147,7 +161,7 @@ func wiredTigerResult(ss Doc, target string, o *Options) (*plugin.Result, error)
 	dirtyPair := thresholds.NewPair(orDefault(o.DirtyWarning, "10"), orDefault(o.DirtyCritical, "20"))
 	var r plugin.Result
 	f := r.Judge(fmt.Sprintf("%s: WiredTiger cache %.1f%% used (%s of %s)", target, usedPct, mib(used), mib(maxB)),
-		plugin.Perf{Label: "cache_used", Value: round(usedPct, 2), UOM: "%", Thresholds: o.pair("95", "99"), Min: plugin.F(0), Max: plugin.F(100)},
+		plugin.Perf{Label: "cache_used", Value: round(usedPct, 2), UOM: "%", Thresholds: o.pair(defCacheWarn, defCacheCrit), Min: plugin.F(0), Max: plugin.F(100)},
 		plugin.Perf{Label: "cache_used_bytes", Value: used, UOM: "B", Min: plugin.F(0), Max: plugin.F(maxB)},
 	)
 	if f.State != plugin.OK {
@@ -169,7 +183,7 @@ func queuesResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
 		return nil, err
 	}
 	rd, wr := v[0], v[1]
-	pair := o.pair("10", "50")
+	pair := o.pair(defQueuesWarn, defQueuesCrit)
 	readers := plugin.Perf{Label: "queue_readers", Value: rd, Thresholds: pair, Min: plugin.F(0)}
 	writers := plugin.Perf{Label: "queue_writers", Value: wr, Thresholds: pair, Min: plugin.F(0)}
 	st := plugin.Worst(readers.State(), writers.State())

@@ -31,10 +31,10 @@ type Options struct {
 	TLSCertKeyFile string `long:"tls-cert-key-file" value-name:"FILE" description:"PEM file holding the client certificate and its key (implies --tls; needed for MONGODB-X509)"`
 	TLSInsecure    bool   `long:"tls-insecure" description:"Do not verify the server certificate or host name (implies --tls; for tests only)"`
 
-	Mode string `short:"m" long:"mode" default:"connect" value-name:"MODE" choice:"connect" choice:"connections" choice:"memory" choice:"wiredtiger-cache" choice:"queues" choice:"opcounters" choice:"asserts" choice:"database-size" choice:"collection-size" choice:"index-size" choice:"startup-warnings" choice:"replication-lag" choice:"replication-lag-percent" choice:"replset-state" choice:"primary-change" choice:"oplog-window" choice:"read" choice:"server-status" choice:"collections" choice:"shards" choice:"balancer" choice:"chunk-balance" choice:"jumbo-chunks" description:"What to check; the documentation gives each mode's thresholds"`
+	Mode string `short:"m" long:"mode" default:"connect" value-name:"MODE" description:"What to check; the modes are listed below with what they look at and their default thresholds"`
 
-	Warning       *thresholds.Range `short:"w" long:"warning" value-name:"RANGE" description:"Warning range of the mode's main metric (the default depends on the mode: connect 1 s, connections 80 %, wiredtiger-cache 95 %, queues 10, replication-lag 60 s, replication-lag-percent 50 %, oplog-window 24: hours, read 1 s, collections 50 indexes, jumbo-chunks 0; the other modes alert only when a range is given)"`
-	Critical      *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range of the mode's main metric (the default depends on the mode: connect 3 s, connections 90 %, wiredtiger-cache 99 %, queues 50, replication-lag 300 s, replication-lag-percent 80 %, oplog-window 4: hours, read 3 s, collections 60 indexes)"`
+	Warning       *thresholds.Range `short:"w" long:"warning" value-name:"RANGE" description:"Warning range of the mode's main metric (its default depends on the mode: see the modes; a mode without one alerts only when a range is given)"`
+	Critical      *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range of the mode's main metric (its default depends on the mode: see the modes)"`
 	DirtyWarning  *thresholds.Range `long:"dirty-warning" value-name:"RANGE" description:"wiredtiger-cache: warning range of the dirty part of the cache, percent (default 10)"`
 	DirtyCritical *thresholds.Range `long:"dirty-critical" value-name:"RANGE" description:"wiredtiger-cache: critical range of the dirty part of the cache, percent (default 20)"`
 
@@ -51,6 +51,9 @@ type Options struct {
 // needs --database, --member belongs to the lag modes), before any
 // connection: the plugin runtime calls it once after parsing.
 func (o *Options) Validate() error {
+	if err := redactError(validURI(o.URI), uriPassword(o.URI)); err != nil {
+		return err
+	}
 	if err := o.checkModeOptions(); err != nil {
 		return err
 	}

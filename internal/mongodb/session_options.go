@@ -83,6 +83,23 @@ func tlsConfig(o *Options) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// validURI refuses a --uri that is not a connection string, when the
+// options are parsed. A mongodb:// URI is parsed whole (no I/O); a
+// mongodb+srv:// one only when connecting, since parsing it looks up DNS
+// records.
+func validURI(uri string) error {
+	switch {
+	case uri == "" || strings.HasPrefix(uri, "mongodb+srv://"):
+		return nil
+	case strings.HasPrefix(uri, "mongodb://"):
+		if err := options.Client().ApplyURI(uri).Validate(); err != nil {
+			return fmt.Errorf("invalid --uri: %v", err)
+		}
+		return nil
+	}
+	return errors.New("invalid --uri: expected a connection string starting with mongodb:// or mongodb+srv://")
+}
+
 // clientOptions turns the options into driver options; it does no I/O
 // except the DNS lookups of a mongodb+srv URI, which it bounds by ctx.
 func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.ClientOptions, *Session, error) {
@@ -104,7 +121,7 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 				return nil, nil, fmt.Errorf("resolving the DNS SRV records of the --uri host: %w", ctx.Err())
 			}
 		default:
-			return nil, nil, errors.New("invalid --uri: expected a connection string starting with mongodb:// or mongodb+srv://")
+			return nil, nil, validURI(o.URI)
 		}
 		if err := co.Validate(); err != nil {
 			var dnsErr *net.DNSError

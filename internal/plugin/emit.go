@@ -25,10 +25,11 @@ type CheckDoc struct {
 	Label   string      `json:"label"`
 	Doc     string      `json:"doc"`
 	Options []OptionDoc `json:"options"`
+	Modes   []ModeDoc   `json:"modes,omitempty"` // the values of --mode, when they register themselves (Moded)
 }
 
-func optionsJSON(spec Spec, p *flags.Parser) string {
-	d := CheckDoc{Name: spec.Name, Label: spec.Label, Doc: spec.Doc}
+func optionsJSON(spec Spec, p *flags.Parser, modes []ModeDoc) string {
+	d := CheckDoc{Name: spec.Name, Label: spec.Label, Doc: spec.Doc, Modes: modes}
 	for _, g := range p.Groups() {
 		for _, o := range g.Options() {
 			if o.Hidden {

@@ -18,6 +18,10 @@ type Common struct {
 	Verbose      []bool       `short:"v" long:"verbose" description:"More detail; repeat for more (-vvv also shows internal traces)"`
 	Timeout      Duration     `short:"t" long:"timeout" default:"10s" value-name:"DURATION" description:"Answer within this time (10, 10s, 1.5s)"`
 	TimeoutState TimeoutState `long:"timeout-state" default:"unknown" choice:"unknown" choice:"critical" value-name:"STATE" description:"State reported on timeout"`
+	// ValidateOptions is for people who write command definitions: it
+	// checks a command line without running the check (README, "How
+	// every check behaves"; tests/docs runs every documented one so).
+	ValidateOptions bool `long:"validate-options" description:"Check the other options as a run would (values, combinations, what the mode needs) and exit without looking at anything: exit 0 and OK when they are valid, 3 and the reason when not"`
 
 	// Hidden: used by packaging/ to generate definitions and man pages
 	// from the options themselves.

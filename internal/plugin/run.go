@@ -109,7 +109,18 @@ func NewParser(spec Spec, opts Options) *flags.Parser {
 	if _, err := p.AddGroup("Options", "", opts); err != nil {
 		panic(err) // a malformed options struct is a bug caught by every test
 	}
+	if m, ok := opts.(Moded); ok {
+		setModeChoices(p, m.Modes())
+	}
 	return p
+}
+
+// modesOf returns the modes of a check's options, if it has any.
+func modesOf(opts Options) []ModeDoc {
+	if m, ok := opts.(Moded); ok {
+		return m.Modes()
+	}
+	return nil
 }
 
 func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
@@ -151,6 +162,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		var b strings.Builder
 		describeChoices(parser)
 		parser.WriteHelp(&b)
+		writeModes(&b, modesOf(opts))
 		pr.print(b.String()+"\n", 3)
 		return 3
 	case c.Version:
@@ -163,7 +175,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		pr.print(b.String(), 3)
 		return 3
 	case c.EmitOptions:
-		pr.print(optionsJSON(spec, parser), 3)
+		pr.print(optionsJSON(spec, parser, modesOf(opts)), 3)
 		return 3
 	case len(rest) > 0:
 		pr.print(oneLine(spec, Unknown, "unexpected argument %q (see %s --help)", rest[0], spec.Name), 3)
@@ -174,6 +186,10 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 			pr.print(oneLine(spec, Unknown, "%s (see %s --help)", err.Error(), spec.Name), 3)
 			return 3
 		}
+	}
+	if c.ValidateOptions {
+		pr.print(oneLine(spec, OK, "options are valid; nothing was checked (--validate-options)"), 0)
+		return 0
 	}
 
 	timeout := c.Timeout.D()

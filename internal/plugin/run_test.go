@@ -1,6 +1,7 @@
 package plugin_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
@@ -89,6 +91,15 @@ func TestBinaryContract(t *testing.T) {
 		{"choice after --", []string{"--", "--behave", "VERDICT"}, 3, `unexpected argument "--behave"`, 1},
 		{"validate", []string{"--value", "-2000"}, 3, "FAKE UNKNOWN - --value below -1000 needs a --behave other than ok (see check_fake --help)", 1},
 		{"validate passes", []string{"--value", "-2000", "--behave", "verdict"}, 2, "FAKE CRITICAL - nothing listens", 1},
+		// --validate-options: the whole validation, then exit without running.
+		{"validate only", []string{"--behave", "hang", "-w", "5", "--validate-options"}, 0, "FAKE OK - options are valid; nothing was checked (--validate-options)", 1},
+		{"validate only refuses a range", []string{"--validate-options", "-w", "5:1"}, 3, `invalid range "5:1"`, 1},
+		{"validate only refuses a choice", []string{"--validate-options", "--behave", "fly"}, 3, `invalid --behave "fly"`, 1},
+		{"validate only refuses a combination", []string{"--validate-options", "--value", "-2000"}, 3, "FAKE UNKNOWN - --value below -1000 needs a --behave other than ok", 1},
+		{"validate only refuses an argument", []string{"--validate-options", "extra"}, 3, `unexpected argument "extra"`, 1},
+		// Modes that register themselves (Moded) are --mode's choices.
+		{"registered mode", []string{"--mode", "DOUBLED", "--value", "50"}, 2, "FAKE CRITICAL - ", 0},
+		{"unregistered mode", []string{"--mode", "lag"}, 3, `FAKE UNKNOWN - invalid --mode "lag": expected plain or doubled (see check_fake --help)`, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,6 +145,30 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 	if strings.Contains(r.Stdout, "emit-options-json") {
 		t.Error("hidden options show in --help")
+	}
+	// Every registered mode, its line wrapped at 80 columns, and its
+	// default thresholds kept on one line.
+	want := `
+Modes (--mode), with their default thresholds:
+  plain    the value as given (default -c 90)
+  doubled  twice the value, a mode whose line is long enough to be wrapped by
+           the help at eighty columns (default -w 10: -c ~:20)
+`
+	if !strings.HasSuffix(r.Stdout, want+"\n") {
+		t.Errorf("help does not end with the modes:\n%s\nwant\n%s", r.Stdout, want)
+	}
+	r = testenv.RunCheck(t, bin, nil, "--emit-options-json")
+	var doc plugin.CheckDoc
+	if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Modes) != 2 || doc.Modes[1] != (plugin.ModeDoc{Name: "doubled", Doc: "twice the value, a mode whose line is long enough to be wrapped by the help at eighty columns", Warning: "10:", Critical: "~:20"}) {
+		t.Errorf("--emit-options-json modes: %+v", doc.Modes)
+	}
+	for _, o := range doc.Options {
+		if o.Long == "mode" && strings.Join(o.Choices, ",") != "plain,doubled" {
+			t.Errorf("--mode choices %q, want the registered modes", o.Choices)
+		}
 	}
 }
 

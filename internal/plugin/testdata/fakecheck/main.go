@@ -19,6 +19,15 @@ type options struct {
 	Critical *thresholds.Range `short:"c" long:"critical" default:"90" description:"Critical range"`
 	Value    float64           `long:"value" default:"1" description:"Value to evaluate"`
 	Behave   string            `short:"b" long:"behave" default:"ok" choice:"ok" choice:"hang" choice:"syscall" choice:"panic" choice:"error" choice:"verdict" choice:"ctx" choice:"dupperf"`
+	Mode     string            `long:"mode" default:"plain" description:"How the value is judged"`
+}
+
+// Modes registers the --mode values as check_mongodb's modes do.
+func (o *options) Modes() []plugin.ModeDoc {
+	return []plugin.ModeDoc{
+		{Name: "plain", Doc: "the value as given", Critical: "90"},
+		{Name: "doubled", Doc: "twice the value, a mode whose line is long enough to be wrapped by the help at eighty columns", Warning: "10:", Critical: "~:20"},
+	}
 }
 
 // Validate refuses a combination, as a check's options do.
@@ -52,6 +61,9 @@ func main() {
 			case "ctx":
 				<-ctx.Done()
 				return nil, ctx.Err()
+			}
+			if o.Mode == "doubled" {
+				o.Value *= 2
 			}
 			var r plugin.Result
 			r.Judge("value is "+time.Duration(o.Value).String(),
