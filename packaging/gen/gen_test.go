@@ -44,7 +44,11 @@ func withProfile(t *testing.T, name string, p profile) {
 // formats are reviewed once and then held still.
 func TestRenderGolden(t *testing.T) {
 	withProfile(t, "check_demo", profile{
-		Example:    []string{"--mode", "lag", "--local", "--pid=1", "-H", "db.example"},
+		Example: []string{"--mode", "lag", "--local", "--pid=1", "-H", "db.example"},
+		Examples: []example{
+			{[]string{"-H", "db.example", "--mode", "LAG"}, "How far db.example is behind."},
+			{[]string{"--very-long-option-name", "it's"}, "A quoted value."},
+		},
 		Remote:     true,
 		HostOption: "host",
 		Privileged: "reads what only root may",
@@ -105,6 +109,9 @@ func TestRenderDetails(t *testing.T) {
 		{"icinga2/opschecks-services.conf", "\tvars.opschecks_demo_local = true\n\tvars.opschecks_demo_pid = [ \"7\" ]\n"},
 		{"sudoers/opschecks", "# (no check needs privilege)\n"},
 		{"man/check_demo.1", ".TH CHECK_DEMO 1 \"\" \"opschecks\" \"Monitoring plugins\"\n"},
+		{"man/check_demo.1", ".SH MODES\nThe values of \\fB\\-\\-mode\\fR, with their default thresholds.\n.TP\n\\fBconnect\\fR\nthe time to connect, in seconds (default \\-w 1 \\-c 3)\n.TP\n\\fBlag\\fR\nhow far behind, in seconds; \\-w/\\-c only\n.SH EXAMPLES\n"},
+		// Without examples of its own, the man page shows the service's.
+		{"man/check_demo.1", ".SH EXAMPLES\n.TP\n\\fBcheck_demo \\-\\-local \\-\\-pid 7\\fR\nThe check with the arguments of the example service.\n.TP\n\\fBcheck_demo \\-\\-local \\-\\-pid 7 \\-\\-validate\\-options\\fR\n"},
 	} {
 		if !strings.Contains(files[tc.file], tc.want) {
 			t.Errorf("%s lacks %q:\n%s", tc.file, tc.want, files[tc.file])
@@ -123,9 +130,12 @@ func TestRenderDetails(t *testing.T) {
 	if strings.Contains(strings.SplitN(files["icinga2/opschecks-services.conf"], "*/", 2)[1], "command_endpoint") {
 		t.Errorf("the network check's example service runs on the agent:\n%s", files["icinga2/opschecks-services.conf"])
 	}
-	// --help and --version only print: no Icinga argument for them.
-	if strings.Contains(files["icinga2/opschecks-commands.conf"], `"--help"`) {
-		t.Error("CheckCommand has a --help argument")
+	// --help, --version and --validate-options only print: no Icinga
+	// argument, no Nagios option line for them.
+	for _, o := range []string{"--help", "--validate-options"} {
+		if strings.Contains(files["icinga2/opschecks-commands.conf"], `"`+o+`"`) || strings.Contains(files["nagios/opschecks-commands.cfg"], o) {
+			t.Errorf("a definition offers %s", o)
+		}
 	}
 	// The build date of go-flags' man page is gone (no daily drift).
 	if strings.Contains(files["man/check_demo.1"], "2026") {
@@ -163,11 +173,17 @@ func TestExampleArgsErrors(t *testing.T) {
 		{[]string{"-x"}, `"-x" names no option`},
 		{[]string{"--pid"}, "lacks its value"},
 		{[]string{"--local=1"}, "gives a value to a boolean"},
+		{[]string{"--mode", "lags"}, `example --mode "lags" is none of connect, lag`},
 	} {
 		withProfile(t, "check_demo", profile{Example: tc.args})
 		_, err := Render([]Check{demo(t)})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("example %q: error %v, want %q", tc.args, err, tc.want)
+		}
+		// The man page's examples are held to the same.
+		withProfile(t, "check_demo", profile{Examples: []example{{tc.args, "x"}}})
+		if _, err := Render([]Check{demo(t)}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("man example %q: error %v, want %q", tc.args, err, tc.want)
 		}
 	}
 	withProfile(t, "check_demo", profile{Remote: true, HostOption: "hostname"})
