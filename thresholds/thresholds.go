@@ -28,6 +28,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // State is a plugin state as the guidelines number them.
@@ -154,12 +155,17 @@ func Parse(s string) (Range, error) {
 	return r, nil
 }
 
-// clip keeps error messages one readable line even for huge input.
+// clip keeps error messages one readable line even for huge input, cut
+// on a character boundary so that valid UTF-8 input stays valid.
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "..."
+	if len(s) <= 40 {
+		return s
 	}
-	return s
+	cut := 40
+	for cut > 36 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }
 
 func parseNumber(s string) (float64, error) {

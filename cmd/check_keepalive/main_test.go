@@ -287,7 +287,7 @@ func TestSocketsInNamespace(t *testing.T) {
 		t.Errorf("host audit alone reported sockets: %q", r.FirstLine())
 	}
 	r = runIn(t, ns, bin, "--max-detect", "60")
-	if r.Code != 1 || !strings.Contains(r.FirstLine(), "dead peer is detected after 80s") || !strings.Contains(r.FirstLine(), "'keepalive_detect_time'=80s;60;") {
+	if r.Code != 1 || !strings.Contains(r.FirstLine(), "dead peer is detected after 80s") || !strings.Contains(r.FirstLine(), "keepalive_detect_time=80s;60;") {
 		t.Errorf("--max-detect 60: exit %d, %q", r.Code, r.FirstLine())
 	}
 	// An interval longer than the idle timeout is the gap after the first probe.

@@ -224,7 +224,7 @@ func TestSRVURI(t *testing.T) {
 	t.Run("no TXT record", func(t *testing.T) {
 		before := z.count(dnsTypeSRV, "_mongodb._tcp."+z.host)
 		r := run(t, append([]string{"--uri", "mongodb+srv://" + z.host + "/?tls=false", "-vv"}, relaxed...)...)
-		expect(t, r, 0, `^MONGODB OK - `+member+` answers ping in \d+\.\d{3} s \| 'connect_time'=[0-9.]+s;8;9;0$`)
+		expect(t, r, 0, `^MONGODB OK - `+member+` answers ping in \d+\.\d{3} s \| connect_time=[0-9.]+s;8;9;0$`)
 		if !strings.Contains(r.Stdout, "connected to "+z.member+":"+port+" (direct: false)") {
 			t.Errorf("details lack the member found through SRV:\n%s", r.Stdout)
 		}

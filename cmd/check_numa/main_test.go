@@ -85,13 +85,13 @@ func TestRealProcesses(t *testing.T) {
 		want []string
 	}{
 		{"interleaved", []string{"--pid", strconv.Itoa(interleaved)}, 0,
-			[]string{"NUMA OK - 2 NUMA nodes; 1 of 1 process interleaved;", fmt.Sprintf("[OK] sleep (PID %d): memory policy interleave:", interleaved), "'interleaved'=100%"}},
+			[]string{"NUMA OK - 2 NUMA nodes; 1 of 1 process interleaved;", fmt.Sprintf("[OK] sleep (PID %d): memory policy interleave:", interleaved), "interleaved=100%"}},
 		{"plain", []string{"--pid", strconv.Itoa(plain)}, 1,
-			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (memory policy default);", plain), "numactl --interleave=all <command>", "'interleaved'=0%"}},
+			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (memory policy default);", plain), "numactl --interleave=all <command>", "interleaved=0%"}},
 		{"plain critical", []string{"--pid", strconv.Itoa(plain), "--policy-state", "critical"}, 2,
 			[]string{fmt.Sprintf("NUMA CRITICAL - sleep (PID %d) is not interleaved", plain)}},
 		{"both", []string{"--pid", strconv.Itoa(interleaved), "--pid", strconv.Itoa(plain)}, 1,
-			[]string{"1 of 2 processes interleaved", "'interleaved'=50%"}},
+			[]string{"1 of 2 processes interleaved", "interleaved=50%"}},
 		// numactl --membind=0: a single-node bind, accepted only with --allow-bind.
 		{"bound", []string{"--pid", strconv.Itoa(bound)}, 1,
 			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (bound to node 0);", bound), "pass --allow-bind"}},
@@ -101,9 +101,9 @@ func TestRealProcesses(t *testing.T) {
 			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (prefers node 0);", preferred)}},
 		// --distribution parses every line of the real numa_maps.
 		{"distribution interleaved", []string{"--pid", strconv.Itoa(interleaved), "--distribution"}, 0,
-			[]string{"'interleaved_pages'=100%", "resident in", "'imbalance'=0%"}},
+			[]string{"interleaved_pages=100%", "resident in", "imbalance=0%"}},
 		{"distribution plain", []string{"--pid", strconv.Itoa(plain), "--distribution"}, 2,
-			[]string{"pages 100.0% imbalanced over nodes 0-1", "'interleaved_pages'=0%", "'imbalance'=100%;20;50;0;100", "'proc_node1'=0B"}},
+			[]string{"pages 100.0% imbalanced over nodes 0-1", "interleaved_pages=0%", "imbalance=100%;20;50;0;100", "proc_node1=0B"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -224,9 +224,9 @@ func TestRealSingleNode(t *testing.T) {
 	}
 	bin := testenv.BuildCheck(t, "check_numa")
 	r := testenv.RunCheck(t, bin, nil)
-	want := fmt.Sprintf("NUMA OK - not a NUMA machine (1 node) | 'nodes'=1;;;1 'node0_free'=")
+	want := fmt.Sprintf("NUMA OK - not a NUMA machine (1 node) | nodes=1;;;1 node0_free=")
 	if r.Code != 0 || r.Stderr != "" || !strings.HasPrefix(r.FirstLine(), want) ||
-		!strings.Contains(r.FirstLine(), fmt.Sprintf("'node0_total'=%dB", total*1024)) {
+		!strings.Contains(r.FirstLine(), fmt.Sprintf("node0_total=%dB", total*1024)) {
 		t.Errorf("exit %d, stderr %q:\n%s", r.Code, r.Stderr, r.Stdout)
 	}
 	// --require-numa turns the same machine into a CRITICAL.

@@ -89,7 +89,7 @@ var infoCounters = []string{"search_restart", "invalid", "error"}
 // run.
 func judgeDrops(res *plugin.Result, obs Observation, o *Options) {
 	dropPerf := func(name string, v float64) plugin.Perf {
-		return plugin.Perf{Label: name + "_rate", Value: v, Thresholds: o.Drops(), Min: plugin.F(0)}
+		return plugin.Perf{Label: plugin.Label(name, "rate"), Value: v, Thresholds: o.Drops(), Min: plugin.F(0)}
 	}
 	if obs.StatErr != nil {
 		res.Add(plugin.Unknown, "cannot read the per-CPU conntrack statistics: "+obs.StatErr.Error())
@@ -101,7 +101,7 @@ func judgeDrops(res *plugin.Result, obs Observation, o *Options) {
 			perf = append(perf, dropPerf(c.name, math.NaN()))
 		}
 		for _, n := range infoCounters {
-			perf = append(perf, plugin.Perf{Label: n + "_rate", Value: math.NaN(), Min: plugin.F(0)})
+			perf = append(perf, plugin.Perf{Label: plugin.Label(n, "rate"), Value: math.NaN(), Min: plugin.F(0)})
 		}
 		f := res.Add(st, "drops: "+why, perf...)
 		f.Quiet = true
@@ -120,7 +120,7 @@ func judgeDrops(res *plugin.Result, obs Observation, o *Options) {
 		perf = append(perf, p)
 	}
 	for _, n := range infoCounters {
-		perf = append(perf, plugin.Perf{Label: n + "_rate", Value: round(rates[n]), Min: plugin.F(0)})
+		perf = append(perf, plugin.Perf{Label: plugin.Label(n, "rate"), Value: round(rates[n]), Min: plugin.F(0)})
 	}
 	if len(bad) == 0 {
 		f := res.Add(plugin.OK, "no drops, early drops or insert failures since the last run", perf...)

@@ -9,7 +9,6 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
-	"github.com/opschecks/opschecks/internal/mongodb/sharding"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
 )
@@ -182,8 +181,8 @@ func collectionsResult(dbs []dbSeen, of int, target string, o *Options) *plugin.
 		for _, n := range d.Indexes {
 			total += n
 		}
-		p := plugin.Perf{Label: sharding.Label("collections", d.Name), Value: float64(len(d.Indexes) + len(d.Uncounted)), Thresholds: countPair, Min: plugin.F(0)}
-		perf = append(perf, p, plugin.Perf{Label: sharding.Label("indexes", d.Name), Value: float64(total), Min: plugin.F(0)})
+		p := plugin.Perf{Label: plugin.Label("collections", d.Name), Value: float64(len(d.Indexes) + len(d.Uncounted)), Thresholds: countPair, Min: plugin.F(0)}
+		perf = append(perf, p, plugin.Perf{Label: plugin.Label("indexes", d.Name), Value: float64(total), Min: plugin.F(0)})
 		if st := p.State(); st != plugin.OK {
 			r.Add(st, fmt.Sprintf("database %s holds %.0f collections", d.Name, p.Value)).
 				Detailf("every collection and index is a file of WiredTiger with its cache and checkpoint cost; consolidate collections")

@@ -126,7 +126,7 @@ const apartKey = "apart."
 // as their own finding: what the secondary applies from its sync source.
 // -w/-c do not apply to them: the load they measure is the primary's.
 func apartResult(r *plugin.Result, cs counterSet, cur map[string]float64, rates state.Rates) {
-	label := func(k string) string { return cs.section + "_repl_" + k }
+	label := func(k string) string { return plugin.Label(cs.section, "repl", k) }
 	if st, why, ready := rates.Pending(); !ready {
 		f := r.Add(st, fmt.Sprintf("replicated operations (%s): %s", cs.apart, why))
 		for _, k := range cs.required {
@@ -166,10 +166,10 @@ func rateResult(cs counterSet, target string, cur map[string]float64, rates stat
 		f := r.Add(st, fmt.Sprintf("%s: %s: %s", target, cs.section, why))
 		for _, k := range keys {
 			if _, has := cur[k]; has {
-				f.Perf = append(f.Perf, plugin.Perf{Label: cs.section + "_" + k, Value: math.NaN(), Min: plugin.F(0)})
+				f.Perf = append(f.Perf, plugin.Perf{Label: plugin.Label(cs.section, k), Value: math.NaN(), Min: plugin.F(0)})
 			}
 		}
-		f.Perf = append(f.Perf, plugin.Perf{Label: cs.section + "_alerting", Value: math.NaN(), Thresholds: pair, Min: plugin.F(0)})
+		f.Perf = append(f.Perf, plugin.Perf{Label: plugin.Label(cs.section, "alerting"), Value: math.NaN(), Thresholds: pair, Min: plugin.F(0)})
 		return &r
 	}
 	total := 0.0
@@ -184,9 +184,9 @@ func rateResult(cs counterSet, target string, cur map[string]float64, rates stat
 			continue
 		}
 		parts = append(parts, fmt.Sprintf("%s %s", k, fmtRate(v)))
-		perf = append(perf, plugin.Perf{Label: cs.section + "_" + k, Value: round(v, 3), Min: plugin.F(0)})
+		perf = append(perf, plugin.Perf{Label: plugin.Label(cs.section, k), Value: round(v, 3), Min: plugin.F(0)})
 	}
-	alerting := plugin.Perf{Label: cs.section + "_alerting", Value: round(total, 3), Thresholds: pair, Min: plugin.F(0)}
+	alerting := plugin.Perf{Label: plugin.Label(cs.section, "alerting"), Value: round(total, 3), Thresholds: pair, Min: plugin.F(0)}
 	f := r.Add(alerting.State(), fmt.Sprintf("%s: %s %s (%s)", target, fmtNum(total), cs.what, strings.Join(parts, ", ")), append(perf, alerting)...)
 	if f.State != plugin.OK {
 		f.Detailf("%s", cs.hint)

@@ -11,7 +11,6 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/bsontype"
 
-	"github.com/opschecks/opschecks/internal/mongodb/sharding"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/state"
 )
@@ -130,10 +129,10 @@ func fieldResult(field string, v float64, rates *state.Rates, target string, o *
 	pair := o.pair("", "")
 	if rates == nil {
 		r.Judge(fmt.Sprintf("%s: serverStatus %s = %s", target, field, strconv.FormatFloat(v, 'f', -1, 64)),
-			plugin.Perf{Label: sharding.Label(field), Value: v, Thresholds: pair})
+			plugin.Perf{Label: plugin.Label(field), Value: v, Thresholds: pair})
 		return &r
 	}
-	label := sharding.Label(field, "rate")
+	label := plugin.Label(field, "rate")
 	if st, why, ready := rates.Pending(); !ready {
 		r.Add(st, fmt.Sprintf("%s: serverStatus %s = %s: %s", target, field, strconv.FormatFloat(v, 'f', -1, 64), why),
 			plugin.Perf{Label: label, Value: math.NaN(), Thresholds: pair})

@@ -116,7 +116,7 @@ func TestConnectionsRateAndCount(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--uri", set.DirectURI(0), "--mode", "connections", "-w", "95", "-c", "99", "--state-dir", dir, "--rate-warning", "10", "--rate-critical", "100"}
 	r := rsRun(t, nil, args...)
-	rsWant(t, r, 0, "700 of 838 connections used (83.5%)", "connections created: collecting baseline", "connections_created_rate", "=U;10;100;0")
+	rsWant(t, r, 0, "700 of 838 connections used (83.5%)", "connections created: collecting baseline", "not measured in this run, so left out of the perfdata: connections_created_rate")
 	time.Sleep(1100 * time.Millisecond)
 	r = rsRun(t, nil, args...)
 	rsWant(t, r, 1, "MONGODB WARNING - ", " connections created per second")

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opschecks/opschecks/internal/mongodb/replset"
+	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
 	"github.com/opschecks/opschecks/internal/testenv/mongosim"
 )
@@ -55,19 +55,25 @@ func rsLacks(t *testing.T, r testenv.Run, substrings ...string) {
 	}
 }
 
-// rsPerf returns the perfdata value of label; a member's host:port
-// stands for its lag label (lag_127_0_0_1_PORT).
+// rsLag is the perfdata label of a member's lag (plugin.Label scheme).
+func rsLag(addr string) string { return plugin.Label("lag", plugin.Endpoint(addr)) }
+
+// rsPerf returns the perfdata value of label; a member's host:port stands
+// for its lag label (lag_127-0-0-1_PORT). A label the run left out of the
+// perfdata as not measured gives "unmeasured".
 func rsPerf(t *testing.T, r testenv.Run, label string) string {
 	t.Helper()
 	if strings.Contains(label, ":") {
-		label = replset.PerfLabel("lag_", label)
+		label = rsLag(label)
+	}
+	if regexp.MustCompile(`left out of the perfdata: .*\b` + regexp.QuoteMeta(label) + `\b`).MatchString(r.Stdout) {
+		return "unmeasured"
 	}
 	_, pd, ok := strings.Cut(r.FirstLine(), " | ")
 	if !ok {
 		t.Fatalf("no perfdata: %q", r.FirstLine())
 	}
-	re := regexp.MustCompile(`'?` + regexp.QuoteMeta(label) + `'?=([^; ]+)`)
-	m := re.FindStringSubmatch(pd)
+	m := regexp.MustCompile(`(?:^| )` + regexp.QuoteMeta(label) + `=([^; ]+)`).FindStringSubmatch(pd)
 	if m == nil {
 		t.Fatalf("no perfdata %q in %q", label, pd)
 	}
@@ -91,7 +97,7 @@ func TestReplicationLagHealthy(t *testing.T) {
 			t.Errorf("perfdata of %s = %s, want %s", set.Addr(i), got, v)
 		}
 	}
-	if !strings.Contains(r.FirstLine(), "'"+replset.PerfLabel("lag_", set.Addr(1))+"'=2s;60;300;0") {
+	if !strings.Contains(r.FirstLine(), rsLag(set.Addr(1))+"=2s;60;300;0") {
 		t.Errorf("default thresholds 60/300 missing: %s", r.FirstLine())
 	}
 }
@@ -112,12 +118,12 @@ func TestReplicationLagSecondaryBehind(t *testing.T) {
 	t.Run("direct to the lagging secondary: self by default", func(t *testing.T) {
 		r := rsRun(t, nil, "-H", "127.0.0.1", "-P", rsPort(set.Addr(1)), "--mode", "replication-lag")
 		rsWant(t, r, 1, set.Addr(1)+" (connected) lag 120 s", "rs0 via "+set.Addr(1)+" (SECONDARY)")
-		rsLacks(t, r, replset.PerfLabel("lag_", set.Addr(2))+"=", replset.PerfLabel("lag_", set.Addr(0))+"=")
+		rsLacks(t, r, rsLag(set.Addr(2))+"=", rsLag(set.Addr(0))+"=")
 	})
 	t.Run("direct to a healthy secondary", func(t *testing.T) {
 		r := rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag")
 		rsWant(t, r, 0, "MONGODB OK - rs0 via "+set.Addr(2)+" (SECONDARY): max lag 0 s")
-		rsLacks(t, r, replset.PerfLabel("lag_", set.Addr(1))+"=")
+		rsLacks(t, r, rsLag(set.Addr(1))+"=")
 	})
 	t.Run("direct to a healthy secondary, all members", func(t *testing.T) {
 		r := rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag", "--member", "all")
@@ -152,7 +158,7 @@ func TestReplicationLagPrimaryDown(t *testing.T) {
 		"the freshest member "+set.Addr(1)+" (SECONDARY; no primary)",
 		"rs0 has no primary",
 	)
-	if rsPerf(t, r, set.Addr(0)) != "U" || rsPerf(t, r, set.Addr(2)) != "7s" {
+	if rsPerf(t, r, set.Addr(0)) != "unmeasured" || rsPerf(t, r, set.Addr(2)) != "7s" {
 		t.Fatalf("perfdata: %s", r.FirstLine())
 	}
 }
@@ -173,7 +179,7 @@ func TestReplicationLagMemberStates(t *testing.T) {
 			set := mongosim.Start(t, sc)
 			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
 			rsWant(t, r, 1, "MONGODB WARNING - "+set.Addr(2)+" "+tc.text)
-			if rsPerf(t, r, set.Addr(2)) != "U" {
+			if rsPerf(t, r, set.Addr(2)) != "unmeasured" {
 				t.Fatal(r.FirstLine())
 			}
 			rsLacks(t, r, "18000")
@@ -225,7 +231,7 @@ func TestReplicationLagWithoutConfigAccess(t *testing.T) {
 			rsWant(t, r, 3, set.Addr(3)+" (hidden or delayed: not listed by hello) is 3610 s behind primary "+set.Addr(0)+", its configured delay unknown (no lag measured)",
 				"replSetGetConfig failed", "grant the monitoring user the clusterMonitor role")
 			rsLacks(t, r, "(hidden,", "CRITICAL", "lag 3610")
-			if rsPerf(t, r, set.Addr(3)) != "U" || set.Commands("replSetGetConfig") == 0 {
+			if rsPerf(t, r, set.Addr(3)) != "unmeasured" || set.Commands("replSetGetConfig") == 0 {
 				t.Fatal(r.FirstLine())
 			}
 			r = rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-w", "7200", "-c", "9000")
@@ -256,7 +262,7 @@ func TestReplicationLagArbiterSkipped(t *testing.T) {
 	set := mongosim.Start(t, sc)
 	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
 	rsWant(t, r, 0, "arbiter "+set.Addr(2)+" skipped")
-	rsLacks(t, r, replset.PerfLabel("lag_", set.Addr(2))+"=")
+	rsLacks(t, r, rsLag(set.Addr(2))+"=")
 	r = rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag", "--member", "self")
 	rsWant(t, r, 3, "is an arbiter and holds no data")
 }
@@ -303,7 +309,7 @@ func TestOplogWindow(t *testing.T) {
 			sc.Members[0].OplogWindow = tc.window
 			set := mongosim.Start(t, sc)
 			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "oplog-window")
-			rsWant(t, r, tc.code, strings.ReplaceAll(tc.text, "{0}", set.Addr(0)), "'oplog_window_hours'=", ";24:;4:;0")
+			rsWant(t, r, tc.code, strings.ReplaceAll(tc.text, "{0}", set.Addr(0)), "oplog_window_hours=", ";24:;4:;0")
 		})
 	}
 	t.Run("no primary: both ends from one secondary", func(t *testing.T) {
@@ -312,7 +318,7 @@ func TestOplogWindow(t *testing.T) {
 		set := mongosim.Start(t, sc)
 		for range 4 {
 			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "oplog-window")
-			rsWant(t, r, 0, " (SECONDARY): oplog window 48.00 h", "which is not the primary", "'oplog_window_hours'=48;")
+			rsWant(t, r, 0, " (SECONDARY): oplog window 48.00 h", "which is not the primary", "oplog_window_hours=48;")
 		}
 	})
 	t.Run("direct to a secondary", func(t *testing.T) {
@@ -331,7 +337,7 @@ func TestReplsetState(t *testing.T) {
 		code  int
 		texts []string
 	}{
-		{"healthy", func(*mongosim.Scenario) {}, 0, []string{"MONGODB OK - rs0 via {0} (PRIMARY): primary {0}; 1 PRIMARY, 2 SECONDARY; 3/3 voting members healthy (majority 2)", "'voting_members_healthy'=3;;;0;3"}},
+		{"healthy", func(*mongosim.Scenario) {}, 0, []string{"MONGODB OK - rs0 via {0} (PRIMARY): primary {0}; 1 PRIMARY, 2 SECONDARY; 3/3 voting members healthy (majority 2)", "voting_members_healthy=3;;;0;3"}},
 		{"RECOVERING", func(s *mongosim.Scenario) { s.Members[2].State = mongosim.Recovering }, 1, []string{"MONGODB WARNING - {2} is RECOVERING", "too stale to catch up"}},
 		{"STARTUP2", func(s *mongosim.Scenario) { s.Members[2].State = mongosim.Startup2 }, 1, []string{"MONGODB WARNING - {2} is STARTUP2", "initial sync"}},
 		{"STARTUP", func(s *mongosim.Scenario) { s.Members[2].State = mongosim.Startup }, 1, []string{"MONGODB WARNING - {2} is STARTUP"}},

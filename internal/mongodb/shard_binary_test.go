@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/opschecks/opschecks/internal/mongodb/sharding"
+	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
 	"github.com/opschecks/opschecks/internal/testenv/mongosim"
 )
@@ -238,7 +238,7 @@ func TestShardedMongoshCrossCheck(t *testing.T) {
 				seen := 0
 				for _, m := range mongoshChunk.FindAllStringSubmatch(out[b[1]:end], -1) {
 					n, _ := strconv.Atoi(m[2])
-					label := sharding.Label("chunks", ns, m[1])
+					label := plugin.Label("chunks", ns, m[1])
 					if got := perf(t, r, label); got != float64(n) {
 						t.Errorf("%s on %s: mongosh prints %d chunks, the check %v (%s)", ns, m[1], n, got, label)
 					}

@@ -59,24 +59,25 @@ func queues(res *plugin.Result, obs *Observation, o *Options) error {
 		}
 		res.Add(plugin.Critical, what).Detailf("start nginx or fix its listen directive (or the --port/--listen of this check)")
 	}
-	keys := PerfKeys(obs.Listeners)
-	for i, l := range obs.Listeners {
-		fill := plugin.Perf{Label: "fill_" + keys[i], Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
+	for _, l := range obs.Listeners {
+		// Labels of the scheme (plugin.Label), from the listener's address:
+		// queue_8080 for 0.0.0.0:8080, queue_ip6_8080 for [::]:8080,
+		// queue_127-0-0-1_8080, queue_ip6--1_8080 for [::1]:8080. Never a
+		// position: another address on the port renames no graph.
+		ep := plugin.Endpoint(l.Name())
+		fill := plugin.Perf{Label: plugin.Label("fill", ep), Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
 		st := fill.State()
 		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill.Value))
 		if l.Sockets > 1 {
 			text += fmt.Sprintf(" (fullest of %d sockets)", l.Sockets)
 		}
 		f := res.Add(st, text,
-			plugin.Perf{Label: "queue_" + keys[i], Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
-			plugin.Perf{Label: "backlog_" + keys[i], Value: float64(l.Backlog), Min: plugin.F(0)},
+			plugin.Perf{Label: plugin.Label("queue", ep), Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
+			plugin.Perf{Label: plugin.Label("backlog", ep), Value: float64(l.Backlog), Min: plugin.F(0)},
 			fill,
 		)
 		if st != plugin.OK {
 			f.Detailf("%s", queueHint)
-		}
-		if strings.Contains(keys[i], "_") {
-			f.Detailf("perfdata queue_%[1]s, backlog_%[1]s, fill_%[1]s are %[2]s", keys[i], l.Name())
 		}
 	}
 	return nil

@@ -47,13 +47,13 @@ func TestJudge(t *testing.T) {
 		lines []string // substrings of the rendered output
 	}{
 		{"idle listener, no drops", obs(nil), nil, plugin.OK, []string{
-			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | 'queue_8080'=0;;;0;512 'backlog_8080'=511;;;0 'fill_8080'=0%;50;90;0 'somaxconn'=4096;;;0 'tcp_max_syn_backlog'=512;;;0 'listen_drops_rate'=0;0;10;0 'listen_overflows_rate'=0;0;10;0 'listen_overflows_total'=0c;;;0 'listen_drops_total'=0c;;;0"}},
+			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | 'queue_127-0-0-1_8080'=0;;;0;512 'backlog_127-0-0-1_8080'=511;;;0 'fill_127-0-0-1_8080'=0%;50;90;0 'somaxconn'=4096;;;0 'tcp_max_syn_backlog'=512;;;0 'listen_drops_rate'=0;0;10;0 'listen_overflows_rate'=0;0;10;0 'listen_overflows_total'=0c;;;0 'listen_drops_total'=0c;;;0"}},
 		{"full queue", obs(func(o *Observation) { o.Listeners = []Listener{full8080} }), nil, plugin.Critical, []string{
-			"NGINX_QUEUE CRITICAL - 127.0.0.1:8080 accept queue 9/8 (112.5%); listen drops", "'queue_8080'=9;;;0;9", "workers are blocked"}},
+			"NGINX_QUEUE CRITICAL - 127.0.0.1:8080 accept queue 9/8 (112.5%); listen drops", "'queue_127-0-0-1_8080'=9;;;0;9", "workers are blocked"}},
 		{"half full reuseport", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), nil, plugin.Warning, []string{
 			"WARNING - 127.0.0.1:8080 accept queue 5/8 (62.5%) (fullest of 4 sockets)"}},
 		{"half full, own ranges", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), []string{"-w", "70", "-c", "80"}, plugin.OK, []string{
-			"'fill_8080'=62.5%;70;80;0"}},
+			"'fill_127-0-0-1_8080'=62.5%;70;80;0"}},
 		{"a requested port nobody serves", obs(func(o *Observation) { o.Missing = []string{"port 81"} }), nil, plugin.Critical, []string{
 			"NGINX_QUEUE CRITICAL - nothing listens on port 81; 127.0.0.1:8080 accept queue 0/511", "start nginx or fix its listen directive"}},
 		{"nginx does not listen on a requested address", obs(func(o *Observation) { o.Target = "nginx (PID 12)"; o.Missing = []string{"127.0.0.1:81"} }), nil, plugin.Critical, []string{

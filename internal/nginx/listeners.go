@@ -31,27 +31,6 @@ func (l Listener) Fill() float64 {
 // Name is how the listener appears in output.
 func (l Listener) Name() string { return l.Addr.String() }
 
-// PerfKeys returns the part of the perfdata labels of each listener, in
-// order: its port ("queue_8080"), and for the second and further
-// addresses on one port a count ("queue_8080_2"), in the order Group
-// sorts them (IPv4 before IPv6, then by address). Perfdata labels hold no
-// addresses (the project's label scheme: Icinga 2 reads "::" as its
-// check_multi separator and Graphite splits paths on dots); the output
-// names the address of each key.
-func PerfKeys(ls []Listener) []string {
-	out := make([]string, len(ls))
-	seen := map[uint16]int{}
-	for i, l := range ls {
-		p := l.Addr.Port()
-		seen[p]++
-		out[i] = strconv.Itoa(int(p))
-		if n := seen[p]; n > 1 {
-			out[i] += "_" + strconv.Itoa(n)
-		}
-	}
-	return out
-}
-
 // Selector says which listeners the check looks at.
 type Selector struct {
 	Ports   []uint16

@@ -63,8 +63,8 @@ func nodePerf(topo Topology) []plugin.Perf {
 	for _, nd := range topo.Nodes {
 		id := strconv.Itoa(nd.ID)
 		perf = append(perf,
-			plugin.Perf{Label: "node" + id + "_free", Value: float64(nd.MemFree), UOM: "B", Min: plugin.F(0), Max: plugin.F(float64(nd.MemTotal))},
-			plugin.Perf{Label: "node" + id + "_total", Value: float64(nd.MemTotal), UOM: "B", Min: plugin.F(0)})
+			plugin.Perf{Label: plugin.Label("node"+id, "free"), Value: float64(nd.MemFree), UOM: "B", Min: plugin.F(0), Max: plugin.F(float64(nd.MemTotal))},
+			plugin.Perf{Label: plugin.Label("node"+id, "total"), Value: float64(nd.MemTotal), UOM: "B", Min: plugin.F(0)})
 	}
 	return perf
 }
@@ -147,7 +147,7 @@ func processes(res *plugin.Result, obs *Observation, o *Options) {
 			plugin.Perf{Label: "imbalance", Value: worst, UOM: "%", Thresholds: imbalance, Min: plugin.F(0), Max: plugin.F(100)},
 			plugin.Perf{Label: "interleaved_pages", Value: pct(float64(interleavedBytes), float64(totalBytes)), UOM: "%", Min: plugin.F(0), Max: plugin.F(100)})
 		for _, n := range memNodes {
-			perf = append(perf, plugin.Perf{Label: fmt.Sprintf("proc_node%d", n), Value: float64(perNode[n]), UOM: "B", Min: plugin.F(0)})
+			perf = append(perf, plugin.Perf{Label: plugin.Label("proc", fmt.Sprintf("node%d", n)), Value: float64(perNode[n]), UOM: "B", Min: plugin.F(0)})
 		}
 	}
 	res.Add(plugin.OK, text, perf...)
@@ -235,7 +235,7 @@ func counters(res *plugin.Result, obs *Observation, o *Options) {
 		}
 		hit, miss = hit+h, miss+m
 		ratio := pct(m, h+m)
-		perf = append(perf, plugin.Perf{Label: id + "_miss_ratio", Value: ratio, UOM: "%", Min: plugin.F(0), Max: plugin.F(100)})
+		perf = append(perf, plugin.Perf{Label: plugin.Label(id, "miss_ratio"), Value: ratio, UOM: "%", Min: plugin.F(0), Max: plugin.F(100)})
 		line := fmt.Sprintf("%s: numa_miss %.2f%% of allocations", id, ratio)
 		for _, c := range counterNames[1:] {
 			v := math.NaN()
@@ -243,7 +243,7 @@ func counters(res *plugin.Result, obs *Observation, o *Options) {
 				v = round(obs.Rates.PerSecond[id+"."+c])
 				line += fmt.Sprintf(", %s %g/s", c, v)
 			}
-			perf = append(perf, plugin.Perf{Label: id + "_" + c + "_rate", Value: v, Min: plugin.F(0)})
+			perf = append(perf, plugin.Perf{Label: plugin.Label(id, c, "rate"), Value: v, Min: plugin.F(0)})
 		}
 		details = append(details, line)
 	}

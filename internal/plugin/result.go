@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 
 	nagios "github.com/atc0005/go-nagios"
@@ -47,7 +46,10 @@ func Worst(a, b State) State {
 	return a
 }
 
-// Perf is one performance data metric. A NaN value is written as "U".
+// Perf is one performance data metric. Its Label follows the label scheme
+// (label.go; build it with Label). A NaN Value means "not measured in this
+// run": the metric is left out of the perfdata and named in the long
+// output (see unmeasured), never written as "U".
 // Thresholds is the pair that judges Value: State evaluates it and the
 // perfdata carries it, so a range is given once.
 type Perf struct {
@@ -141,79 +143,6 @@ func StateOf(err error) State {
 	return Unknown
 }
 
-// allowedUOM are the units of measurement the guidelines name.
-var allowedUOM = map[string]bool{"": true, "s": true, "ms": true, "us": true, "%": true,
-	"B": true, "KB": true, "MB": true, "GB": true, "TB": true, "c": true}
-
-// OneLine makes s fit a single output line: newlines and NULs become
-// spaces and the perfdata separator '|' is replaced, so that text taken
-// from input can never break the output format.
-func OneLine(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '\n', '\r', 0, '\t':
-			return ' '
-		case '|':
-			return '/'
-		}
-		return r
-	}, s)
-}
-
-// Clip shortens s to max bytes, marking the cut, for input quoted in
-// messages.
-func Clip(s string, max int) string {
-	if len(s) > max {
-		return s[:max] + "..."
-	}
-	return s
-}
-
-func formatNumber(v float64) string {
-	if math.IsNaN(v) {
-		return "U"
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-// perfString validates p and returns its perfdata form.
-func perfString(p Perf) (string, error) {
-	pd := nagios.PerformanceData{
-		Label:             p.Label,
-		Value:             formatNumber(p.Value),
-		UnitOfMeasurement: p.UOM,
-	}
-	if math.IsInf(p.Value, 0) {
-		return "", fmt.Errorf("perfdata %q: infinite value", p.Label)
-	}
-	if !allowedUOM[p.UOM] {
-		return "", fmt.Errorf("perfdata %q: unit %q is not one of the guidelines' units", p.Label, p.UOM)
-	}
-	if strings.ContainsAny(p.Label, "='\n|") || strings.TrimSpace(p.Label) == "" {
-		return "", fmt.Errorf("perfdata label %q is empty or holds = ' | or a newline", p.Label)
-	}
-	// go-nagios' PerformanceData.Validate is not called: the checks above
-	// cover its label and unit rules, formatNumber only writes numbers and
-	// U, and it compiles a regexp for every field of every item (about 1%
-	// of a short check's run). Its range check would also reject negative
-	// and fractional ranges, which the guidelines allow; ours come from
-	// thresholds.Range and are valid by construction.
-	if w := p.Thresholds.Warn; w != nil {
-		pd.Warn = w.String()
-	}
-	if c := p.Thresholds.Crit; c != nil {
-		pd.Crit = c.String()
-	}
-	if p.Min != nil {
-		pd.Min = formatNumber(*p.Min)
-	}
-	if p.Max != nil {
-		pd.Max = formatNumber(*p.Max)
-	}
-	s := strings.TrimPrefix(pd.String(), " ")
-	return strings.TrimRight(s, ";"), nil
-}
-
 // ordered returns the findings with the most severe first, keeping the
 // check's order among equals.
 func ordered(fs []Finding) []Finding {
@@ -248,12 +177,18 @@ func Render(label string, r *Result) (string, State) {
 	for _, f := range r.Findings {
 		for _, p := range f.Perf {
 			if seen[p.Label] {
-				return fmt.Sprintf("%s UNKNOWN - internal error: duplicate perfdata label %q", label, p.Label), Unknown
+				return internalError(label, fmt.Sprintf("duplicate perfdata label %q", p.Label)), Unknown
 			}
 			seen[p.Label] = true
+			if err := checkLabel(p.Label); err != nil {
+				return internalError(label, err.Error()), Unknown
+			}
+			if math.IsNaN(p.Value) {
+				continue // see unmeasured
+			}
 			s, err := perfString(p)
 			if err != nil {
-				return fmt.Sprintf("%s UNKNOWN - internal error: %s", label, OneLine(err.Error())), Unknown
+				return internalError(label, err.Error()), Unknown
 			}
 			perf = append(perf, s)
 		}
@@ -261,11 +196,15 @@ func Render(label string, r *Result) (string, State) {
 
 	var details []string
 	for _, f := range fs {
-		if len(fs) > 1 || len(f.Details) > 0 {
+		omitted := unmeasured(f.Perf)
+		if len(fs) > 1 || len(f.Details) > 0 || omitted != "" {
 			details = append(details, fmt.Sprintf("[%s] %s", f.State, OneLine(f.Text)))
 		}
 		for _, d := range f.Details {
 			details = append(details, "  "+OneLine(d))
+		}
+		if omitted != "" {
+			details = append(details, "  "+omitted)
 		}
 	}
 	for _, d := range r.Details {
@@ -277,6 +216,33 @@ func Render(label string, r *Result) (string, State) {
 		first += " | " + strings.Join(perf, " ")
 	}
 	return emit(first, strings.Join(details, "\n"), state), state
+}
+
+// unmeasured says which metrics of a finding had no value in this run (a
+// NaN Value: a rate on its first run, a member whose optime is unknown).
+// They are left out of the perfdata rather than written as 'U': Icinga 2
+// cannot parse a 'U' value (PerfdataValue::Parse throws "Can't convert 'U'
+// to a floating point number") and every perfdata writer of 2.13 logs
+// "warning/GraphiteWriter: Ignoring invalid perfdata" for it, and Perl
+// Monitoring::Plugin drops it silently. A missing metric is a gap in the
+// graph, which is what 'U' means. The finding's text says why.
+func unmeasured(ps []Perf) string {
+	var labels []string
+	for _, p := range ps {
+		if math.IsNaN(p.Value) {
+			labels = append(labels, p.Label)
+		}
+	}
+	if len(labels) == 0 {
+		return ""
+	}
+	return "not measured in this run, so left out of the perfdata: " + strings.Join(labels, ", ")
+}
+
+// internalError is the one line of a result the runtime refuses to print
+// (a bug in the check, never the user's input).
+func internalError(label, why string) string {
+	return fmt.Sprintf("%s UNKNOWN - internal error: %s\n", label, Clip(OneLine(why), maxLine))
 }
 
 // emit formats through go-nagios so that the long-output conventions are

@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	nagios "github.com/atc0005/go-nagios"
 
@@ -22,12 +23,15 @@ func TestRenderGolden(t *testing.T) {
 	if st != Critical {
 		t.Fatalf("state %v", st)
 	}
-	want := "NGINX_QUEUE CRITICAL - listener 127.0.0.1:8080 queue 9/8 (112%); listener 127.0.0.1:80 queue 0/511 | 'queue'=0;50;90;0;511 'fill_8080'=112.5% 'u'=U\n" +
+	// Labels unquoted; the unmeasured 'u' left out of the perfdata and
+	// named in the long output.
+	want := "NGINX_QUEUE CRITICAL - listener 127.0.0.1:8080 queue 9/8 (112%); listener 127.0.0.1:80 queue 0/511 | queue=0;50;90;0;511 fill_8080=112.5%\n" +
 		"\n" +
 		"[CRITICAL] listener 127.0.0.1:8080 queue 9/8 (112%)\n" +
 		"  raise the backlog: listen 8080 backlog=4096;\n" +
 		"[OK] listener 127.0.0.1:80 queue 0/511\n" +
 		"[OK] quiet one\n" +
+		"  not measured in this run, so left out of the perfdata: u\n" +
 		"somaxconn 4096\n"
 	if out != want {
 		t.Errorf("got:\n%q\nwant:\n%q", out, want)
@@ -35,7 +39,7 @@ func TestRenderGolden(t *testing.T) {
 	// go-nagios parses what we emit.
 	first, _, _ := strings.Cut(out, "\n")
 	_, perf, _ := strings.Cut(first, " | ")
-	if _, err := nagios.ParsePerfData(strings.ReplaceAll(perf, "=U", "=0")); err != nil {
+	if _, err := nagios.ParsePerfData(perf); err != nil {
 		t.Errorf("go-nagios cannot parse our perfdata %q: %v", perf, err)
 	}
 }
@@ -49,15 +53,16 @@ func TestJudge(t *testing.T) {
 		want State
 		perf string
 	}{
-		{10, OK, "'fill'=10%;50;90"},
-		{60, Warning, "'fill'=60%;50;90"},
-		{95, Critical, "'fill'=95%;50;90"},
-		{math.NaN(), Unknown, "'fill'=U%;50;90"},
+		{10, OK, "| fill=10%;50;90 other=1"},
+		{60, Warning, "| fill=60%;50;90 other=1"},
+		{95, Critical, "| fill=95%;50;90 other=1"},
+		// Not measured: left out of the perfdata, named in the long output.
+		{math.NaN(), Unknown, "| other=1\n"},
 	} {
 		var r Result
 		f := r.Judge("fill", Perf{Label: "fill", Value: tc.v, UOM: "%", Thresholds: thresholds.NewPair(&w, &c)}, Perf{Label: "other", Value: 1})
 		out, st := Render("T", &r)
-		if f.State != tc.want || st != tc.want || !strings.Contains(out, tc.perf+" 'other'=1") {
+		if f.State != tc.want || st != tc.want || !strings.Contains(out, tc.perf) {
 			t.Errorf("%v: finding %v, result %v, want %v and %q:\n%s", tc.v, f.State, st, tc.want, tc.perf, out)
 		}
 	}
@@ -69,6 +74,18 @@ func TestRenderRejectsBadPerfdata(t *testing.T) {
 		{Label: "a=b", Value: 1},
 		{Label: "", Value: 1},
 		{Label: "inf", Value: math.Inf(1)},
+		// Outside the label scheme: what the checks used to write, and
+		// what corrupts Icinga 2's and Graphite's view.
+		{Label: "[::1]:8080_queue", Value: 1},
+		{Label: "127.0.0.1:8080_queue", Value: 1},
+		{Label: "db1.example.com:27017", Value: 1},
+		{Label: "a b", Value: 1},
+		{Label: "'quoted'", Value: 1},
+		{Label: "Queue", Value: 1},
+		{Label: "8080_queue", Value: 1},
+		{Label: "_x", Value: 1},
+		{Label: "lag_\xff", Value: 1},
+		{Label: "lag_é", Value: 1},
 	} {
 		var r Result
 		r.Add(OK, "x", p)
@@ -105,5 +122,109 @@ func TestWorstAndDurations(t *testing.T) {
 	w, c := deadlines(10e9)
 	if w != 9.5e9 || c != 8.5e9 {
 		t.Errorf("deadlines(10s) = %v, %v", w, c)
+	}
+}
+
+// Thresholds in perfdata: the plain upper bound where it means the same on
+// the metric's domain (Min >= 0), the range otherwise; a range that cannot
+// alert on the domain is left out.
+func TestPerfRange(t *testing.T) {
+	for _, tc := range []struct {
+		rng  string
+		min  *float64
+		want string
+	}{
+		{"10", F(0), "10"},
+		{"0:10", F(0), "10"},
+		{"~:10", F(0), "10"},
+		{"~:10", nil, "~:10"},
+		{"~:10", F(-5), "~:10"},
+		{"~:0.5", F(0), "0.5"},
+		{"~:", F(0), ""},
+		{"0:", F(0), ""},
+		{"~:", nil, "~:"},
+		{"10:", F(0), "10:"},
+		{"10:20", F(0), "10:20"},
+		{"@10:20", F(0), "@10:20"},
+		{"@~:5", F(0), "@~:5"},
+		{"-5:-1", F(0), "-5:-1"},
+		{"1:10", F(1), "10"},
+		{"1:10", F(0), "1:10"},
+	} {
+		r := thresholds.MustParse(tc.rng)
+		if got := perfRange(&r, tc.min); got != tc.want {
+			t.Errorf("perfRange(%q, min %v) = %q, want %q", tc.rng, tc.min, got, tc.want)
+		}
+		// Equivalence on the domain: the plain form alerts exactly where
+		// the range does for every value the metric can take.
+		if tc.min != nil && tc.want != tc.rng {
+			for v := *tc.min; v < *tc.min+40; v += 0.25 {
+				plain := thresholds.MustParse("~:")
+				if tc.want != "" {
+					plain = thresholds.MustParse(tc.want)
+				}
+				if r.Alert(v) != plain.Alert(v) {
+					t.Errorf("%q and %q differ at %v", tc.rng, tc.want, v)
+				}
+			}
+		}
+	}
+	if perfRange(nil, F(0)) != "" {
+		t.Error("no range must print nothing")
+	}
+}
+
+func TestPerfString(t *testing.T) {
+	w, c := thresholds.MustParse("~:80"), thresholds.MustParse("90")
+	for _, tc := range []struct {
+		p    Perf
+		want string
+	}{
+		{Perf{Label: "a", Value: 1}, "a=1"},
+		{Perf{Label: "a", Value: 1, UOM: "c"}, "a=1c"},
+		{Perf{Label: "fill_80", Value: 12.5, UOM: "%", Thresholds: thresholds.NewPair(&w, &c), Min: F(0), Max: F(100)}, "fill_80=12.5%;80;90;0;100"},
+		{Perf{Label: "a", Value: 1, Min: F(0)}, "a=1;;;0"},
+		{Perf{Label: "a", Value: 1, Max: F(10)}, "a=1;;;;10"},
+		{Perf{Label: "a", Value: 1e21, Max: F(math.NaN())}, "a=1000000000000000000000"},
+		{Perf{Label: "a", Value: 0.000001}, "a=0.000001"},
+	} {
+		got, err := perfString(tc.p)
+		if err != nil || got != tc.want {
+			t.Errorf("perfString(%+v) = %q, %v; want %q", tc.p, got, err, tc.want)
+		}
+	}
+}
+
+// Cuts fall on character boundaries and the output is valid UTF-8 whatever
+// the text a check quotes.
+func TestUTF8(t *testing.T) {
+	long := strings.Repeat("é", 1000) // 2000 bytes
+	for max := 1020; max <= 1024; max++ {
+		if c := Clip(long, max); !utf8.ValidString(c) || len(c) > max+3 {
+			t.Errorf("Clip(%d) = %d bytes, valid %v", max, len(c), utf8.ValidString(c))
+		}
+	}
+	if c := Clip(strings.Repeat("€", 400), 1024); c != strings.Repeat("€", 341)+"..." {
+		t.Errorf("Clip of 3-byte characters: %q", c)
+	}
+	if got := OneLine("a\xffb\x1b[31mc\u2028d\te"); got != "a\uFFFDb [31mc d e" {
+		t.Errorf("OneLine = %q", got)
+	}
+	var r Result
+	r.Add(Critical, "member db1:27017 says \xc3(\xff "+long).Detailf("server answered %s", "\xe2\x82")
+	r.Detailf("%s", long+long)
+	out, _ := Render("X", &r)
+	if !utf8.ValidString(out) {
+		t.Errorf("Render gave invalid UTF-8: %q", out)
+	}
+}
+
+// A metric without a value still needs a label of the scheme: it is named
+// in the long output.
+func TestUnmeasuredLabelChecked(t *testing.T) {
+	var r Result
+	r.Add(OK, "x", Perf{Label: "db1.example.com:27017", Value: math.NaN()})
+	if out, st := Render("X", &r); st != Unknown || !strings.Contains(out, "internal error") {
+		t.Errorf("%v %q", st, out)
 	}
 }

@@ -88,7 +88,9 @@ func (p *printer) print(out string, code int) (int, bool) {
 		return 0, false
 	}
 	p.done = true
-	fmt.Fprint(rt.stdout, out)
+	// The last guard of the UTF-8 promise (text.go): whatever slipped past
+	// OneLine, such as --help text or a go-flags message, is repaired here.
+	fmt.Fprint(rt.stdout, strings.ToValidUTF8(out, "\uFFFD"))
 	return code, true
 }
 

@@ -63,7 +63,8 @@ func TestBinaryContract(t *testing.T) {
 		{"ok", nil, 0, "FAKE OK - ", 0},
 		{"warning", []string{"-w", "0.5"}, 1, "FAKE WARNING - ", 0},
 		{"critical", []string{"--value", "95"}, 2, "FAKE CRITICAL - ", 0},
-		{"negative range as argument", []string{"-w", "-5:-1", "-c", "~:", "--value", "-3"}, 0, "'value'=-3;-5:-1;~:;0", 0},
+		{"negative range as argument", []string{"-w", "-5:-1", "-c", "~:", "--value", "-3"}, 0, "value=-3;-5:-1;~:\n", 0},
+		{"plain threshold in perfdata", []string{"-w", "~:0.5", "-c", "0:90"}, 1, "| value=1;0.5;90;0\n", 0},
 		{"unknown flag", []string{"--bogus"}, 3, "FAKE UNKNOWN - unknown flag bogus", 1},
 		{"reversed range", []string{"-w", "5:1"}, 3, `FAKE UNKNOWN - invalid argument for flag -w, --warning: invalid range "5:1": start is greater than end`, 1},
 		{"garbage range", []string{"-w", "abc"}, 3, `FAKE UNKNOWN - invalid argument for flag -w, --warning: invalid range "abc"`, 1},
@@ -76,6 +77,11 @@ func TestBinaryContract(t *testing.T) {
 		{"stray argument", []string{"extra"}, 3, `unexpected argument "extra"`, 1},
 		{"newline in argument", []string{"-w", "1\n2"}, 3, `invalid range "1\n2"`, 1},
 		{"huge argument", []string{"-w", strings.Repeat("9", 100000)}, 3, `invalid range "9999999999999999999999999999999999999999..."`, 1},
+		// Arguments are echoed: invalid bytes are repaired, multi-byte
+		// characters are never cut in half (AssertContract checks UTF-8).
+		{"invalid UTF-8 argument", []string{"-w", "1\xff\xfe2"}, 3, `invalid range "1\xff\xfe2"`, 1},
+		{"huge multi-byte argument", []string{"-w", strings.Repeat("€", 30000)}, 3, `invalid range "` + strings.Repeat("€", 13) + `..."`, 1},
+		{"huge multi-byte stray argument", []string{strings.Repeat("é", 60000)}, 3, `unexpected argument "` + strings.Repeat("é", 10), 1},
 		{"panic", []string{"--behave", "panic"}, 3, "FAKE UNKNOWN - internal error: assignment to entry in nil map", 1},
 		{"error", []string{"--behave", "error"}, 3, "FAKE UNKNOWN - cannot read /nonexistent: no such file", 1},
 		{"verdict", []string{"--behave", "verdict"}, 2, "FAKE CRITICAL - nothing listens on 127.0.0.1:1", 1},

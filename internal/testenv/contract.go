@@ -4,20 +4,25 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	nagios "github.com/atc0005/go-nagios"
 )
 
 var (
 	contractLine = regexp.MustCompile(`^([A-Z][A-Z0-9_]*) (OK|WARNING|CRITICAL|UNKNOWN) - ([^|]+?)(?: \| (.+))?$`)
-	perfItem     = regexp.MustCompile(`^'[^'=]+'=(-?[0-9.]+|U)(s|ms|us|%|B|KB|MB|GB|TB|c)?(;[-0-9.:~@]*){0,4}$`)
-	stateCodes   = map[string]int{"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
+	// perfItem is one perfdata item as the runtime writes it: a label of
+	// the scheme (internal/plugin/label.go), unquoted, a plain decimal
+	// value (never 'U', never an exponent), a unit of the guidelines, then
+	// up to four fields.
+	perfItem   = regexp.MustCompile(`^[a-z][a-z0-9_-]*=-?[0-9]+(\.[0-9]+)?(s|ms|us|%|B|KB|MB|GB|TB|c)?(;[-0-9.:~@]*){0,4}$`)
+	stateCodes = map[string]int{"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 )
 
 // AssertContract checks a run of a check binary against the plugin
 // contract: the first line is "<LABEL> <STATE> - text | perfdata", the
 // exit code matches the state word, perfdata parses per the guidelines
-// with unique labels, nothing is on stderr and no Go trace leaks. It
+// with unique labels of the project's scheme, valid UTF-8, nothing is on stderr and no Go trace leaks. It
 // returns the state word.
 func AssertContract(t testing.TB, label string, r Run) string {
 	t.Helper()
@@ -34,6 +39,9 @@ func AssertContract(t testing.TB, label string, r Run) string {
 	}
 	if r.Stderr != "" {
 		t.Errorf("stderr is not empty: %q", r.Stderr)
+	}
+	if !utf8.ValidString(r.Stdout) {
+		t.Errorf("stdout is not valid UTF-8: %q", r.Stdout)
 	}
 	if strings.Contains(r.Stdout, "goroutine ") || strings.Contains(r.Stdout, "panic:") {
 		t.Errorf("a Go trace leaked: %q", r.Stdout)
@@ -54,7 +62,7 @@ func AssertContract(t testing.TB, label string, r Run) string {
 			}
 			seen[lbl] = true
 		}
-		if _, err := nagios.ParsePerfData(strings.ReplaceAll(m[4], "=U", "=0")); err != nil && !strings.Contains(m[4], "-") && !strings.Contains(m[4], "~") {
+		if _, err := nagios.ParsePerfData(m[4]); err != nil && !strings.Contains(m[4], "-") && !strings.Contains(m[4], "~") {
 			t.Errorf("go-nagios cannot parse the perfdata %q: %v", m[4], err)
 		}
 	}

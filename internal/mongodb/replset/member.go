@@ -118,20 +118,3 @@ func (st *Status) initialSyncOf(m *Member) *InitialSync {
 	}
 	return st.Others[m.Name]
 }
-
-// PerfLabel is a member's perfdata label: prefix and the member's
-// host:port with every character outside letters, digits, '_' and '-'
-// replaced by '_' ("lag_db1_27017"), as the project's label scheme
-// requires (Graphite splits on dots, Icinga 2 on "::").
-func PerfLabel(prefix, member string) string {
-	var b strings.Builder
-	b.WriteString(prefix)
-	for _, r := range member {
-		if r < 128 && (r == '_' || r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')) {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}

@@ -178,9 +178,9 @@ func TestLag44DaysAndConfigDelay(t *testing.T) {
 		// Three days and ten seconds: the days are not dropped.
 		"MONGODB CRITICAL - db2.example.net:27017 lag 259210 s",
 		"rs44 via db1.example.net:27017 (PRIMARY): max lag 259210 s (db2.example.net:27017) behind primary db1.example.net:27017",
-		"'lag_db2_example_net_27017'=259210s;60;300;0",
+		"lag_db2-example-net_27017=259210s;60;300;0",
 		// slaveDelay from the configuration is subtracted.
-		"'lag_db3_example_net_27017'=10s;60;300;0",
+		"lag_db3-example-net_27017=10s;60;300;0",
 		"db3.example.net:27017 (hidden, delayed 3600 s) lag 10 s",
 		"3610 s behind primary db1.example.net:27017, minus the configured delay of 3600 s",
 		"arbiter arb.example.net:27017 skipped",
@@ -207,7 +207,7 @@ func TestLag60SecondaryView(t *testing.T) {
 	rsContains(t, out,
 		// The primary's optime is known only from a heartbeat that is
 		// 45 s old: the lag may be understated, and the check says so.
-		"MONGODB WARNING - the last heartbeat from primary db1:27017 is 45 s old, so lag against it may be understated; rs60 via db2:27017 (SECONDARY): max lag 0 s (db2:27017) behind primary db1:27017 | 'lag_db2_27017'=0s;60;300;0",
+		"MONGODB WARNING - the last heartbeat from primary db1:27017 is 45 s old, so lag against it may be understated; rs60 via db2:27017 (SECONDARY): max lag 0 s (db2:27017) behind primary db1:27017 | lag_db2_27017=0s;60;300;0",
 		"its optime is 35 s ahead of primary db1:27017; shown as 0",
 	)
 	if strings.Contains(out, "db3:27017") {
@@ -220,12 +220,12 @@ func TestLag60SecondaryView(t *testing.T) {
 	}
 	rsContains(t, out,
 		"MONGODB WARNING - db3:27017 is RECOVERING (no lag measured)",
-		"'lag_db3_27017'=U;60;300;0",
+		"not measured in this run, so left out of the perfdata: lag_db3_27017",
 		// db4 is hidden or delayed (hello lists it nowhere), and
 		// without the configuration its delay is unknown: no lag, no
 		// alert on a delay the check cannot subtract, and it says why.
 		"db4:27017 (hidden or delayed: not listed by hello) is 7160 s behind primary db1:27017, its configured delay unknown (no lag measured)",
-		"'lag_db4_27017'=U;60;300;0",
+		"not measured in this run, so left out of the perfdata: lag_db4_27017",
 		"grant the monitoring user the clusterMonitor role (replSetGetConfig)",
 	)
 }
@@ -250,7 +250,7 @@ func TestLag80NoPrimary(t *testing.T) {
 		"mongo-b:27017 (connected) lag 5 s",
 		"behind the freshest member mongo-c:27017 (SECONDARY; no primary)",
 		"mongo-a:27017 is DOWN, unreachable (Error connecting to mongo-a:27017 :: caused by :: Connection refused) (no lag measured)",
-		"'lag_mongo-a_27017'=U;3;10;0",
+		"not measured in this run, so left out of the perfdata: lag_mongo-a_27017",
 		"rs80 has no primary",
 	)
 }
@@ -260,7 +260,7 @@ func TestLagPercentPure(t *testing.T) {
 	w := &Window{Span: 100 * time.Hour, Member: "db1.example.net:27017"}
 	out, state := rsRender(t)(Lag(&View{Status: st}, "all", rng("50"), rng("80"), w))
 	// 259210 s of 360000 s = 72 %: warning.
-	if state != plugin.Warning || !strings.Contains(out, "'lag_db2_example_net_27017'=72%;50;80;0") {
+	if state != plugin.Warning || !strings.Contains(out, "lag_db2-example-net_27017=72%;50;80;0") {
 		t.Fatalf("state %v\n%s", state, out)
 	}
 	_, err := Lag(&View{Status: st}, "all", nil, nil, &Window{Member: "x"})
@@ -323,7 +323,7 @@ func TestReplsetState80(t *testing.T) {
 	if state != plugin.Critical {
 		t.Fatal(out)
 	}
-	rsContains(t, out, "rs80 has no PRIMARY", "mongo-a:27017 is DOWN, unreachable", "2/3 voting members healthy (majority 2)", "'primaries'=0;;;0")
+	rsContains(t, out, "rs80 has no PRIMARY", "mongo-a:27017 is DOWN, unreachable", "2/3 voting members healthy (majority 2)", "primaries=0;;;0")
 }
 
 func TestPrimaryChangeResult(t *testing.T) {

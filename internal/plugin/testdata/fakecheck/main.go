@@ -66,8 +66,11 @@ func main() {
 				o.Value *= 2
 			}
 			var r plugin.Result
-			r.Judge("value is "+time.Duration(o.Value).String(),
-				plugin.Perf{Label: "value", Value: o.Value, Thresholds: thresholds.NewPair(o.Warning, o.Critical), Min: plugin.F(0)})
+			p := plugin.Perf{Label: "value", Value: o.Value, Thresholds: thresholds.NewPair(o.Warning, o.Critical)}
+			if o.Value >= 0 {
+				p.Min = plugin.F(0)
+			}
+			r.Judge("value is "+time.Duration(o.Value).String(), p)
 			r.Add(plugin.OK, "second finding").Detailf("argument count %d", len(os.Args))
 			if o.Behave == "dupperf" {
 				r.Add(plugin.OK, "dup", plugin.Perf{Label: "value", Value: 1})

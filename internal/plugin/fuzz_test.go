@@ -1,0 +1,97 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/opschecks/opschecks/thresholds"
+)
+
+var (
+	fuzzFirst = regexp.MustCompile(`^FUZZ (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]*(?: \| ([^\n]+))?$`)
+	fuzzItem  = regexp.MustCompile(`^[a-z][a-z0-9_-]*=-?[0-9]+(\.[0-9]+)?(%|c)?(;[-0-9.:~@]*){0,4}$`)
+)
+
+type fuzzOptions struct {
+	Common
+	Warning *thresholds.Range `short:"w" long:"warning"`
+	Name    string            `long:"name"`
+}
+
+// FuzzOutput runs the runtime end to end (options, check, rendering,
+// printing) on arbitrary arguments and on arbitrary text, label parts and
+// values a check might take from its input (a file, a server's answer),
+// and asserts what every consumer relies on: valid UTF-8, one first line
+// of the contract, perfdata items whose labels follow the scheme, unique,
+// and never 'U'.
+func FuzzOutput(f *testing.F) {
+	f.Add("-w", "10", "member db1.example.com:27017 is SECONDARY", "db1.example.com:27017", 1.5, false)
+	f.Add("--name", "\xff\xfe", "line\nbreak|pipe\x00nul", "[::1]:8080", math.NaN(), false)
+	f.Add("-w", strings.Repeat("€", 400), strings.Repeat("é", 700), "", -3.0, true)
+	f.Add("--bogus", "\xe2\x82", "\xc3", "0.0.0.0:80", math.Inf(1), false)
+	f.Add("-w", "@~:5", "ok", "Queue", 5.0, true)
+	f.Fuzz(func(t *testing.T, flag, arg, text, part string, value float64, fail bool) {
+		var o fuzzOptions
+		check := func(ctx context.Context, env Env) (*Result, error) {
+			if fail {
+				return nil, errors.New(text)
+			}
+			var r Result
+			st, _ := thresholds.Evaluate(value, o.Warning, nil)
+			r.Add(st, text+o.Name,
+				Perf{Label: Label("lag", Endpoint(part)), Value: value, UOM: "%", Thresholds: thresholds.NewPair(o.Warning, nil), Min: F(0)},
+				Perf{Label: Label("total"), Value: 1, UOM: "c"},
+			).Detailf("%s %s", part, text)
+			r.Detailf("%s", arg)
+			return &r, nil
+		}
+		var out strings.Builder
+		saved := rt.stdout
+		rt.stdout = &out
+		code := run(Spec{Name: "check_fuzz", Label: "FUZZ"}, &o, check, []string{flag, arg})
+		rt.stdout = saved
+
+		s := out.String()
+		if !utf8.ValidString(s) {
+			t.Fatalf("output is not valid UTF-8: %q", s)
+		}
+		if code < 0 || code > 3 {
+			t.Fatalf("exit code %d", code)
+		}
+		if flag == "-h" || flag == "--help" || flag == "-V" || flag == "--version" || strings.HasPrefix(flag, "--emit") {
+			return
+		}
+		first, _, _ := strings.Cut(s, "\n")
+		m := fuzzFirst.FindStringSubmatch(first)
+		if m == nil {
+			t.Fatalf("first line breaks the contract: %q", first)
+		}
+		if m[1] != State(code).String() {
+			t.Fatalf("state %s with exit code %d", m[1], code)
+		}
+		if len(first) > 2*maxLine {
+			t.Fatalf("first line of %d bytes", len(first))
+		}
+		seen := map[string]bool{}
+		for _, item := range strings.Fields(m[2]) {
+			if !fuzzItem.MatchString(item) {
+				t.Fatalf("perfdata item %q outside the scheme in %q", item, first)
+			}
+			l, _, _ := strings.Cut(item, "=")
+			if seen[l] {
+				t.Fatalf("label %q twice in %q", l, first)
+			}
+			seen[l] = true
+		}
+		for _, l := range strings.Split(s, "\n")[1:] {
+			if strings.Contains(l, "|") {
+				t.Fatalf("a '|' in the long output starts perfdata for Nagios: %q", l)
+			}
+		}
+	})
+}
