@@ -1,7 +1,6 @@
 package packaging_test
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"os"
@@ -53,124 +52,21 @@ func nagiosServices(t *testing.T, root, pluginDir string) []nagiosService {
 	return svcs
 }
 
-// nagiosTimeperiod is the 24x7 time period the test objects use.
-const nagiosTimeperiod = `
-define timeperiod {
-    timeperiod_name 24x7
-    alias           always
-    sunday          00:00-24:00
-    monday          00:00-24:00
-    tuesday         00:00-24:00
-    wednesday       00:00-24:00
-    thursday        00:00-24:00
-    friday          00:00-24:00
-    saturday        00:00-24:00
-}
-`
-
-const nagiosObjects = nagiosTimeperiod + `
-define command {
-    command_name    notify-nobody
-    command_line    /bin/true
-}
-define contact {
-    contact_name                  nobody
-    host_notifications_enabled    0
-    service_notifications_enabled 0
-    host_notification_period      24x7
-    service_notification_period   24x7
-    host_notification_options     n
-    service_notification_options  n
-    host_notification_commands    notify-nobody
-    service_notification_commands notify-nobody
-}
-define host {
-    host_name             localhost
-    address               127.0.0.1
-    max_check_attempts    1
-    check_period          24x7
-    contacts              nobody
-    notification_period   24x7
-    notifications_enabled 0
-    active_checks_enabled 0
-}
-define service {
-    name                  generic-service
-    register              0
-    max_check_attempts    1
-    check_interval        1
-    retry_interval        1
-    check_period          24x7
-    notification_period   24x7
-    notifications_enabled 0
-    contacts              nobody
-}
-`
+// The time period and the objects of testenv's Nagios (one contact,
+// localhost, generic-service), shared by the Nagios tests here.
+const (
+	nagiosTimeperiod = testenv.NagiosTimeperiod
+	nagiosObjects    = testenv.NagiosObjects
+)
 
 // nagiosConfig is a nagios.cfg whose files are all below dir, loading
 // dir/objects.cfg and the shipped command definitions from pkg, plus
 // extra lines (PKG in them stands for pkg).
 func nagiosConfig(dir, pkg, extra string) string {
-	return strings.NewReplacer("DIR", dir, "PKG", pkg).Replace(`
-log_file=DIR/nagios.log
-cfg_file=DIR/objects.cfg
-cfg_file=PKG/nagios/opschecks-commands.cfg
+	return testenv.NagiosMain(dir) + strings.NewReplacer("DIR", dir, "PKG", pkg).Replace(`cfg_file=PKG/nagios/opschecks-commands.cfg
 resource_file=DIR/resource.cfg
-status_file=DIR/status.dat
-status_update_interval=1
-temp_file=DIR/nagios.tmp
-temp_path=DIR
-lock_file=DIR/nagios.lock
-check_result_path=DIR/checkresults
-object_cache_file=DIR/objects.cache
-precached_object_file=DIR/objects.precache
-state_retention_file=DIR/retention.dat
-retain_state_information=0
-use_retained_program_state=0
-command_file=DIR/nagios.cmd
-check_external_commands=0
-nagios_user=root
-nagios_group=root
-use_syslog=0
-log_rotation_method=n
-execute_host_checks=0
-service_inter_check_delay_method=n
-max_service_check_spread=1
-check_result_reaper_frequency=1
-max_check_result_reaper_time=5
-service_check_timeout=60
-enable_flap_detection=0
 process_performance_data=0
-illegal_macro_output_chars=~$&|'"<>
-` + extra + "\n")
-}
-
-// statusDat parses the servicestatus blocks of Nagios' status.dat.
-func statusDat(path string) (map[string]map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	res := map[string]map[string]string{}
-	var cur map[string]string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		switch {
-		case l == "servicestatus {":
-			cur = map[string]string{}
-		case l == "}" && cur != nil:
-			res[cur["service_description"]] = cur
-			cur = nil
-		case cur != nil:
-			if k, v, ok := strings.Cut(l, "="); ok {
-				cur[k] = v
-			}
-		}
-	}
-	return res, sc.Err()
+`+extra+"\n")
 }
 
 // unescapeNagios undoes the escaping Nagios applies to long output in
@@ -231,7 +127,7 @@ func TestNagios(t *testing.T) {
 	var st map[string]map[string]string
 	deadline := time.Now().Add(90 * time.Second)
 	for {
-		st, _ = statusDat(status)
+		st, _ = testenv.ReadNagiosStatus(status)
 		done := len(st) == len(svcs)
 		for _, s := range st {
 			if s["has_been_checked"] != "1" {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -34,11 +33,9 @@ type Icinga struct {
 	Netns     *Netns // nil: the test's own namespace
 	LogFile   string // the daemon's console log (stdout and stderr)
 
-	t    testing.TB
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	once sync.Once
+	t   testing.TB
+	bin string
+	d   *daemon
 }
 
 // NewIcinga prepares an instance's directories; nothing runs yet.
@@ -134,61 +131,18 @@ const icingaReady = "information/ConfigItem: Activated all objects."
 // stopped at cleanup, also when the test fails.
 func (ic *Icinga) Start() {
 	ic.t.Helper()
-	lf, err := os.Create(ic.LogFile)
-	if err != nil {
-		ic.t.Fatal(err)
-	}
-	ic.cmd = ic.Command("daemon", "-c", filepath.Join(ic.ConfigDir, "icinga2.conf"))
-	ic.cmd.Stdout, ic.cmd.Stderr = lf, lf
-	// Its own group: Stop ends the umbrella process, the worker it forks
-	// and the check plugins still running.
-	ic.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := ic.cmd.Start(); err != nil {
-		lf.Close()
-		ic.t.Fatalf("starting icinga2: %v", err)
-	}
-	ic.done = make(chan struct{})
-	go func() { _ = ic.cmd.Wait(); lf.Close(); close(ic.done) }()
-	ic.t.Cleanup(ic.Stop)
+	ic.d = startDaemon(ic.t, ic.Command("daemon", "-c", filepath.Join(ic.ConfigDir, "icinga2.conf")), ic.LogFile)
 	if !ic.WaitLog(icingaReady, 30*time.Second) {
 		ic.t.Fatalf("icinga2 did not activate its objects within 30 s (exited: %v):\n%s", ic.Exited(), ic.Log())
 	}
 }
 
-// Stop ends the daemon (TERM to its process group, KILL after 10 s) and
-// waits for it. Safe to call more than once.
-func (ic *Icinga) Stop() {
-	if ic.cmd == nil {
-		return
-	}
-	ic.once.Do(func() {
-		// TERM to the umbrella process only: it stops its worker in
-		// order. TERM to the whole group (the worker and its process
-		// spawn helper too) makes the shutdown hang until KILL.
-		_ = ic.cmd.Process.Signal(syscall.SIGTERM)
-		pg := -ic.cmd.Process.Pid
-		select {
-		case <-ic.done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(pg, syscall.SIGKILL)
-			<-ic.done
-		}
-		_ = syscall.Kill(pg, syscall.SIGKILL) // stragglers of the group
-	})
-}
+// Stop ends the daemon (TERM, KILL after 10 s) and waits for it. Safe to
+// call more than once.
+func (ic *Icinga) Stop() { ic.d.stop() }
 
 // Exited reports whether the daemon has ended.
-func (ic *Icinga) Exited() bool {
-	if ic.done == nil {
-		return false
-	}
-	select {
-	case <-ic.done:
-		return true
-	default:
-		return false
-	}
-}
+func (ic *Icinga) Exited() bool { return ic.d.exited() }
 
 // Log is the daemon's console log so far.
 func (ic *Icinga) Log() string {
