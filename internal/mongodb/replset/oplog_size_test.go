@@ -38,11 +38,11 @@ func TestOplogWindowBySize(t *testing.T) {
 		text  []string
 	}{
 		{"young oplog: a short window that grows", win(2*time.Hour, &OplogSize{Max: 1000 * mib, Used: 50 * mib}), plugin.OK,
-			[]string{"oplog window 2.00 h, oplog 5% full: 40.0 h when full", "'oplog_window_hours'=2;;;0 'oplog_window_full_hours'=40;24:;4:;0 'oplog_size'=1048576000B;;;0 'oplog_used'=52428800B;;;0;1048576000 'oplog_fill'=5%;;;0", "not full yet"}},
+			[]string{"oplog window 2.00 h, oplog 5% full: 40.0 h when full", "oplog_window_hours=2;;;0 oplog_window_full_hours=40;24:;4:;0 oplog_size=1048576000B;;;0 oplog_used=52428800B;;;0;1048576000 oplog_fill=5%;;;0", "not full yet"}},
 		{"enlarged to twice: 20 h when full", win(10*time.Hour, &OplogSize{Max: 2000 * mib, Used: 1000 * mib}), plugin.Warning, []string{"oplog 50% full: 20.0 h when full"}},
-		{"full and short", win(2*time.Hour, &OplogSize{Max: 1000 * mib, Used: 990 * mib}), plugin.Critical, []string{"oplog window 2.00 h, oplog full (99% of 1000 MiB)", "'oplog_window_full_hours'=2;24:;4:;0"}},
-		{"above its size (minRetentionHours)", win(30*time.Hour, &OplogSize{Max: 1000 * mib, Used: 1500 * mib}), plugin.OK, []string{"oplog full (150% of 1000 MiB)", "'oplog_fill'=150%"}},
-		{"size unknown: the window as it is", win(2*time.Hour, nil), plugin.Critical, []string{"oplog window 2.00 h | 'oplog_window_hours'=2;24:;4:;0"}},
+		{"full and short", win(2*time.Hour, &OplogSize{Max: 1000 * mib, Used: 990 * mib}), plugin.Critical, []string{"oplog window 2.00 h, oplog full (99% of 1000 MiB)", "oplog_window_full_hours=2;24:;4:;0"}},
+		{"above its size (minRetentionHours)", win(30*time.Hour, &OplogSize{Max: 1000 * mib, Used: 1500 * mib}), plugin.OK, []string{"oplog full (150% of 1000 MiB)", "oplog_fill=150%"}},
+		{"size unknown: the window as it is", win(2*time.Hour, nil), plugin.Critical, []string{"oplog window 2.00 h | oplog_window_hours=2;24:;4:;0"}},
 	} {
 		out, st := plugin.Render("MONGODB", OplogWindowResult(tc.w, r("24:"), r("4:")))
 		if st != tc.state {
