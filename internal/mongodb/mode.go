@@ -15,8 +15,7 @@
 // verdicts. doc.go (reply documents, MissingError); startup.go (startup
 // warnings classified); redact.go (secrets out of every line); codes/
 // (MongoDB error codes, named once); sharding/ (the sharded-cluster
-// modes' documents and verdicts, gathered by mode_shard.go; perfdata
-// labels).
+// modes' documents and verdicts, gathered by mode_shard.go).
 package mongodb
 
 import (

@@ -11,6 +11,5 @@
 //     the balancer verdict;
 //   - chunks.go: config.collections and the chunk counts of config.chunks
 //     (by uuid from 5.0, by ns before), and the chunk-balance and
-//     jumbo-chunks verdicts;
-//   - label.go: perfdata labels.
+//     jumbo-chunks verdicts.
 package sharding
