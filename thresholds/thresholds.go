@@ -279,3 +279,22 @@ func (p Pair) State(v float64) State {
 	st, _ := p.Evaluate(v)
 	return st
 }
+
+// Scale returns the range with both ends multiplied by k > 0: the same
+// range in another unit (MiB to bytes: 1<<20). The infinite ends stay
+// infinite.
+func (r Range) Scale(k float64) Range {
+	return Range{Start: r.Start * k, End: r.End * k, Inside: r.Inside}
+}
+
+// Scale returns the pair with both ranges scaled by k > 0 (Range.Scale).
+func (p Pair) Scale(k float64) Pair {
+	scale := func(r *Range) *Range {
+		if r == nil {
+			return nil
+		}
+		s := r.Scale(k)
+		return &s
+	}
+	return Pair{Warn: scale(p.Warn), Crit: scale(p.Crit)}
+}

@@ -172,3 +172,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A range in another unit alerts for the same values, scaled.
+func TestScale(t *testing.T) {
+	for _, s := range []string{"10", "10:", "~:10", "10:20", "@10:20", "@~:5", "~:"} {
+		r := MustParse(s)
+		k := float64(1 << 20)
+		sr := r.Scale(k)
+		for v := -30.0; v <= 30; v += 0.5 {
+			if r.Alert(v) != sr.Alert(v*k) {
+				t.Errorf("%q scaled by %v: %v alerts %v, %v alerts %v", s, k, v, r.Alert(v), v*k, sr.Alert(v*k))
+			}
+		}
+	}
+	w := MustParse("8192")
+	if p := NewPair(&w, nil).Scale(2); p.Crit != nil || p.Warn.End != 16384 || w.End != 8192 {
+		t.Errorf("Pair.Scale: %+v, original %v", p, w)
+	}
+}

@@ -132,10 +132,14 @@ func memoryResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
 		return nil, err
 	}
 	res, virt := v[0], v[1]
+	// serverStatus.mem is in MiB; the perfdata is in bytes, since the
+	// guidelines' "MB" is read as 10^6 bytes (Icinga 2's PerfdataValue::Parse
+	// would record a MiB figure 4.6% low). -w/-c stay in MiB, scaled with it.
+	const mib = 1 << 20
 	var r plugin.Result
 	f := r.Judge(fmt.Sprintf("%s: resident memory %.0f MiB (virtual %.0f MiB)", target, res, virt),
-		plugin.Perf{Label: "mem_resident", Value: res, UOM: "MB", Thresholds: o.pair("", ""), Min: plugin.F(0)},
-		plugin.Perf{Label: "mem_virtual", Value: virt, UOM: "MB", Min: plugin.F(0)},
+		plugin.Perf{Label: "mem_resident", Value: res * mib, UOM: "B", Thresholds: o.pair("", "").Scale(mib), Min: plugin.F(0)},
+		plugin.Perf{Label: "mem_virtual", Value: virt * mib, UOM: "B", Min: plugin.F(0)},
 	)
 	if f.State != plugin.OK {
 		f.Detailf("most of mongod's memory is the WiredTiger cache (storage.wiredTiger.engineConfig.cacheSizeGB, 50%% of RAM minus 1 GiB by default); lower it or add memory")
