@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -213,4 +216,31 @@ func TestNginxDroppedConnections(t *testing.T) {
 	if d := testenv.PerfValue(t, r, "listen_drops_rate"); d != 0 {
 		t.Errorf("kernel listen_drops_rate %v: the connections were accepted, not dropped by the kernel", d)
 	}
+}
+
+// TestStubStatusForks serves the recorded status pages of nginx's forks
+// (internal/nginx/testdata/stub_status, sources in its SOURCES.md) from a
+// loopback HTTP server: Tengine's request_time column is read by its
+// name and becomes perfdata; a cut page is still not stub_status output.
+func TestStubStatusForks(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	dir := filepath.Join("..", "..", "internal", "nginx", "testdata", "stub_status")
+	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	defer srv.Close()
+	run := func(page string) testenv.Run {
+		return testenv.RunCheck(t, bin, nil, "--listen", srv.Listener.Addr().String(), "--state-dir", t.TempDir(),
+			"--status-url", srv.URL+"/"+page)
+	}
+	r := run("tengine.txt")
+	expect(t, r, 0, "NGINX_QUEUE OK", "nginx 3 active connections (reading 0, writing 1, waiting 2)", "stub_request_time=98321c;;;0")
+	for label, want := range map[string]float64{"accepts": 1127, "handled": 1127, "requests": 4056, "stub_request_time": 98321} {
+		if v := testenv.PerfValue(t, r, label); v != want {
+			t.Errorf("%s = %v, want %v", label, v, want)
+		}
+	}
+	for _, page := range []string{"angie.txt", "freenginx.txt"} {
+		expect(t, run(page), 0, "NGINX_QUEUE OK", "nginx 2 active connections (reading 0, writing 1, waiting 1)")
+	}
+	r = run("tengine_truncated.txt")
+	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: "+srv.URL+"/tengine_truncated.txt: not stub_status output: no \"Reading: N Writing: N Waiting: N\" line")
 }

@@ -128,7 +128,7 @@ func stubStatus(res *plugin.Result, obs *Observation) {
 	if s == nil {
 		return
 	}
-	res.Add(plugin.OK, fmt.Sprintf("nginx %d active connections (reading %d, writing %d, waiting %d)", s.Active, s.Reading, s.Writing, s.Waiting),
+	f := res.Add(plugin.OK, fmt.Sprintf("nginx %d active connections (reading %d, writing %d, waiting %d)", s.Active, s.Reading, s.Writing, s.Waiting),
 		plugin.Perf{Label: "active", Value: float64(s.Active), Min: plugin.F(0)},
 		plugin.Perf{Label: "reading", Value: float64(s.Reading), Min: plugin.F(0)},
 		plugin.Perf{Label: "writing", Value: float64(s.Writing), Min: plugin.F(0)},
@@ -137,6 +137,23 @@ func stubStatus(res *plugin.Result, obs *Observation) {
 		plugin.Perf{Label: "handled", Value: float64(s.Handled), UOM: "c", Min: plugin.F(0)},
 		plugin.Perf{Label: "requests", Value: float64(s.Requests), UOM: "c", Min: plugin.F(0)},
 	)
+	// A fork's further columns (Tengine's request_time) become perfdata
+	// under stub_NAME: counters of the accepts row as counters, further
+	// Name: N pairs as gauges.
+	seen := map[string]bool{}
+	for i, c := range append(append([]Column(nil), s.Counters...), s.Gauges...) {
+		label := plugin.Label("stub", c.Name)
+		if seen[label] {
+			continue
+		}
+		seen[label] = true
+		p := plugin.Perf{Label: label, Value: float64(c.Value), Min: plugin.F(0)}
+		if i < len(s.Counters) {
+			p.UOM = "c"
+		}
+		f.Perf = append(f.Perf, p)
+		f.Detailf("stub_status column %s: %d (perfdata %s)", plugin.Clip(c.Name, 40), c.Value, label)
+	}
 }
 
 // fetchVerdict is the state of a status page that could not be read: a

@@ -82,6 +82,13 @@ func TestJudge(t *testing.T) {
 		{"stub_status", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = baseline }), nil, plugin.OK, []string{
 			"nginx 291 active connections (reading 6, writing 179, waiting 106)", "nginx dropped connections: collecting baseline",
 			"active=291;;;0 reading=6;;;0 writing=179;;;0 waiting=106;;;0 accepts=16630948c;;;0 handled=16630948c;;;0 requests=31070465c;;;0", "not measured in this run, so left out of the perfdata: nginx_dropped_rate"}},
+		{"tengine's request_time", obs(func(o *Observation) {
+			o.Stub = &StubStatus{Active: 3, Accepts: 1127, Handled: 1127, Requests: 4056, Writing: 1, Waiting: 2,
+				Counters: []Column{{"request_time", 98321}}, Gauges: []Column{{"Queued.x", 4}, {"Queued:x", 5}}}
+			o.StubRates = baseline
+		}), nil, plugin.OK, []string{
+			"requests=4056c;;;0 stub_request_time=98321c;;;0 stub_queued-x=4;;;0 listen_drops_rate", "stub_status column Queued.x: 4 (perfdata stub_queued-x)",
+			"stub_status column request_time: 98321 (perfdata stub_request_time)"}},
 		{"nginx drops connections", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(2) }), nil, plugin.Warning, []string{
 			"WARNING - nginx dropped 2/s connections (accepts - handled)", "raise worker_connections (and worker_rlimit_nofile)"}},
 		{"nginx drops many", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(20) }), nil, plugin.Critical, []string{
