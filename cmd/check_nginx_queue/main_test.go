@@ -192,6 +192,14 @@ func TestStubStatus(t *testing.T) {
 		t.Fatalf("accepts %v after %v, want one more", a, first)
 	}
 
+	// Capacity thresholds: the check's own request is the one active
+	// connection, and the runs so far are requests per second.
+	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", ng.StatusURL(), "--active-warning", "0", "--requests-rate-critical", "@0")...)
+	expect(t, r, 1, "NGINX_QUEUE WARNING - nginx 1 active connections (reading 0, writing 1, waiting 0)", "'active'=1;0;;0")
+	if rr := testenv.PerfValue(t, r, "requests_rate"); rr <= 0 {
+		t.Fatalf("requests_rate %v after three requests, want > 0:\n%s", rr, r.Stdout)
+	}
+
 	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", "http://"+ng.Addr+"/hello")...)
 	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: http://"+ng.Addr+"/hello: not stub_status output")
 
@@ -234,6 +242,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--port", "80", "--expect-backlog", "0"}, 3, `NGINX_QUEUE UNKNOWN - invalid --expect-backlog 0: expected a number of connections, 1 or more`},
 		{[]string{"--port", "80", "--expect-backlog", "many"}, 3, `NGINX_QUEUE UNKNOWN - invalid argument for flag --expect-backlog: "many" is not a whole number`},
 		{[]string{"--port", "80", "--status-url", "ftp://x/"}, 3, "NGINX_QUEUE UNKNOWN - invalid --status-url \"ftp://x/\": expected http://HOST[:PORT]/PATH or https://..."},
+		{[]string{"--port", "80", "--active-warning", "100"}, 3, "NGINX_QUEUE UNKNOWN - --active-warning judges the stub_status page: give --status-url too"},
+		{[]string{"--port", "80", "--requests-rate-critical", "1000"}, 3, "NGINX_QUEUE UNKNOWN - --requests-rate-critical judges the stub_status page: give --status-url too"},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--waiting-critical", "5:1"}, 3, "NGINX_QUEUE UNKNOWN - "},
 	} {
 		r := testenv.RunCheck(t, bin, nil, append([]string{"--state-dir", state}, tc.args...)...)
 		if r.Code != tc.code || !strings.HasPrefix(r.FirstLine(), tc.line) || r.Stderr != "" {

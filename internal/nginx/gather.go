@@ -118,7 +118,7 @@ func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observ
 		default:
 			obs.Stub = &s
 			obs.StubRates = state.Sample(ctx, o.StateDir, o.stateKey("stub_status", ns.ID), state.Counters{Time: now, Of: ns.ID,
-				Values: map[string]float64{"dropped": float64(s.Dropped())}})
+				Values: map[string]float64{"dropped": float64(s.Dropped()), "accepts": float64(s.Accepts), "requests": float64(s.Requests)}})
 		}
 	}
 	return obs, nil

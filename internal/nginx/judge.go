@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/opschecks/opschecks/internal/plugin"
+	"github.com/opschecks/opschecks/thresholds"
 )
 
 // Judge turns an observation and the options into the result; it reads
@@ -18,9 +19,9 @@ func Judge(obs *Observation, o *Options, verbose int) (*plugin.Result, error) {
 		return nil, err
 	}
 	audit(res, obs, o)
-	stubStatus(res, obs)
+	stubStatus(res, obs, o)
 	kernelDrops(res, obs, o)
-	nginxDrops(res, obs, o)
+	nginxRates(res, obs, o)
 	if verbose > 0 {
 		res.Detailf("network namespace %s; %d listening socket(s) selected", obs.Netns, len(obs.Sockets))
 		for _, s := range obs.Sockets {
@@ -115,7 +116,7 @@ func audit(res *plugin.Result, obs *Observation, o *Options) {
 }
 
 // stubStatus reports the stub_status page, or why it could not be read.
-func stubStatus(res *plugin.Result, obs *Observation) {
+func stubStatus(res *plugin.Result, obs *Observation, o *Options) {
 	if e := obs.StubErr; e != nil {
 		st, hint := fetchVerdict(e.Kind)
 		f := res.Add(st, "stub_status: "+e.Msg)
@@ -128,15 +129,23 @@ func stubStatus(res *plugin.Result, obs *Observation) {
 	if s == nil {
 		return
 	}
-	f := res.Add(plugin.OK, fmt.Sprintf("nginx %d active connections (reading %d, writing %d, waiting %d)", s.Active, s.Reading, s.Writing, s.Waiting),
-		plugin.Perf{Label: "active", Value: float64(s.Active), Min: plugin.F(0)},
+	active := plugin.Perf{Label: "active", Value: float64(s.Active), Thresholds: thresholds.NewPair(o.ActiveWarning, o.ActiveCritical), Min: plugin.F(0)}
+	waiting := plugin.Perf{Label: "waiting", Value: float64(s.Waiting), Thresholds: thresholds.NewPair(o.WaitingWarning, o.WaitingCritical), Min: plugin.F(0)}
+	f := res.Add(plugin.Worst(active.State(), waiting.State()), fmt.Sprintf("nginx %d active connections (reading %d, writing %d, waiting %d)", s.Active, s.Reading, s.Writing, s.Waiting),
+		active,
 		plugin.Perf{Label: "reading", Value: float64(s.Reading), Min: plugin.F(0)},
 		plugin.Perf{Label: "writing", Value: float64(s.Writing), Min: plugin.F(0)},
-		plugin.Perf{Label: "waiting", Value: float64(s.Waiting), Min: plugin.F(0)},
+		waiting,
 		plugin.Perf{Label: "accepts", Value: float64(s.Accepts), UOM: "c", Min: plugin.F(0)},
 		plugin.Perf{Label: "handled", Value: float64(s.Handled), UOM: "c", Min: plugin.F(0)},
 		plugin.Perf{Label: "requests", Value: float64(s.Requests), UOM: "c", Min: plugin.F(0)},
 	)
+	if st := active.State(); st != plugin.OK {
+		f.Detailf("%d active connections are outside the %s range: every worker holds at most worker_connections of them (worker_processes x worker_connections is nginx's ceiling, including upstream connections)", s.Active, strings.ToLower(st.String()))
+	}
+	if st := waiting.State(); st != plugin.OK {
+		f.Detailf("%d idle keep-alive connections are outside the %s range: each holds a worker_connections slot; lower keepalive_timeout or keepalive_requests to free them sooner", s.Waiting, strings.ToLower(st.String()))
+	}
 	// A fork's further columns (Tengine's request_time) become perfdata
 	// under stub_NAME: counters of the accepts row as counters, further
 	// Name: N pairs as gauges.
@@ -206,23 +215,28 @@ func kernelDrops(res *plugin.Result, obs *Observation, o *Options) {
 	}
 }
 
-// nginxDrops judges the connections nginx accepted and closed at once
-// (stub_status accepts - handled) per second.
-func nginxDrops(res *plugin.Result, obs *Observation, o *Options) {
+// nginxRates judges the connections nginx accepted and closed at once
+// (stub_status accepts - handled) per second, and the request and accept
+// rates against the capacity thresholds.
+func nginxRates(res *plugin.Result, obs *Observation, o *Options) {
 	if obs.Stub == nil {
 		return
 	}
-	perf := plugin.Perf{Label: "nginx_dropped_rate", Value: math.NaN(), Thresholds: o.dropThresholds(), Min: plugin.F(0)}
+	dropped := plugin.Perf{Label: "nginx_dropped_rate", Value: math.NaN(), Thresholds: o.dropThresholds(), Min: plugin.F(0)}
+	requests := plugin.Perf{Label: "requests_rate", Value: math.NaN(), Thresholds: thresholds.NewPair(o.RequestsRateWarning, o.RequestsRateCritical), Min: plugin.F(0)}
+	accepts := plugin.Perf{Label: "accepts_rate", Value: math.NaN(), Thresholds: thresholds.NewPair(o.AcceptsRateWarning, o.AcceptsRateCritical), Min: plugin.F(0)}
 	if st, why, ready := obs.StubRates.Pending(); !ready {
-		res.Add(st, "nginx dropped connections: "+why, perf)
+		res.Add(st, "nginx dropped connections: "+why, dropped, requests, accepts)
 		return
 	}
-	d := obs.StubRates.PerSecond["dropped"]
-	perf.Value = round(d)
-	fd := res.Judge(fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(d)), perf)
+	r := obs.StubRates.PerSecond
+	dropped.Value, requests.Value, accepts.Value = round(r["dropped"]), round(r["requests"]), round(r["accepts"])
+	fd := res.Judge(fmt.Sprintf("nginx dropped %s/s connections (accepts - handled)", num(r["dropped"])), dropped)
 	if fd.State != plugin.OK {
 		fd.Detailf("nginx accepted connections and closed them at once: worker_connections is exhausted; raise worker_connections (and worker_rlimit_nofile) or add workers")
 	}
+	ft := res.Add(plugin.Worst(requests.State(), accepts.State()), fmt.Sprintf("nginx %s requests/s, %s connections accepted/s", num(r["requests"]), num(r["accepts"])), requests, accepts)
+	ft.Quiet = true
 }
 
 func round(v float64) float64 { return math.Round(v*100) / 100 }

@@ -22,7 +22,7 @@ var (
 	half8080  = Listener{Addr: ap("127.0.0.1:8080"), Queue: 5, Backlog: 8, Sockets: 4}
 	busyStub  = &StubStatus{Active: 291, Accepts: 16630948, Handled: 16630948, Requests: 31070465, Reading: 6, Writing: 179, Waiting: 106}
 	stubRates = func(dropped float64) state.Rates {
-		return state.Rates{PerSecond: map[string]float64{"dropped": dropped}}
+		return state.Rates{PerSecond: map[string]float64{"dropped": dropped, "requests": 120.5, "accepts": 30.25}}
 	}
 )
 
@@ -91,6 +91,25 @@ func TestJudge(t *testing.T) {
 			"stub_status column request_time: 98321 (perfdata stub_request_time)"}},
 		{"nginx drops connections", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(2) }), nil, plugin.Warning, []string{
 			"WARNING - nginx dropped 2/s connections (accepts - handled)", "raise worker_connections (and worker_rlimit_nofile)"}},
+		{"throughput", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(0) }), nil, plugin.OK, []string{
+			"nginx dropped 0/s connections (accepts - handled) | ", "'nginx_dropped_rate'=0;0;10;0 'requests_rate'=120.5;;;0 'accepts_rate'=30.25;;;0",
+			"[OK] nginx 120.5 requests/s, 30.25 connections accepted/s"}},
+		{"throughput baseline", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = baseline }), nil, plugin.OK, []string{
+			"'nginx_dropped_rate'=U;0;10;0 'requests_rate'=U;;;0 'accepts_rate'=U;;;0"}},
+		{"requests rate over its range", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(0) }),
+			[]string{"--status-url", "http://x/s", "--requests-rate-warning", "100", "--requests-rate-critical", "1000", "--accepts-rate-critical", "@~:1"}, plugin.Warning, []string{
+				"NGINX_QUEUE WARNING - nginx 120.5 requests/s, 30.25 connections accepted/s;", "'requests_rate'=120.5;100;1000;0 'accepts_rate'=30.25;;@~:1;0"}},
+		{"accepts rate too low", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = state.Rates{PerSecond: map[string]float64{"accepts": 0.5}} }),
+			[]string{"--status-url", "http://x/s", "--accepts-rate-critical", "@~:1"}, plugin.Critical, []string{
+				"NGINX_QUEUE CRITICAL - nginx 0 requests/s, 0.5 connections accepted/s"}},
+		{"active over its range", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = baseline }),
+			[]string{"--status-url", "http://x/s", "--active-warning", "200", "--active-critical", "1000"}, plugin.Warning, []string{
+				"NGINX_QUEUE WARNING - nginx 291 active connections (reading 6, writing 179, waiting 106)", "'active'=291;200;1000;0",
+				"291 active connections are outside the warning range: every worker holds at most worker_connections"}},
+		{"waiting over its range", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = baseline }),
+			[]string{"--status-url", "http://x/s", "--active-warning", "1000", "--waiting-critical", "100"}, plugin.Critical, []string{
+				"NGINX_QUEUE CRITICAL - nginx 291 active connections", "'active'=291;1000;;0", "'waiting'=106;;100;0",
+				"106 idle keep-alive connections are outside the critical range: each holds a worker_connections slot"}},
 		{"nginx drops many", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(20) }), nil, plugin.Critical, []string{
 			"CRITICAL - nginx dropped 20/s connections"}},
 		{"status refused", obs(func(o *Observation) {

@@ -26,6 +26,38 @@ type Options struct {
 	ExpectBacklog  *plugin.Int      `long:"expect-backlog" value-name:"N" description:"Warn when a listener's effective backlog is below N (clipped by net.core.somaxconn or not set in nginx)"`
 	StatusURL      string           `long:"status-url" value-name:"URL" description:"nginx stub_status URL (http or https), e.g. http://127.0.0.1/nginx_status"`
 	StatusInsecure bool             `long:"status-insecure" description:"Do not verify the TLS certificate of --status-url"`
+	Capacity
+}
+
+// Capacity are the thresholds on what stub_status reports, all off
+// unless given.
+type Capacity struct {
+	ActiveWarning        *thresholds.Range `long:"active-warning" value-name:"RANGE" description:"Warning range for stub_status Active connections (off unless given; needs --status-url)"`
+	ActiveCritical       *thresholds.Range `long:"active-critical" value-name:"RANGE" description:"Critical range for stub_status Active connections"`
+	WaitingWarning       *thresholds.Range `long:"waiting-warning" value-name:"RANGE" description:"Warning range for stub_status Waiting (idle keep-alive) connections (off unless given)"`
+	WaitingCritical      *thresholds.Range `long:"waiting-critical" value-name:"RANGE" description:"Critical range for stub_status Waiting connections"`
+	RequestsRateWarning  *thresholds.Range `long:"requests-rate-warning" value-name:"RANGE" description:"Warning range for requests per second (stub_status requests; off unless given)"`
+	RequestsRateCritical *thresholds.Range `long:"requests-rate-critical" value-name:"RANGE" description:"Critical range for requests per second"`
+	AcceptsRateWarning   *thresholds.Range `long:"accepts-rate-warning" value-name:"RANGE" description:"Warning range for connections accepted per second (stub_status accepts; off unless given)"`
+	AcceptsRateCritical  *thresholds.Range `long:"accepts-rate-critical" value-name:"RANGE" description:"Critical range for connections accepted per second"`
+}
+
+// given names the first capacity option given, "" for none.
+func (c Capacity) given() string {
+	for _, o := range []struct {
+		r    *thresholds.Range
+		name string
+	}{
+		{c.ActiveWarning, "active-warning"}, {c.ActiveCritical, "active-critical"},
+		{c.WaitingWarning, "waiting-warning"}, {c.WaitingCritical, "waiting-critical"},
+		{c.RequestsRateWarning, "requests-rate-warning"}, {c.RequestsRateCritical, "requests-rate-critical"},
+		{c.AcceptsRateWarning, "accepts-rate-warning"}, {c.AcceptsRateCritical, "accepts-rate-critical"},
+	} {
+		if o.r != nil {
+			return "--" + o.name
+		}
+	}
+	return ""
 }
 
 // Validate checks the options together, once, when they are parsed.
@@ -40,6 +72,8 @@ func (o *Options) Validate() error {
 		if _, err := parseStatusURL(o.StatusURL); err != nil {
 			return err
 		}
+	} else if name := o.Capacity.given(); name != "" {
+		return plugin.OptionError("%s judges the stub_status page: give --status-url too", name)
 	}
 	return nil
 }
