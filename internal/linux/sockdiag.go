@@ -15,6 +15,7 @@ import (
 // TCP states as the kernel numbers them (include/net/tcp_states.h).
 const (
 	TCPEstablished = 1
+	TCPSynRecv     = 3 // request sockets: a SYN answered, the handshake's ACK not yet come
 	TCPListen      = 10
 )
 

@@ -73,7 +73,28 @@ func (p *fakeProc) netns(id string) {
 }
 
 func (p *fakeProc) netstat(overflows, drops int) {
-	p.write("proc/net/netstat", fmt.Sprintf("TcpExt: SyncookiesSent ListenOverflows ListenDrops\nTcpExt: 0 %d %d\nIpExt: InNoRoutes\nIpExt: 0", overflows, drops))
+	p.counters(map[string]int{"ListenOverflows": overflows, "ListenDrops": drops})
+}
+
+// counters writes /proc/net/netstat in the kernel's layout (the header
+// lines of linux's testdata host-6.18.txt, read on this machine's
+// kernel) with every counter 0 but those given.
+func (p *fakeProc) counters(v map[string]int) {
+	b, err := os.ReadFile(filepath.Join("..", "linux", "testdata", "netstat", "host-6.18.txt"))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var out strings.Builder
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := 0; i+1 < len(lines); i += 2 {
+		f := strings.Fields(lines[i])
+		out.WriteString(lines[i] + "\n" + f[0])
+		for _, name := range f[1:] {
+			fmt.Fprintf(&out, " %d", v[name])
+		}
+		out.WriteString("\n")
+	}
+	p.write("proc/net/netstat", out.String())
 }
 
 // TestCheckRates runs the check against a real loopback listener whose

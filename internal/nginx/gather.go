@@ -22,6 +22,8 @@ type Observation struct {
 	Sockets   []linux.Socket // the selected listening sockets, as the kernel lists them
 	Listeners []Listener     // Sockets by address
 	Missing   []string       // requested ports and addresses that nothing serves
+	// SynRecvCounted says the listeners' SynRecv were counted.
+	SynRecvCounted bool
 
 	Sysctl Sysctls
 	// Netstat are the TcpExt counters of netstatCounters in the
@@ -43,8 +45,11 @@ type Sysctls struct {
 	Somaxconn, MaxSynBacklog, Syncookies int64
 }
 
-// netstatCounters are the TcpExt counters sampled for rates.
-var netstatCounters = []string{"ListenOverflows", "ListenDrops"}
+// netstatCounters are the TcpExt counters sampled for rates: the accept
+// queue's overflows and drops, then the SYN queue's (include/uapi/linux/
+// snmp.h; all there since Linux 3.1).
+var netstatCounters = []string{"ListenOverflows", "ListenDrops",
+	"TCPReqQFullDrop", "TCPReqQFullDoCookies", "SyncookiesSent", "SyncookiesFailed"}
 
 // Gather does every read of a run through f (the proc mount) and samples
 // the counters in the state files at now: the watched nginx and its
@@ -77,6 +82,12 @@ func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observ
 	}
 	obs.Listeners = Group(obs.Sockets)
 	obs.Missing = sel.Missing(obs.Listeners)
+	if o.CountSynRecv() {
+		if err := CountSynRecv(ctx, ns.FD, obs.Listeners); err != nil {
+			return nil, err
+		}
+		obs.SynRecvCounted = true
+	}
 
 	var v []int64
 	err = ns.Do(func() (err error) {

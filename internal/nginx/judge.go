@@ -18,6 +18,7 @@ func Judge(obs *Observation, o *Options, verbose int) (*plugin.Result, error) {
 	if err := queues(res, obs, o); err != nil {
 		return nil, err
 	}
+	synRecv(res, obs, o)
 	audit(res, obs, o)
 	stubStatus(res, obs, o)
 	kernelDrops(res, obs, o)
@@ -196,10 +197,11 @@ func kernelDrops(res *plugin.Result, obs *Observation, o *Options) {
 		{Label: "listen_drops_total", Value: float64(obs.Netstat["ListenDrops"]), UOM: "c", Min: plugin.F(0)},
 	}
 	if st, why, ready := obs.KernelRates.Pending(); !ready {
-		res.Add(st, "listen drops: "+why,
-			append([]plugin.Perf{perf(math.NaN(), "listen_drops_rate"), perf(math.NaN(), "listen_overflows_rate")}, totals...)...)
+		more := append([]plugin.Perf{perf(math.NaN(), "listen_overflows_rate")}, totals...)
+		res.Add(st, "listen drops: "+why, append(append([]plugin.Perf{perf(math.NaN(), "listen_drops_rate")}, more...), synPerf(obs, o, false)...)...)
 		return
 	}
+	defer synQueues(res, obs, o)
 	dr, or := obs.KernelRates.PerSecond["ListenDrops"], obs.KernelRates.PerSecond["ListenOverflows"]
 	fd := res.Judge(fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
 		perf(round(dr), "listen_drops_rate"), append([]plugin.Perf{perf(round(or), "listen_overflows_rate")}, totals...)...)
@@ -211,7 +213,7 @@ func kernelDrops(res *plugin.Result, obs *Observation, o *Options) {
 		fd.Detailf("ListenOverflows: an accept queue was full and the kernel dropped the SYN or the handshake's last ACK; %s", queueHint)
 	}
 	if dr > or {
-		fd.Detailf("ListenDrops beyond overflows: SYNs dropped for other reasons (SYN queue full without syncookies, memory pressure, no route back); check tcp_max_syn_backlog and tcp_syncookies")
+		fd.Detailf("ListenDrops beyond overflows: SYNs dropped for other reasons: a full SYN queue without syncookies (the SYN queues line), memory pressure, no route back")
 	}
 }
 

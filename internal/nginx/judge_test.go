@@ -15,8 +15,8 @@ var (
 	baseline  = state.Rates{Note: "collecting baseline"}
 	noRates   = state.Rates{Err: errors.New("cannot create state directory /nonexistent: permission denied")}
 	sysctls   = Sysctls{Somaxconn: 4096, MaxSynBacklog: 512, Syncookies: 1}
-	netstat0  = map[string]uint64{"ListenOverflows": 0, "ListenDrops": 0}
-	kernel0   = state.Rates{PerSecond: map[string]float64{"ListenOverflows": 0, "ListenDrops": 0}}
+	netstat0  = map[string]uint64{"ListenOverflows": 0, "ListenDrops": 0, "TCPReqQFullDrop": 0, "TCPReqQFullDoCookies": 0, "SyncookiesSent": 0, "SyncookiesFailed": 0}
+	kernel0   = kernelRates(nil)
 	idle8080  = Listener{Addr: ap("127.0.0.1:8080"), Queue: 0, Backlog: 511, Sockets: 1}
 	full8080  = Listener{Addr: ap("127.0.0.1:8080"), Queue: 9, Backlog: 8, Sockets: 1}
 	half8080  = Listener{Addr: ap("127.0.0.1:8080"), Queue: 5, Backlog: 8, Sockets: 4}
@@ -25,6 +25,15 @@ var (
 		return state.Rates{PerSecond: map[string]float64{"dropped": dropped, "requests": 120.5, "accepts": 30.25}}
 	}
 )
+
+// kernelRates are the kernel counters' rates: 0 but those given.
+func kernelRates(v map[string]float64) state.Rates {
+	r := map[string]float64{}
+	for _, n := range netstatCounters {
+		r[n] = v[n]
+	}
+	return state.Rates{PerSecond: r}
+}
 
 // obs is an observation of one idle listener with the given changes.
 func obs(change func(*Observation)) *Observation {
@@ -47,7 +56,7 @@ func TestJudge(t *testing.T) {
 		lines []string // substrings of the rendered output
 	}{
 		{"idle listener, no drops", obs(nil), nil, plugin.OK, []string{
-			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | queue_127-0-0-1_8080=0;;;0;512 backlog_127-0-0-1_8080=511;;;0 fill_127-0-0-1_8080=0%;50;90;0 somaxconn=4096;;;0 tcp_max_syn_backlog=512;;;0 listen_drops_rate=0;0;10;0 listen_overflows_rate=0;0;10;0 listen_overflows_total=0c;;;0 listen_drops_total=0c;;;0"}},
+			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | 'queue_8080'=0;;;0;512 'backlog_8080'=511;;;0 'fill_8080'=0%;50;90;0 'somaxconn'=4096;;;0 'tcp_max_syn_backlog'=512;;;0 'listen_drops_rate'=0;0;10;0 'listen_overflows_rate'=0;0;10;0 'listen_overflows_total'=0c;;;0 'listen_drops_total'=0c;;;0 'syn_queue_drops_rate'=0;0;;0 'syn_queue_cookies_rate'=0;;;0 'syncookies_sent_rate'=0;;;0 'syncookies_failed_rate'=0;;;0 'syn_queue_drops_total'=0c;;;0 'syn_queue_cookies_total'=0c;;;0 'syncookies_sent_total'=0c;;;0 'syncookies_failed_total'=0c;;;0"}},
 		{"full queue", obs(func(o *Observation) { o.Listeners = []Listener{full8080} }), nil, plugin.Critical, []string{
 			"NGINX_QUEUE CRITICAL - 127.0.0.1:8080 accept queue 9/8 (112.5%); listen drops", "queue_127-0-0-1_8080=9;;;0;9", "workers are blocked"}},
 		{"half full reuseport", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), nil, plugin.Warning, []string{
@@ -66,18 +75,55 @@ func TestJudge(t *testing.T) {
 			"WARNING - 127.0.0.1:8080 backlog 511 below the expected 1024", "add backlog=1024 to the listen directive of 127.0.0.1:8080"}},
 		{"backlog as expected", obs(nil), []string{"--expect-backlog", "511"}, plugin.OK, nil},
 		{"drops baseline", obs(func(o *Observation) { o.KernelRates = baseline }), nil, plugin.OK, []string{
-			"listen drops: collecting baseline", "not measured in this run, so left out of the perfdata: listen_drops_rate, listen_overflows_rate"}},
+			"listen drops: collecting baseline", "'listen_drops_rate'=U;0;10;0 'listen_overflows_rate'=U;0;10;0",
+			"'syn_queue_drops_rate'=U;0;;0 'syn_queue_cookies_rate'=U;;;0 'syncookies_sent_rate'=U;;;0 'syncookies_failed_rate'=U;;;0 'syn_queue_drops_total'=0c"}},
+		{"SYN queue full, syncookies off", obs(func(o *Observation) {
+			o.Sysctl.Syncookies = 0
+			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDrop": 3.5, "ListenDrops": 3.5})
+		}), nil, plugin.Warning, []string{
+			"NGINX_QUEUE WARNING - listen drops 3.5/s (overflows 0/s); SYN queues: 3.5/s dropped, 0/s full with cookies (syncookies sent 0/s, failed 0/s); 127.0.0.1:8080 accept queue",
+			"'syn_queue_drops_rate'=3.5;0;;0", "TCPReqQFullDrop: a listener's SYN queue was full and tcp_syncookies is off", "sysctl -w net.ipv4.tcp_syncookies=1"}},
+		{"SYN queue drops critical", obs(func(o *Observation) {
+			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDrop": 12})
+		}), []string{"--syn-drops-critical", "10"}, plugin.Critical, []string{"CRITICAL - SYN queues: 12/s dropped", "'syn_queue_drops_rate'=12;0;10;0"}},
+		{"syncookies sent: only with a range", obs(func(o *Observation) {
+			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDoCookies": 40, "SyncookiesSent": 40})
+		}), nil, plugin.OK, []string{"[OK] SYN queues: 0/s dropped, 40/s full with cookies (syncookies sent 40/s, failed 0/s)"}},
+		{"syncookies sent over the range", obs(func(o *Observation) {
+			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDoCookies": 40, "SyncookiesSent": 40})
+		}), []string{"--syncookies-warning", "10", "--syncookies-critical", "100"}, plugin.Warning, []string{
+			"WARNING - SYN queues: 0/s dropped, 40/s full with cookies (syncookies sent 40/s, failed 0/s)", "'syncookies_sent_rate'=40;10;100;0",
+			"SyncookiesSent: a listener's SYN queue overflowed"}},
+		{"syncookies always on", obs(func(o *Observation) {
+			o.Sysctl.Syncookies = 2
+			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDoCookies": 40, "SyncookiesSent": 40})
+		}), []string{"--syncookies-warning", "10"}, plugin.Warning, []string{
+			"tcp_syncookies is 2: the kernel answers every SYN with a cookie, so these rates count new connections, not overflows"}},
+		{"syncookies failed", obs(func(o *Observation) {
+			o.KernelRates = kernelRates(map[string]float64{"SyncookiesFailed": 7})
+		}), []string{"--syncookies-failed-critical", "5"}, plugin.Critical, []string{
+			"CRITICAL - SYN queues: 0/s dropped, 0/s full with cookies (syncookies sent 0/s, failed 7/s)", "'syncookies_failed_rate'=7;;5;0", "forged ACKs"}},
+		{"SYN_RECV counted", obs(func(o *Observation) {
+			o.Listeners = []Listener{{Addr: ap("0.0.0.0:80"), Backlog: 511, Sockets: 1, SynRecv: 3}, {Addr: ap("[::]:80"), Backlog: 511, Sockets: 1, SynRecv: 0}}
+			o.SynRecvCounted = true
+		}), []string{"--syn-recv"}, plugin.OK, []string{"'synrecv_80'=3;;;0 'synrecv_80_2'=0;;;0", "[OK] 0.0.0.0:80 SYN_RECV 3 (SYN queue limit 511)",
+			"perfdata queue_80_2, backlog_80_2, fill_80_2 are [::]:80"}},
+		{"SYN_RECV over the range", obs(func(o *Observation) {
+			o.Listeners = []Listener{{Addr: ap("127.0.0.1:8080"), Backlog: 8, Sockets: 1, SynRecv: 9}}
+			o.SynRecvCounted = true
+		}), []string{"--syn-recv-warning", "4"}, plugin.Warning, []string{"NGINX_QUEUE WARNING - 127.0.0.1:8080 SYN_RECV 9 (SYN queue limit 8)",
+			"'synrecv_8080'=9;4;;0", "ss -tn state syn-recv sport = :8080", "beyond 8 the kernel sends syncookies"}},
 		{"state dir unusable", obs(func(o *Observation) { o.KernelRates = noRates }), nil, plugin.Unknown, []string{
 			"NGINX_QUEUE UNKNOWN - listen drops: cannot create state directory /nonexistent", "127.0.0.1:8080 accept queue 0/511"}},
 		{"overflows", obs(func(o *Observation) {
-			o.KernelRates = state.Rates{PerSecond: map[string]float64{"ListenOverflows": 2, "ListenDrops": 2.5}}
+			o.KernelRates = kernelRates(map[string]float64{"ListenOverflows": 2, "ListenDrops": 2.5})
 			o.Target = "nginx (PID 12)"
 			o.NetstatPath = "/proc/12/net/netstat"
 		}), nil, plugin.Warning, []string{
 			"WARNING - listen drops 2.5/s (overflows 2/s)", "counted in the network namespace of nginx (PID 12) (TcpExt of /proc/12/net/netstat)",
 			"ListenOverflows: an accept queue was full", "ListenDrops beyond overflows"}},
 		{"many drops", obs(func(o *Observation) {
-			o.KernelRates = state.Rates{PerSecond: map[string]float64{"ListenOverflows": 20, "ListenDrops": 20}}
+			o.KernelRates = kernelRates(map[string]float64{"ListenOverflows": 20, "ListenDrops": 20})
 		}), nil, plugin.Critical, []string{"CRITICAL - listen drops 20/s (overflows 20/s)", "counted in this host's network namespace"}},
 		{"stub_status", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = baseline }), nil, plugin.OK, []string{
 			"nginx 291 active connections (reading 6, writing 179, waiting 106)", "nginx dropped connections: collecting baseline",
@@ -99,7 +145,10 @@ func TestJudge(t *testing.T) {
 		{"requests rate over its range", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(0) }),
 			[]string{"--status-url", "http://x/s", "--requests-rate-warning", "100", "--requests-rate-critical", "1000", "--accepts-rate-critical", "@~:1"}, plugin.Warning, []string{
 				"NGINX_QUEUE WARNING - nginx 120.5 requests/s, 30.25 connections accepted/s;", "'requests_rate'=120.5;100;1000;0 'accepts_rate'=30.25;;@~:1;0"}},
-		{"accepts rate too low", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = state.Rates{PerSecond: map[string]float64{"accepts": 0.5}} }),
+		{"accepts rate too low", obs(func(o *Observation) {
+			o.Stub = busyStub
+			o.StubRates = state.Rates{PerSecond: map[string]float64{"accepts": 0.5}}
+		}),
 			[]string{"--status-url", "http://x/s", "--accepts-rate-critical", "@~:1"}, plugin.Critical, []string{
 				"NGINX_QUEUE CRITICAL - nginx 0 requests/s, 0.5 connections accepted/s"}},
 		{"active over its range", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = baseline }),

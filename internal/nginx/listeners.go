@@ -20,6 +20,9 @@ type Listener struct {
 	Queue   uint32 // connections waiting for accept() (idiag_rqueue)
 	Backlog uint32 // effective backlog, min(listen backlog, somaxconn) (idiag_wqueue)
 	Sockets int
+	// SynRecv are the half-open connections to the address (request
+	// sockets in SYN_RECV), when counted (--syn-recv).
+	SynRecv int
 }
 
 // Fill is the accept queue against the backlog in percent. The kernel lets
@@ -145,6 +148,50 @@ func ListenSockets(ctx context.Context, nsfd int, sel Selector) ([]linux.Socket,
 		return nil
 	})
 	return out, err
+}
+
+// CountSynRecv asks the kernel (sock_diag, SYN_RECV sockets only) for
+// the half-open connections in the network namespace nsfd and adds each
+// to the listener it arrived at (ListenerFor). The kernel keeps request
+// sockets in the established hash, so this request walks every TCP
+// connection of the host, as ss -tn state syn-recv does: unlike the
+// LISTEN dump, its cost grows with the number of connections.
+func CountSynRecv(ctx context.Context, nsfd int, ls []Listener) error {
+	return linux.DumpTCP(ctx, linux.Query{States: linux.StateMask(linux.TCPSynRecv), NetNSFD: nsfd}, func(s *linux.Socket) error {
+		if s.State != linux.TCPSynRecv {
+			return nil
+		}
+		if i := ListenerFor(ls, s.Src); i >= 0 {
+			ls[i].SynRecv++
+		}
+		return nil
+	})
+}
+
+// ListenerFor returns the index of the listener that receives
+// connections to local, or -1: a listener on that very address, else
+// the wildcard of its family (0.0.0.0), else the IPv6 wildcard (::, which
+// takes IPv4 too), as the kernel's listener lookup prefers the most
+// specific socket.
+func ListenerFor(ls []Listener, local netip.AddrPort) int {
+	local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
+	best, rank := -1, 0
+	for i, l := range ls {
+		if l.Addr.Port() != local.Port() || !Serves(l.Addr, local) {
+			continue
+		}
+		r := 1 // the IPv6 wildcard
+		switch {
+		case l.Addr.Addr() == local.Addr():
+			r = 3
+		case l.Addr.Addr().Is4():
+			r = 2
+		}
+		if r > rank {
+			best, rank = i, r
+		}
+	}
+	return best
 }
 
 // ParseListen parses a --listen value: ADDR:PORT, [IPv6]:PORT, or

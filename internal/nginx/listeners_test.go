@@ -115,3 +115,24 @@ func TestParseListen(t *testing.T) {
 		}
 	}
 }
+
+func TestListenerFor(t *testing.T) {
+	ls := []Listener{{Addr: ap("0.0.0.0:80")}, {Addr: ap("127.0.0.1:80")}, {Addr: ap("[::]:80")}, {Addr: ap("[::]:443")}, {Addr: ap("10.0.0.1:8080")}}
+	for _, tc := range []struct {
+		local string
+		want  int
+	}{
+		{"127.0.0.1:80", 1},         // the listener on that address
+		{"10.1.2.3:80", 0},          // the IPv4 wildcard before the IPv6 one
+		{"[::1]:80", 2},             // IPv6: the IPv6 wildcard
+		{"[::ffff:10.1.2.3]:80", 0}, // a mapped address is its IPv4 address
+		{"10.1.2.3:443", 3},         // only the IPv6 wildcard serves 443
+		{"10.0.0.2:8080", -1},       // no wildcard on 8080
+		{"10.0.0.1:8080", 4},
+		{"127.0.0.1:81", -1},
+	} {
+		if got := ListenerFor(ls, ap(tc.local)); got != tc.want {
+			t.Errorf("ListenerFor(%s) = %d, want %d", tc.local, got, tc.want)
+		}
+	}
+}

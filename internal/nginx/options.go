@@ -27,6 +27,7 @@ type Options struct {
 	StatusURL      string           `long:"status-url" value-name:"URL" description:"nginx stub_status URL (http or https), e.g. http://127.0.0.1/nginx_status"`
 	StatusInsecure bool             `long:"status-insecure" description:"Do not verify the TLS certificate of --status-url"`
 	Capacity
+	SynSide
 }
 
 // Capacity are the thresholds on what stub_status reports, all off

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/opschecks/opschecks/internal/testenv"
+)
+
+// nstat reads TcpExt counters of the namespace with iproute2's nstat
+// (absolute values, its history file in the test's directory): the
+// independent reading the check's totals are compared with.
+func nstat(t *testing.T, ns *testenv.Netns, names ...string) map[string]float64 {
+	t.Helper()
+	cmd := ns.Command("nstat", append([]string{"-az"}, names...)...)
+	cmd.Env = append(os.Environ(), "NSTAT_HISTORY="+t.TempDir()+"/nstat")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("nstat: %v\n%s", err, out)
+	}
+	v := map[string]float64{}
+	for _, l := range strings.Split(string(out), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 {
+			v[strings.TrimPrefix(f[0], "TcpExt")], _ = strconv.ParseFloat(f[1], 64)
+		}
+	}
+	return v
+}
+
+// TestSyncookiesAlways: with tcp_syncookies=2 the kernel answers every
+// SYN of the namespace with a cookie; the check's SYN counters follow
+// (the same totals as nstat reads) and, when a syncookie range is given,
+// the alert says the rates count connections, not overflows.
+func TestSyncookiesAlways(t *testing.T) {
+	testenv.Require(t, "netns", "nginx", "nstat")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ns := testenv.NewNetns(t, "nginxc")
+	ns.Sysctl("net.ipv4.tcp_syncookies", "2")
+	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: ns})
+	args := []string{"--pidfile", ng.PidFile, "--state-dir", t.TempDir()}
+
+	r := testenv.RunCheck(t, bin, nil, args...)
+	expect(t, r, 0, "NGINX_QUEUE OK", "listen drops: collecting baseline")
+	const requests = 5
+	err := ns.Do(func() error {
+		for range requests {
+			c, err := net.DialTimeout("tcp", ng.Addr, 2*time.Second)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c, "GET /hello HTTP/1.0\r\n\r\n")
+			b := make([]byte, 512)
+			_, err = c.Read(b)
+			c.Close()
+			if err != nil || !strings.HasPrefix(string(b), "HTTP/1.1 200") {
+				return fmt.Errorf("request through a syncookie: %q, %v", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = testenv.RunCheck(t, bin, nil, append(args, "--syncookies-warning", "0")...)
+	expect(t, r, 1, "NGINX_QUEUE WARNING - SYN queues: 0/s dropped, ")
+	if !strings.Contains(r.Stdout, "tcp_syncookies is 2: the kernel answers every SYN with a cookie") {
+		t.Errorf("no tcp_syncookies=2 note:\n%s", r.Stdout)
+	}
+	for _, label := range []string{"syncookies_sent_rate", "syn_queue_cookies_rate"} {
+		if v := testenv.PerfValue(t, r, label); v <= 0 {
+			t.Errorf("%s %v after %d connections, want > 0", label, v, requests)
+		}
+	}
+	want := nstat(t, ns, "TcpExtSyncookiesSent", "TcpExtTCPReqQFullDoCookies", "TcpExtSyncookiesFailed", "TcpExtTCPReqQFullDrop")
+	for label, name := range map[string]string{"syncookies_sent_total": "SyncookiesSent", "syn_queue_cookies_total": "TCPReqQFullDoCookies",
+		"syncookies_failed_total": "SyncookiesFailed", "syn_queue_drops_total": "TCPReqQFullDrop"} {
+		if got := testenv.PerfValue(t, r, label); got != want[name] {
+			t.Errorf("%s = %v, nstat says %s = %v", label, got, name, want[name])
+		}
+	}
+	if got := testenv.PerfValue(t, r, "syncookies_sent_total"); got < requests {
+		t.Errorf("syncookies_sent_total %v, want >= %d", got, requests)
+	}
+}
+
+// TestSynQueueFlood fills a listener's SYN queue for real: nginx's worker
+// is stopped, the namespace drops its own SYN-ACKs (so no handshake
+// completes) and a flood of connects arrives. The half-open connections
+// the check counts per listener are those ss counts; SYNs beyond the
+// queue get cookies (tcp_syncookies=1) or are dropped (0), which the
+// check rates as the SYN queue's cookies and drops.
+func TestSynQueueFlood(t *testing.T) {
+	testenv.Require(t, "netns", "nginx", "iptables", "ss")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ns := testenv.NewNetns(t, "nginxs")
+	ns.Sysctl("net.ipv4.tcp_syncookies", "1")
+	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: ns, Backlog: 8})
+	args := []string{"--pidfile", ng.PidFile, "--state-dir", t.TempDir()}
+	r := testenv.RunCheck(t, bin, nil, args...)
+	expect(t, r, 0, "NGINX_QUEUE OK")
+
+	ng.Signal(t, syscall.SIGSTOP)
+	ns.MustRun("iptables", "-A", "INPUT", "-p", "tcp", "--sport", strconv.Itoa(ng.Port), "--tcp-flags", "SYN,ACK", "SYN,ACK", "-j", "DROP")
+	var fds []int
+	t.Cleanup(func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	})
+	flood := func(n int) {
+		t.Helper()
+		err := ns.Do(func() error {
+			for range n {
+				fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					return err
+				}
+				fds = append(fds, fd)
+				err = unix.Connect(fd, &unix.SockaddrInet4{Port: ng.Port, Addr: [4]byte{127, 0, 0, 1}})
+				if err != unix.EINPROGRESS {
+					return fmt.Errorf("connect: %v, want EINPROGRESS", err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond) // the SYNs are handled in softirq
+	}
+	flood(20)
+
+	r = testenv.RunCheck(t, bin, nil, append(args, "--syn-recv-warning", "4")...)
+	ss := ns.MustRun("ss", "-Htn", "state", "syn-recv", "sport", "=", ":"+strconv.Itoa(ng.Port))
+	want := strings.Count(ss, "\n")
+	t.Logf("flood of 20: %s\nss:\n%s", r.FirstLine(), ss)
+	expect(t, r, 1, fmt.Sprintf("NGINX_QUEUE WARNING - %s SYN_RECV %d (SYN queue limit 8)", ng.Addr, want))
+	if want < 8 || want > 9 {
+		t.Errorf("ss counts %d SYN_RECV sockets, want the queue's 8 or 9 (backlog 8)", want)
+	}
+	if got := testenv.PerfValue(t, r, "synrecv_"+strconv.Itoa(ng.Port)); got != float64(want) {
+		t.Errorf("synrecv_%d = %v, ss counts %d", ng.Port, got, want)
+	}
+	if c := testenv.PerfValue(t, r, "syn_queue_cookies_rate"); c <= 0 {
+		t.Errorf("syn_queue_cookies_rate %v: the SYNs beyond the full queue get cookies", c)
+	}
+	if s := testenv.PerfValue(t, r, "syncookies_sent_total"); s < float64(20-want) {
+		t.Errorf("syncookies_sent_total %v, want >= %d", s, 20-want)
+	}
+	if q := testenv.PerfValue(t, r, "queue_"+strconv.Itoa(ng.Port)); q != 0 {
+		t.Errorf("accept queue %v: no handshake completed", q)
+	}
+
+	// Without syncookies the SYNs beyond the full queue are dropped: the
+	// default --syn-drops-warning 0 warns. (The kernel counts them as
+	// listen drops too; those ranges are switched off here.)
+	ns.Sysctl("net.ipv4.tcp_syncookies", "0")
+	flood(10)
+	r = testenv.RunCheck(t, bin, nil, append(args, "--drops-warning", "~:", "--drops-critical", "~:")...)
+	expect(t, r, 1, "NGINX_QUEUE WARNING - SYN queues: ")
+	if d := testenv.PerfValue(t, r, "listen_drops_total") - testenv.PerfValue(t, r, "listen_overflows_total"); d < 10 {
+		t.Errorf("listen drops beyond overflows %v, want >= 10 dropped SYNs", d)
+	}
+	if d := testenv.PerfValue(t, r, "syn_queue_drops_rate"); d <= 0 {
+		t.Fatalf("syn_queue_drops_rate %v after 10 SYNs into a full queue without syncookies:\n%s", d, r.Stdout)
+	}
+	for _, s := range []string{"[WARNING] SYN queues: ", "TCPReqQFullDrop: a listener's SYN queue was full and tcp_syncookies is off"} {
+		if !strings.Contains(r.Stdout, s) {
+			t.Errorf("output lacks %q:\n%s", s, r.Stdout)
+		}
+	}
+}
