@@ -9,8 +9,10 @@
 // pid files, socket inodes of a process); netns.go (network namespaces:
 // by process or namespace file, entering one, /proc/net as it sees it);
 // netstat.go (TcpExt counters of /proc/net/netstat); conntrack.go (the
-// per-CPU statistics of /proc/net/stat/nf_conntrack); sockdiag.go (the
-// inet_diag dump over NETLINK_SOCK_DIAG); tcpinfo.go (struct tcp_info).
+// per-CPU statistics of /proc/net/stat/nf_conntrack); softnet.go (the
+// per-CPU receive-path counters of /proc/net/softnet_stat); sockdiag.go
+// (the inet_diag dump over NETLINK_SOCK_DIAG); tcpinfo.go (struct
+// tcp_info).
 //
 // Why our own readers and not prometheus/procfs, which covers netstat,
 // meminfo and more under a mount point (its NewFS is what FS follows):
