@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -177,5 +179,62 @@ func TestSynQueueFlood(t *testing.T) {
 		if !strings.Contains(r.Stdout, s) {
 			t.Errorf("output lacks %q:\n%s", s, r.Stdout)
 		}
+	}
+}
+
+// TestSoftnetHost reads this host's /proc/net/softnet_stat through the
+// binary: with -v it lists every CPU's counters, which are the file's
+// (dropped and time_squeeze move rarely: the comparison is retried), and
+// the rates are the host's, whichever namespace the check runs in.
+func TestSoftnetHost(t *testing.T) {
+	testenv.Require(t, "netns")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ns := testenv.NewNetns(t, "nginxn")
+	var l net.Listener
+	if err := ns.Do(func() (err error) { l, err = net.Listen("tcp", "127.0.0.1:0"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cpuLine := regexp.MustCompile(`softnet CPU (\d+): processed \d+ dropped (\d+) time_squeeze (\d+)`)
+	state := t.TempDir()
+	var r testenv.Run
+	for try := 0; ; try++ {
+		r = testenv.RunCheck(t, "ip", nil, "netns", "exec", ns.Name, bin, "-v", "--state-dir", state, "--listen", l.Addr().String())
+		got := map[string]string{}
+		for _, m := range cpuLine.FindAllStringSubmatch(r.Stdout, -1) {
+			got[m[1]] = m[2] + " " + m[3]
+		}
+		b, err := os.ReadFile("/proc/net/softnet_stat")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{}
+		for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			f := strings.Fields(line)
+			cpu := strconv.Itoa(i)
+			if len(f) >= 13 {
+				c, _ := strconv.ParseUint(f[12], 16, 32)
+				cpu = strconv.FormatUint(c, 10)
+			}
+			d, _ := strconv.ParseUint(f[1], 16, 32)
+			s, _ := strconv.ParseUint(f[2], 16, 32)
+			want[cpu] = fmt.Sprintf("%d %d", d, s)
+		}
+		if reflect.DeepEqual(got, want) {
+			break
+		}
+		if try == 5 {
+			t.Fatalf("per-CPU dropped and time_squeeze %v, the file says %v:\n%s", got, want, r.Stdout)
+		}
+	}
+	expect(t, r, 0, "NGINX_QUEUE OK - "+l.Addr().String()+" accept queue 0/")
+	r = testenv.RunCheck(t, "ip", nil, "netns", "exec", ns.Name, bin, "--state-dir", state, "--listen", l.Addr().String(), "--softnet-drops-critical", "~:")
+	for _, label := range []string{"softnet_dropped_rate", "softnet_squeezed_rate"} {
+		if v := testenv.PerfValue(t, r, label); v < 0 {
+			t.Errorf("%s %v", label, v)
+		}
+	}
+	if !strings.Contains(r.FirstLine(), "'softnet_dropped_rate'=") || !strings.Contains(r.FirstLine(), ";~:;0") {
+		t.Errorf("softnet_dropped_rate without its critical range ~::\n%s", r.FirstLine())
 	}
 }

@@ -50,6 +50,13 @@ func newFakeProc(t *testing.T, somaxconn int) *fakeProc {
 	p.write("proc/sys/net/ipv4/tcp_syncookies", "1")
 	p.netns("net:[4026531840]")
 	p.netstat(0, 0)
+	softnet, err := os.ReadFile(filepath.Join("..", "linux", "testdata", "softnet", "6.18-host.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.write("proc/net/softnet_stat", strings.TrimSpace(string(softnet)))
+	p.write("proc/sys/net/core/netdev_max_backlog", "1000")
+	p.write("proc/sys/net/core/netdev_budget", "300")
 	return p
 }
 

@@ -33,6 +33,13 @@ type Observation struct {
 	NetstatPath string
 	KernelRates state.Rates
 
+	// Softnet are the CPUs' receive-path counters (host-wide), sampled
+	// with the namespace's counters into KernelRates; Netdev the
+	// host's sysctls that bound them (nil when this namespace cannot
+	// see them: they exist in the host's namespace only).
+	Softnet []linux.SoftnetStat
+	Netdev  NetdevSysctls
+
 	// Stub is the stub_status page (with --status-url), or StubErr why it
 	// could not be read; StubRates are its counters' rates.
 	Stub      *StubStatus
@@ -44,6 +51,14 @@ type Observation struct {
 type Sysctls struct {
 	Somaxconn, MaxSynBacklog, Syncookies int64
 }
+
+// NetdevSysctls are the receive path's limits, nil when not readable.
+type NetdevSysctls struct {
+	MaxBacklog, Budget *int64
+}
+
+// softnetKey names a CPU's softnet counter in the state sample.
+func softnetKey(what string, cpu int) string { return fmt.Sprintf("softnet_%s_cpu%d", what, cpu) }
 
 // netstatCounters are the TcpExt counters sampled for rates: the accept
 // queue's overflows and drops, then the SYN queue's (include/uapi/linux/
@@ -113,6 +128,20 @@ func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observ
 	for i, name := range netstatCounters {
 		obs.Netstat[name] = counts[i]
 		sample[name] = float64(counts[i])
+	}
+	if obs.Softnet, err = f.SoftnetStat(); err != nil {
+		return nil, err
+	}
+	for _, c := range obs.Softnet {
+		sample[softnetKey("dropped", c.CPU)] = float64(c.Dropped)
+		sample[softnetKey("squeezed", c.CPU)] = float64(c.TimeSqueeze)
+	}
+	// Global sysctls, read in the check's own namespace: a network
+	// namespace other than the host's has no net.core.netdev_* files.
+	for dst, name := range map[**int64]string{&obs.Netdev.MaxBacklog: "net.core.netdev_max_backlog", &obs.Netdev.Budget: "net.core.netdev_budget"} {
+		if v, err := f.SysctlInt(name); err == nil {
+			*dst = &v
+		}
 	}
 	obs.KernelRates = state.Sample(ctx, o.StateDir, o.stateKey("kernel", ns.ID), state.Counters{Time: now, Of: ns.ID, Values: sample})
 

@@ -21,12 +21,18 @@ func Judge(obs *Observation, o *Options, verbose int) (*plugin.Result, error) {
 	synRecv(res, obs, o)
 	audit(res, obs, o)
 	stubStatus(res, obs, o)
-	kernelDrops(res, obs, o)
+	if kernelDrops(res, obs, o) {
+		synQueues(res, obs, o)
+		softnet(res, obs, o)
+	}
 	nginxRates(res, obs, o)
 	if verbose > 0 {
 		res.Detailf("network namespace %s; %d listening socket(s) selected", obs.Netns, len(obs.Sockets))
 		for _, s := range obs.Sockets {
 			res.Detailf("socket %s inode %d queue %d backlog %d uid %d", s.Src, s.Inode, s.RQueue, s.WQueue, s.UID)
+		}
+		for _, c := range obs.Softnet {
+			res.Detailf("softnet CPU %d: processed %d dropped %d time_squeeze %d", c.CPU, c.Processed, c.Dropped, c.TimeSqueeze)
 		}
 	}
 	return res, nil
@@ -186,8 +192,10 @@ func fetchVerdict(k FetchFailure) (plugin.State, string) {
 	return plugin.Critical, ""
 }
 
-// kernelDrops judges the namespace's listen drops per second.
-func kernelDrops(res *plugin.Result, obs *Observation, o *Options) {
+// kernelDrops judges the namespace's listen drops per second. Without
+// rates this run (a baseline, an unusable state file) its one finding
+// carries the U perfdata of every kernel rate, and it returns false.
+func kernelDrops(res *plugin.Result, obs *Observation, o *Options) bool {
 	pair := o.dropThresholds()
 	perf := func(r float64, name string) plugin.Perf {
 		return plugin.Perf{Label: name, Value: r, Thresholds: pair, Min: plugin.F(0)}
@@ -198,15 +206,15 @@ func kernelDrops(res *plugin.Result, obs *Observation, o *Options) {
 	}
 	if st, why, ready := obs.KernelRates.Pending(); !ready {
 		more := append([]plugin.Perf{perf(math.NaN(), "listen_overflows_rate")}, totals...)
-		res.Add(st, "listen drops: "+why, append(append([]plugin.Perf{perf(math.NaN(), "listen_drops_rate")}, more...), synPerf(obs, o, false)...)...)
-		return
+		more = append(append(more, synPerf(obs, o, false)...), softnetPerf(obs, o, false)...)
+		res.Add(st, "listen drops: "+why, append([]plugin.Perf{perf(math.NaN(), "listen_drops_rate")}, more...)...)
+		return false
 	}
-	defer synQueues(res, obs, o)
 	dr, or := obs.KernelRates.PerSecond["ListenDrops"], obs.KernelRates.PerSecond["ListenOverflows"]
 	fd := res.Judge(fmt.Sprintf("listen drops %s/s (overflows %s/s)", num(dr), num(or)),
 		perf(round(dr), "listen_drops_rate"), append([]plugin.Perf{perf(round(or), "listen_overflows_rate")}, totals...)...)
 	if fd.State == plugin.OK {
-		return
+		return true
 	}
 	fd.Detailf("counted in %s (TcpExt of %s), for all its listeners", obs.where(), obs.NetstatPath)
 	if or > 0 {
@@ -215,6 +223,7 @@ func kernelDrops(res *plugin.Result, obs *Observation, o *Options) {
 	if dr > or {
 		fd.Detailf("ListenDrops beyond overflows: SYNs dropped for other reasons: a full SYN queue without syncookies (the SYN queues line), memory pressure, no route back")
 	}
+	return true
 }
 
 // nginxRates judges the connections nginx accepted and closed at once

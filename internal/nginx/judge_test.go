@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/state"
 	"github.com/opschecks/opschecks/internal/testenv"
@@ -26,19 +27,26 @@ var (
 	}
 )
 
-// kernelRates are the kernel counters' rates: 0 but those given.
+// kernelRates are the kernel counters' rates (the namespace's and two
+// CPUs' softnet): 0 but those given.
 func kernelRates(v map[string]float64) state.Rates {
 	r := map[string]float64{}
-	for _, n := range netstatCounters {
+	for _, n := range append(netstatCounters, "softnet_dropped_cpu0", "softnet_squeezed_cpu0", "softnet_dropped_cpu1", "softnet_squeezed_cpu1") {
 		r[n] = v[n]
 	}
 	return state.Rates{PerSecond: r}
 }
 
+var (
+	twoCPUs            = []linux.SoftnetStat{{CPU: 0, CPUKnown: true}, {CPU: 1, CPUKnown: true}}
+	maxBacklog, budget = int64(1000), int64(300)
+)
+
 // obs is an observation of one idle listener with the given changes.
 func obs(change func(*Observation)) *Observation {
 	o := &Observation{Netns: "net:[4026531840]", Listeners: []Listener{idle8080}, Sysctl: sysctls,
-		Netstat: netstat0, NetstatPath: "/proc/net/netstat", KernelRates: kernel0}
+		Netstat: netstat0, NetstatPath: "/proc/net/netstat", KernelRates: kernel0,
+		Softnet: twoCPUs, Netdev: NetdevSysctls{MaxBacklog: &maxBacklog, Budget: &budget}}
 	if change != nil {
 		change(o)
 	}
@@ -56,7 +64,7 @@ func TestJudge(t *testing.T) {
 		lines []string // substrings of the rendered output
 	}{
 		{"idle listener, no drops", obs(nil), nil, plugin.OK, []string{
-			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | 'queue_8080'=0;;;0;512 'backlog_8080'=511;;;0 'fill_8080'=0%;50;90;0 'somaxconn'=4096;;;0 'tcp_max_syn_backlog'=512;;;0 'listen_drops_rate'=0;0;10;0 'listen_overflows_rate'=0;0;10;0 'listen_overflows_total'=0c;;;0 'listen_drops_total'=0c;;;0 'syn_queue_drops_rate'=0;0;;0 'syn_queue_cookies_rate'=0;;;0 'syncookies_sent_rate'=0;;;0 'syncookies_failed_rate'=0;;;0 'syn_queue_drops_total'=0c;;;0 'syn_queue_cookies_total'=0c;;;0 'syncookies_sent_total'=0c;;;0 'syncookies_failed_total'=0c;;;0"}},
+			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | 'queue_8080'=0;;;0;512 'backlog_8080'=511;;;0 'fill_8080'=0%;50;90;0 'somaxconn'=4096;;;0 'tcp_max_syn_backlog'=512;;;0 'listen_drops_rate'=0;0;10;0 'listen_overflows_rate'=0;0;10;0 'listen_overflows_total'=0c;;;0 'listen_drops_total'=0c;;;0 'syn_queue_drops_rate'=0;0;;0 'syn_queue_cookies_rate'=0;;;0 'syncookies_sent_rate'=0;;;0 'syncookies_failed_rate'=0;;;0 'syn_queue_drops_total'=0c;;;0 'syn_queue_cookies_total'=0c;;;0 'syncookies_sent_total'=0c;;;0 'syncookies_failed_total'=0c;;;0 'softnet_dropped_rate'=0;;;0 'softnet_squeezed_rate'=0;;;0"}},
 		{"full queue", obs(func(o *Observation) { o.Listeners = []Listener{full8080} }), nil, plugin.Critical, []string{
 			"NGINX_QUEUE CRITICAL - 127.0.0.1:8080 accept queue 9/8 (112.5%); listen drops", "queue_127-0-0-1_8080=9;;;0;9", "workers are blocked"}},
 		{"half full reuseport", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), nil, plugin.Warning, []string{
@@ -76,7 +84,8 @@ func TestJudge(t *testing.T) {
 		{"backlog as expected", obs(nil), []string{"--expect-backlog", "511"}, plugin.OK, nil},
 		{"drops baseline", obs(func(o *Observation) { o.KernelRates = baseline }), nil, plugin.OK, []string{
 			"listen drops: collecting baseline", "'listen_drops_rate'=U;0;10;0 'listen_overflows_rate'=U;0;10;0",
-			"'syn_queue_drops_rate'=U;0;;0 'syn_queue_cookies_rate'=U;;;0 'syncookies_sent_rate'=U;;;0 'syncookies_failed_rate'=U;;;0 'syn_queue_drops_total'=0c"}},
+			"'syn_queue_drops_rate'=U;0;;0 'syn_queue_cookies_rate'=U;;;0 'syncookies_sent_rate'=U;;;0 'syncookies_failed_rate'=U;;;0 'syn_queue_drops_total'=0c",
+			"'softnet_dropped_rate'=U;;;0 'softnet_squeezed_rate'=U;;;0"}},
 		{"SYN queue full, syncookies off", obs(func(o *Observation) {
 			o.Sysctl.Syncookies = 0
 			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDrop": 3.5, "ListenDrops": 3.5})
@@ -103,6 +112,22 @@ func TestJudge(t *testing.T) {
 			o.KernelRates = kernelRates(map[string]float64{"SyncookiesFailed": 7})
 		}), []string{"--syncookies-failed-critical", "5"}, plugin.Critical, []string{
 			"CRITICAL - SYN queues: 0/s dropped, 0/s full with cookies (syncookies sent 0/s, failed 7/s)", "'syncookies_failed_rate'=7;;5;0", "forged ACKs"}},
+		{"softnet drops: only with a range", obs(func(o *Observation) {
+			o.KernelRates = kernelRates(map[string]float64{"softnet_dropped_cpu1": 250})
+		}), nil, plugin.OK, []string{"'softnet_dropped_rate'=250;;;0", "[OK] softnet (host-wide, 2 CPUs): 250/s dropped, 0/s squeezed"}},
+		{"softnet drops", obs(func(o *Observation) {
+			o.KernelRates = kernelRates(map[string]float64{"softnet_dropped_cpu1": 250, "softnet_squeezed_cpu0": 3, "softnet_squeezed_cpu1": 1.5})
+		}), []string{"--softnet-drops-warning", "0", "--softnet-drops-critical", "1000"}, plugin.Warning, []string{
+			"NGINX_QUEUE WARNING - softnet (host-wide, 2 CPUs): 250/s dropped, 4.5/s squeezed", "'softnet_dropped_rate'=250;0;1000;0 'softnet_squeezed_rate'=4.5;;;0",
+			"per CPU (/proc/net/softnet_stat, every network namespace of the host): CPU 0 0/s dropped, 3/s squeezed; CPU 1 250/s dropped, 1.5/s squeezed",
+			"net.core.netdev_max_backlog (now 1000) packets", "raise net.core.netdev_max_backlog"}},
+		{"softnet squeezes, old kernel, no sysctls", obs(func(o *Observation) {
+			o.Softnet = []linux.SoftnetStat{{CPU: 0}, {CPU: 1}}
+			o.Netdev = NetdevSysctls{}
+			o.KernelRates = kernelRates(map[string]float64{"softnet_squeezed_cpu0": 30})
+		}), []string{"--softnet-squeeze-critical", "10"}, plugin.Critical, []string{
+			"CRITICAL - softnet (host-wide, 2 CPUs): 0/s dropped, 30/s squeezed", "CPUs are numbered by line",
+			"out of net.core.netdev_budget packets or netdev_budget_usecs"}},
 		{"SYN_RECV counted", obs(func(o *Observation) {
 			o.Listeners = []Listener{{Addr: ap("0.0.0.0:80"), Backlog: 511, Sockets: 1, SynRecv: 3}, {Addr: ap("[::]:80"), Backlog: 511, Sockets: 1, SynRecv: 0}}
 			o.SynRecvCounted = true

@@ -28,6 +28,7 @@ type Options struct {
 	StatusInsecure bool             `long:"status-insecure" description:"Do not verify the TLS certificate of --status-url"`
 	Capacity
 	SynSide
+	HostSide
 }
 
 // Capacity are the thresholds on what stub_status reports, all off

@@ -1,0 +1,26 @@
+package nginx
+
+import "github.com/opschecks/opschecks/thresholds"
+
+// HostSide are the options on what lies outside nginx's sockets: the
+// CPUs' receive backlogs (host-wide) and the workers' file descriptors.
+type HostSide struct {
+	SoftnetDropsWarning    *thresholds.Range `long:"softnet-drops-warning" value-name:"RANGE" description:"Warning range for packets per second the CPUs dropped before any socket because their input backlog was full (host-wide, /proc/net/softnet_stat; off unless given)"`
+	SoftnetDropsCritical   *thresholds.Range `long:"softnet-drops-critical" value-name:"RANGE" description:"Critical range for softnet drops per second (off unless given)"`
+	SoftnetSqueezeWarning  *thresholds.Range `long:"softnet-squeeze-warning" value-name:"RANGE" description:"Warning range for times per second the receive softirq ran out of budget with packets left (host-wide time_squeeze; off unless given)"`
+	SoftnetSqueezeCritical *thresholds.Range `long:"softnet-squeeze-critical" value-name:"RANGE" description:"Critical range for time_squeeze per second (off unless given)"`
+	OpenFilesWarning       thresholds.Range  `long:"open-files-warning" default:"80" value-name:"RANGE" description:"Warning range for a worker's open files in percent of its RLIMIT_NOFILE (with --pid, --pidfile or --process)"`
+	OpenFilesCritical      thresholds.Range  `long:"open-files-critical" default:"95" value-name:"RANGE" description:"Critical range for a worker's open files in percent of its RLIMIT_NOFILE"`
+}
+
+func (h *HostSide) softnetDropThresholds() thresholds.Pair {
+	return thresholds.NewPair(h.SoftnetDropsWarning, h.SoftnetDropsCritical)
+}
+
+func (h *HostSide) softnetSqueezeThresholds() thresholds.Pair {
+	return thresholds.NewPair(h.SoftnetSqueezeWarning, h.SoftnetSqueezeCritical)
+}
+
+func (h *HostSide) openFilesThresholds() thresholds.Pair {
+	return thresholds.NewPair(&h.OpenFilesWarning, &h.OpenFilesCritical)
+}
