@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -236,5 +237,87 @@ func TestSoftnetHost(t *testing.T) {
 	}
 	if !strings.Contains(r.FirstLine(), "'softnet_dropped_rate'=") || !strings.Contains(r.FirstLine(), ";~:;0") {
 		t.Errorf("softnet_dropped_rate without its critical range ~::\n%s", r.FirstLine())
+	}
+}
+
+// TestWorkerOpenFiles runs nginx with worker_rlimit_nofile 32 and fills
+// its worker's descriptors with connections that sent half a request:
+// the check's count is the worker's /proc/PID/fd, its limit what prlimit
+// reports, and a worker out of descriptors (nginx logs "accept4() failed
+// (24: Too many open files)") is CRITICAL with the worker_rlimit_nofile
+// hint.
+func TestWorkerOpenFiles(t *testing.T) {
+	testenv.Require(t, "netns", "nginx", "prlimit")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	ns := testenv.NewNetns(t, "nginxf")
+	const limit = 32
+	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: ns, Main: fmt.Sprintf("worker_rlimit_nofile %d;", limit)})
+	args := []string{"--pidfile", ng.PidFile, "--state-dir", t.TempDir()}
+	w := ng.Workers()[0]
+
+	r := testenv.RunCheck(t, bin, nil, args...)
+	expect(t, r, 0, "NGINX_QUEUE OK")
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testenv.PerfValue(t, r, "worker_open_files"); got != float64(len(ents)) {
+		t.Errorf("worker_open_files %v, /proc/%d/fd has %d entries", got, w, len(ents))
+	}
+	pl, err := exec.Command("prlimit", "--pid", strconv.Itoa(w), "--nofile", "--noheadings", "--output", "SOFT").Output()
+	if err != nil || strings.TrimSpace(string(pl)) != strconv.Itoa(limit) {
+		t.Fatalf("prlimit says %q (%v), want %d", pl, err, limit)
+	}
+	if !strings.Contains(r.Stdout, fmt.Sprintf("nginx worker PID %d: %d open files of %d allowed", w, len(ents), limit)) {
+		t.Errorf("no worker line:\n%s", r.Stdout)
+	}
+
+	var held []net.Conn
+	t.Cleanup(func() {
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	err = ns.Do(func() error {
+		for range limit {
+			c, err := net.DialTimeout("tcp", ng.Addr, 2*time.Second)
+			if err != nil {
+				return err
+			}
+			held = append(held, c)
+			if _, err := c.Write([]byte("GET /hello HTTP/1.1\r\nHost: x\r\n")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r = testenv.RunCheck(t, bin, nil, args...)
+		if r.Code == 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// RLIMIT_NOFILE bounds the numbers of new descriptors, not how many
+	// there are: a worker can hold more than its limit (descriptors it
+	// inherited from the master), and the percentage then exceeds 100.
+	expect(t, r, 2, "NGINX_QUEUE CRITICAL - ")
+	m := regexp.MustCompile(fmt.Sprintf(`nginx worker PID %d: (\d+) open files of %d allowed`, w, limit)).FindStringSubmatch(r.FirstLine())
+	if m == nil {
+		t.Fatalf("no worker finding in the summary:\n%s", r.Stdout)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < limit || testenv.PerfValue(t, r, "worker_open_files_pct") < 100 {
+		t.Errorf("worker at %d of %d open files, want the limit reached:\n%s", n, limit, r.FirstLine())
+	}
+	if !strings.Contains(r.Stdout, "set worker_rlimit_nofile in nginx.conf's main context") {
+		t.Errorf("no worker_rlimit_nofile hint:\n%s", r.Stdout)
+	}
+	log, _ := os.ReadFile(ng.ErrorLog)
+	if !strings.Contains(string(log), "accept4() failed (24: Too many open files)") {
+		t.Errorf("nginx's error log lacks the EMFILE of accept4:\n%s", log)
 	}
 }

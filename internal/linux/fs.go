@@ -6,7 +6,8 @@
 //
 // Files: fs.go (FS: /proc and /sys read under configurable mount points,
 // sysctls, errors that name the missing privilege); procs.go (processes,
-// pid files, socket inodes of a process); netns.go (network namespaces:
+// pid files, socket inodes of a process); limits.go (/proc/PID/limits,
+// the open descriptors of a process); netns.go (network namespaces:
 // by process or namespace file, entering one, /proc/net as it sees it);
 // netstat.go (TcpExt counters of /proc/net/netstat); conntrack.go (the
 // per-CPU statistics of /proc/net/stat/nf_conntrack); softnet.go (the

@@ -174,3 +174,29 @@ func (f FS) SocketInodes(pid int, into map[uint64]bool) error {
 	}
 	return nil
 }
+
+// readProcFile reads a file of process pid: gone is ErrNoProcess, other
+// errors name the file and the privilege.
+func readProcFile(pid int, path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, noProcess(pid)
+	}
+	if err != nil {
+		return nil, Describe(path, err)
+	}
+	return b, nil
+}
+
+// openProcFile opens a file or directory of process pid, with
+// readProcFile's errors.
+func openProcFile(pid int, path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, noProcess(pid)
+	}
+	if err != nil {
+		return nil, Describe(path, err)
+	}
+	return f, nil
+}

@@ -40,6 +40,10 @@ type Observation struct {
 	Softnet []linux.SoftnetStat
 	Netdev  NetdevSysctls
 
+	// Workers are the file descriptors of the watched nginx's workers
+	// (with --pid, --pidfile or --process).
+	Workers []WorkerFiles
+
 	// Stub is the stub_status page (with --status-url), or StubErr why it
 	// could not be read; StubRates are its counters' rates.
 	Stub      *StubStatus
@@ -50,6 +54,13 @@ type Observation struct {
 // Sysctls are the namespace's settings the audit reads.
 type Sysctls struct {
 	Somaxconn, MaxSynBacklog, Syncookies int64
+}
+
+// WorkerFiles are one worker's open descriptors and RLIMIT_NOFILE.
+type WorkerFiles struct {
+	linux.Process
+	Open  int
+	Limit linux.Limit
 }
 
 // NetdevSysctls are the receive path's limits, nil when not readable.
@@ -84,6 +95,9 @@ func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observ
 		if sel.Inodes, err = t.SocketInodes(f); err != nil {
 			return nil, err
 		}
+	}
+	if obs.Workers, err = workerFiles(f, t); err != nil {
+		return nil, err
 	}
 	ns, err := target.Namespace(f, t, target.Netns{})
 	if err != nil {
@@ -162,6 +176,50 @@ func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observ
 		}
 	}
 	return obs, nil
+}
+
+// workerFiles reads the descriptors and RLIMIT_NOFILE of the target's
+// workers: the processes whose parent is one of the target's (nginx's
+// master forks them), or every process of a target without children
+// (master_process off). One that exits meanwhile is left out.
+func workerFiles(f linux.FS, t *target.Target) ([]WorkerFiles, error) {
+	if t == nil {
+		return nil, nil
+	}
+	in := map[int]bool{}
+	for _, w := range t.Procs {
+		in[w.PID] = true
+	}
+	var procs []linux.Process
+	for _, w := range t.Procs {
+		if in[w.PPID] {
+			procs = append(procs, w.Process)
+		}
+	}
+	if len(procs) == 0 {
+		for _, w := range t.Procs {
+			procs = append(procs, w.Process)
+		}
+	}
+	var out []WorkerFiles
+	for _, p := range procs {
+		n, err := f.CountFDs(p.PID)
+		if errors.Is(err, linux.ErrNoProcess) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		l, err := f.NoFileLimit(p.PID)
+		if errors.Is(err, linux.ErrNoProcess) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, WorkerFiles{Process: p, Open: n, Limit: l})
+	}
+	return out, nil
 }
 
 func (o *Options) selector() Selector {

@@ -19,6 +19,7 @@ func Judge(obs *Observation, o *Options, verbose int) (*plugin.Result, error) {
 		return nil, err
 	}
 	synRecv(res, obs, o)
+	openFiles(res, obs, o)
 	audit(res, obs, o)
 	stubStatus(res, obs, o)
 	if kernelDrops(res, obs, o) {

@@ -3,8 +3,10 @@ package nginx
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 
+	"github.com/opschecks/opschecks/internal/linux"
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
@@ -62,4 +64,53 @@ func sysctlValue(v *int64) string {
 		return ""
 	}
 	return fmt.Sprintf(" (now %d)", *v)
+}
+
+// Pct is the worker's open descriptors in percent of its soft
+// RLIMIT_NOFILE (0 when unlimited).
+func (w WorkerFiles) Pct() float64 {
+	if w.Limit.Soft == linux.Unlimited || w.Limit.Soft == 0 {
+		return 0
+	}
+	return float64(w.Open) * 100 / float64(w.Limit.Soft)
+}
+
+// limitText writes a limit for the output.
+func limitText(v uint64) string {
+	if v == linux.Unlimited {
+		return "unlimited"
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+// openFiles judges the fullest worker's descriptors against its
+// RLIMIT_NOFILE. While OK the finding stays out of the summary.
+func openFiles(res *plugin.Result, obs *Observation, o *Options) {
+	if len(obs.Workers) == 0 {
+		return
+	}
+	w := obs.Workers[0]
+	for _, c := range obs.Workers[1:] {
+		if c.Pct() > w.Pct() {
+			w = c
+		}
+	}
+	pct := plugin.Perf{Label: "worker_open_files_pct", Value: round(w.Pct()), UOM: "%", Thresholds: o.openFilesThresholds(), Min: plugin.F(0), Max: plugin.F(100)}
+	open := plugin.Perf{Label: "worker_open_files", Value: float64(w.Open), Min: plugin.F(0)}
+	if w.Limit.Soft != linux.Unlimited {
+		open.Max = plugin.F(float64(w.Limit.Soft))
+	}
+	what := fmt.Sprintf("worker PID %d", w.PID)
+	if len(obs.Workers) > 1 {
+		what = fmt.Sprintf("fullest of %d workers, PID %d", len(obs.Workers), w.PID)
+	}
+	fd := res.Judge(fmt.Sprintf("nginx %s: %d open files of %s allowed (%s%%)", what, w.Open, limitText(w.Limit.Soft), num(w.Pct())), pct, open)
+	fd.Quiet = true
+	if fd.State == plugin.OK {
+		return
+	}
+	for _, c := range obs.Workers {
+		fd.Detailf("%s PID %d: %d open files, RLIMIT_NOFILE %s (hard %s)", c.Comm, c.PID, c.Open, limitText(c.Limit.Soft), limitText(c.Limit.Hard))
+	}
+	fd.Detailf("a worker holds a descriptor per client connection (two when it proxies), plus its logs and listening sockets; one out of descriptors fails accept4() with \"Too many open files\" (24) in the error log: set worker_rlimit_nofile in nginx.conf's main context (at least twice worker_connections) and reload nginx")
 }

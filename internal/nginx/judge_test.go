@@ -42,6 +42,11 @@ var (
 	maxBacklog, budget = int64(1000), int64(300)
 )
 
+// worker is a worker with open descriptors under a soft limit (hard 4096).
+func worker(pid, open int, soft uint64) WorkerFiles {
+	return WorkerFiles{Process: linux.Process{PID: pid, PPID: 12, Comm: "nginx"}, Open: open, Limit: linux.Limit{Name: "Max open files", Soft: soft, Hard: 4096}}
+}
+
 // obs is an observation of one idle listener with the given changes.
 func obs(change func(*Observation)) *Observation {
 	o := &Observation{Netns: "net:[4026531840]", Listeners: []Listener{idle8080}, Sysctl: sysctls,
@@ -128,6 +133,18 @@ func TestJudge(t *testing.T) {
 		}), []string{"--softnet-squeeze-critical", "10"}, plugin.Critical, []string{
 			"CRITICAL - softnet (host-wide, 2 CPUs): 0/s dropped, 30/s squeezed", "CPUs are numbered by line",
 			"out of net.core.netdev_budget packets or netdev_budget_usecs"}},
+		{"worker files", obs(func(o *Observation) { o.Workers = []WorkerFiles{worker(13, 20, 1024), worker(14, 40, 1024)} }), nil, plugin.OK, []string{
+			"'worker_open_files_pct'=3.91%;80;95;0;100 'worker_open_files'=40;;;0;1024", "[OK] nginx fullest of 2 workers, PID 14: 40 open files of 1024 allowed (3.91%)"}},
+		{"worker near its limit", obs(func(o *Observation) { o.Workers = []WorkerFiles{worker(13, 900, 1024), worker(14, 30, 65536)} }), nil, plugin.Warning, []string{
+			"NGINX_QUEUE WARNING - nginx fullest of 2 workers, PID 13: 900 open files of 1024 allowed (87.89%)", "'worker_open_files_pct'=87.89%;80;95;0;100",
+			"nginx PID 13: 900 open files, RLIMIT_NOFILE 1024 (hard 4096)", "nginx PID 14: 30 open files, RLIMIT_NOFILE 65536", "set worker_rlimit_nofile"}},
+		{"worker out of files", obs(func(o *Observation) { o.Workers = []WorkerFiles{worker(13, 32, 32)} }), []string{"--pid", "12"}, plugin.Critical, []string{
+			"NGINX_QUEUE CRITICAL - nginx worker PID 13: 32 open files of 32 allowed (100%)", `"Too many open files" (24)`}},
+		{"worker without limit", obs(func(o *Observation) {
+			w := worker(13, 5000, 0)
+			w.Limit.Soft = linux.Unlimited
+			o.Workers = []WorkerFiles{w}
+		}), nil, plugin.OK, []string{"nginx worker PID 13: 5000 open files of unlimited allowed (0%)", "'worker_open_files'=5000;;;0 "}},
 		{"SYN_RECV counted", obs(func(o *Observation) {
 			o.Listeners = []Listener{{Addr: ap("0.0.0.0:80"), Backlog: 511, Sockets: 1, SynRecv: 3}, {Addr: ap("[::]:80"), Backlog: 511, Sockets: 1, SynRecv: 0}}
 			o.SynRecvCounted = true

@@ -26,6 +26,9 @@ type NginxOptions struct {
 	// HTTP is extra configuration at http{} level, e.g. a second server
 	// block that listens with ssl.
 	HTTP string
+	// Main is extra configuration at the main (top) level, e.g.
+	// "worker_rlimit_nofile 32;".
+	Main string
 	// Name runs nginx from a copy of its binary with this name, which is
 	// then its processes' comm: a check's --process Name finds this
 	// instance and no other nginx the host runs (other tests', other
@@ -84,6 +87,7 @@ worker_processes 1;
 daemon off;
 master_process on;
 pid %[2]s/nginx.pid;
+%[8]s
 error_log %[2]s/error.log info;
 events { worker_connections %[6]d; }
 http {
@@ -101,7 +105,7 @@ http {
 %[5]s
     }
 %[7]s}
-`, user, dir, n.Addr, o.Backlog, o.Server, o.WorkerConnections, o.HTTP)
+`, user, dir, n.Addr, o.Backlog, o.Server, o.WorkerConnections, o.HTTP, o.Main)
 	confPath := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
