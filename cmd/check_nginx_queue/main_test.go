@@ -242,9 +242,17 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--port", "80", "--expect-backlog", "0"}, 3, `NGINX_QUEUE UNKNOWN - invalid --expect-backlog 0: expected a number of connections, 1 or more`},
 		{[]string{"--port", "80", "--expect-backlog", "many"}, 3, `NGINX_QUEUE UNKNOWN - invalid argument for flag --expect-backlog: "many" is not a whole number`},
 		{[]string{"--port", "80", "--status-url", "ftp://x/"}, 3, "NGINX_QUEUE UNKNOWN - invalid --status-url \"ftp://x/\": expected http://HOST[:PORT]/PATH or https://..."},
-		{[]string{"--port", "80", "--active-warning", "100"}, 3, "NGINX_QUEUE UNKNOWN - --active-warning judges the stub_status page: give --status-url too"},
-		{[]string{"--port", "80", "--requests-rate-critical", "1000"}, 3, "NGINX_QUEUE UNKNOWN - --requests-rate-critical judges the stub_status page: give --status-url too"},
+		{[]string{"--port", "80", "--active-warning", "100"}, 3, "NGINX_QUEUE UNKNOWN - --active-warning is about the stub_status page: give --status-url too"},
+		{[]string{"--port", "80", "--requests-rate-critical", "1000"}, 3, "NGINX_QUEUE UNKNOWN - --requests-rate-critical is about the stub_status page: give --status-url too"},
 		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--waiting-critical", "5:1"}, 3, "NGINX_QUEUE UNKNOWN - "},
+		{[]string{"--port", "80", "--status-user", "op"}, 3, "NGINX_QUEUE UNKNOWN - --status-user is about the stub_status page: give --status-url too"},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-host", "a b"}, 3, `NGINX_QUEUE UNKNOWN - invalid --status-host "a b": expected a host name or address`},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-host", "x:99999"}, 3, `NGINX_QUEUE UNKNOWN - invalid --status-host "x:99999"`},
+		{[]string{"--port", "80", "--status-url", "http://u:p@127.0.0.1/s", "--status-user", "op", "--status-password-file", "/x"}, 3, "NGINX_QUEUE UNKNOWN - --status-user and a user in --status-url: give the credentials once"},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-user", "op"}, 3, "NGINX_QUEUE UNKNOWN - --status-user needs --status-password-file"},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-password-file", "/x"}, 3, "NGINX_QUEUE UNKNOWN - --status-password-file needs --status-user"},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-user", "op", "--status-password-file", state + "/none"}, 3, "NGINX_QUEUE UNKNOWN - --status-password-file: cannot read " + state + "/none: no such file"},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-user", "op", "--status-password-file", "/dev/null"}, 3, "NGINX_QUEUE UNKNOWN - --status-password-file /dev/null is empty: expected the password on its first line"},
 	} {
 		r := testenv.RunCheck(t, bin, nil, append([]string{"--state-dir", state}, tc.args...)...)
 		if r.Code != tc.code || !strings.HasPrefix(r.FirstLine(), tc.line) || r.Stderr != "" {

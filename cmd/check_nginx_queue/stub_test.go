@@ -244,3 +244,91 @@ func TestStubStatusForks(t *testing.T) {
 	r = run("tengine_truncated.txt")
 	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: "+srv.URL+"/tengine_truncated.txt: not stub_status output: no \"Reading: N Writing: N Waiting: N\" line")
 }
+
+// TestStubStatusAuthAndHost: a real nginx whose status location is on a
+// name-based virtual host behind basic authentication (auth_basic with a
+// {PLAIN} password, which nginx's ngx_crypt reads). Reached by address it
+// is the default server's 404 until --status-host names the virtual
+// host, then 401 until the credentials come from --status-password-file
+// (or the URL). No password ever reaches the output. Over https the
+// name is also the one sent and verified.
+func TestStubStatusAuthAndHost(t *testing.T) {
+	testenv.Require(t, "nginx")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	dir := t.TempDir()
+	const password = "s3cret-Pw"
+	htpasswd := filepath.Join(dir, "htpasswd")
+	if err := os.WriteFile(htpasswd, []byte("op:{PLAIN}"+password+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	passFile := filepath.Join(dir, "status.pass")
+	if err := os.WriteFile(passFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrongFile := filepath.Join(dir, "wrong.pass")
+	if err := os.WriteFile(wrongFile, []byte("not-it\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tlsFiles := testenv.WriteTLSFiles(t, dir, "vhost")
+	port, tlsPort := testenv.FreePort(t), testenv.FreePort(t)
+	vhost := fmt.Sprintf(`    server {
+        listen 127.0.0.1:%[1]d;
+        listen 127.0.0.1:%[2]d ssl;
+        ssl_certificate %[3]s;
+        ssl_certificate_key %[4]s;
+        server_name status.example localhost;
+        location = /vhost_status {
+            auth_basic "status";
+            auth_basic_user_file %[5]s;
+            stub_status;
+        }
+    }
+    server {
+        listen 127.0.0.1:%[1]d default_server;
+        listen 127.0.0.1:%[2]d ssl default_server;
+        ssl_certificate %[3]s;
+        ssl_certificate_key %[4]s;
+        location / { return 404; }
+    }
+`, port, tlsPort, tlsFiles.Cert, tlsFiles.Key, htpasswd)
+	ng := testenv.StartNginx(t, testenv.NginxOptions{HTTP: vhost})
+	statusURL := fmt.Sprintf("http://127.0.0.1:%d/vhost_status", port)
+	run := func(env []string, extra ...string) testenv.Run {
+		r := testenv.RunCheck(t, bin, env, append([]string{"--port", strconv.Itoa(ng.Port), "--state-dir", t.TempDir(), "-v"}, extra...)...)
+		if strings.Contains(r.Stdout+r.Stderr, password) {
+			t.Fatalf("the password is in the output:\n%s", r.Stdout)
+		}
+		return r
+	}
+
+	r := run(nil, "--status-url", statusURL)
+	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: "+statusURL+" answered 404 Not Found")
+	if !strings.Contains(r.Stdout, "give its name with --status-host") {
+		t.Errorf("no --status-host hint:\n%s", r.Stdout)
+	}
+	r = run(nil, "--status-url", statusURL, "--status-host", "status.example")
+	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: "+statusURL+" answered 401 Unauthorized")
+	if !strings.Contains(r.Stdout, "give --status-user and --status-password-file") {
+		t.Errorf("no credentials hint:\n%s", r.Stdout)
+	}
+	r = run(nil, "--status-url", statusURL, "--status-host", "status.example", "--status-user", "op", "--status-password-file", wrongFile)
+	expect(t, r, 3, "answered 401 Unauthorized")
+	r = run(nil, "--status-url", statusURL, "--status-host", "status.example", "--status-user", "op", "--status-password-file", passFile)
+	expect(t, r, 0, "NGINX_QUEUE OK", "nginx 1 active connections")
+	if a := testenv.PerfValue(t, r, "accepts"); a < 4 {
+		t.Errorf("accepts %v after four requests", a)
+	}
+	// The credentials in the URL work too, and are never shown.
+	withPass := fmt.Sprintf("http://op:%s@127.0.0.1:%d/vhost_status", password, port)
+	r = run(nil, "--status-url", withPass, "--status-host", "status.example:"+strconv.Itoa(port))
+	expect(t, r, 0, "NGINX_QUEUE OK", "nginx 1 active connections")
+
+	// https: the name is sent (SNI) and verified; the certificate holds
+	// localhost, not status.example.
+	tlsURL := fmt.Sprintf("https://127.0.0.1:%d/vhost_status", tlsPort)
+	trusted := []string{"SSL_CERT_FILE=" + tlsFiles.CA, "SSL_CERT_DIR=" + dir + "/none"}
+	r = run(trusted, "--status-url", tlsURL, "--status-host", "localhost", "--status-user", "op", "--status-password-file", passFile)
+	expect(t, r, 0, "NGINX_QUEUE OK", "nginx 1 active connections")
+	r = run(trusted, "--status-url", tlsURL, "--status-host", "status.example", "--status-user", "op", "--status-password-file", passFile)
+	expect(t, r, 2, "NGINX_QUEUE CRITICAL - stub_status: cannot fetch "+tlsURL+": tls: failed to verify certificate: x509: certificate is valid for localhost, not status.example")
+}

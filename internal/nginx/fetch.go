@@ -33,10 +33,24 @@ const (
 )
 
 // FetchError is a failure to read the stub_status page. Msg never shows
-// the credentials the URL may hold.
+// the credentials the URL or the request holds.
 type FetchError struct {
 	Kind FetchFailure
 	Msg  string
+	Code int // the HTTP status of FetchStatus
+}
+
+// StatusRequest is how the stub_status page is asked for.
+type StatusRequest struct {
+	URL      string
+	Insecure bool // do not verify the server's certificate
+	// Host replaces the URL's host in the Host header and, over https,
+	// as the name sent (SNI) and verified: a status location on a
+	// name-based virtual host reached by address.
+	Host string
+	// User and Password are sent with HTTP basic authentication; a user
+	// and password in the URL are used when User is empty.
+	User, Password string
 }
 
 func (e *FetchError) Error() string { return e.Msg }
@@ -53,17 +67,17 @@ func noAnswer(err error) error {
 	return err
 }
 
-// FetchStubStatus gets and parses the stub_status page at rawURL within
-// ctx's deadline. A failure is a *FetchError, except running out of time,
+// FetchStubStatus gets and parses the stub_status page within ctx's
+// deadline. A failure is a *FetchError, except running out of time,
 // which wraps context.DeadlineExceeded (the timeout state, like any
 // other timeout).
-func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubStatus, error) {
-	u, err := parseStatusURL(rawURL)
+func FetchStubStatus(ctx context.Context, req StatusRequest) (StubStatus, error) {
+	u, err := parseStatusURL(req.URL)
 	if err != nil {
 		return StubStatus{}, err
 	}
 	shown := u.Redacted()
-	code, status, body, err := httpGet(ctx, u, insecure)
+	code, status, body, err := httpGet(ctx, u, req)
 	if err != nil {
 		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			return StubStatus{}, fmt.Errorf("fetching %s: %w", shown, context.DeadlineExceeded)
@@ -71,7 +85,7 @@ func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubSta
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return StubStatus{}, &FetchError{Kind: FetchRefused, Msg: shown + " refused the connection"}
 		}
-		fe := &FetchError{Kind: FetchNetwork, Msg: fmt.Sprintf("cannot fetch %s: %s", shown, redactErr(err, u))}
+		fe := &FetchError{Kind: FetchNetwork, Msg: fmt.Sprintf("cannot fetch %s: %s", shown, redactErr(err, u, req.Password))}
 		var cv *tls.CertificateVerificationError
 		switch {
 		case errors.Is(err, errNoAnswer):
@@ -82,7 +96,7 @@ func FetchStubStatus(ctx context.Context, rawURL string, insecure bool) (StubSta
 		return StubStatus{}, fe
 	}
 	if code != 200 {
-		return StubStatus{}, &FetchError{Kind: FetchStatus, Msg: fmt.Sprintf("%s answered %s, expected 200 with the stub_status page", shown, status)}
+		return StubStatus{}, &FetchError{Kind: FetchStatus, Code: code, Msg: fmt.Sprintf("%s answered %s, expected 200 with the stub_status page", shown, status)}
 	}
 	s, err := ParseStubStatus(bytes.NewReader(body))
 	if err != nil {
@@ -110,7 +124,7 @@ const maxStubBody = 64 * 1024
 // status page is a few hundred bytes from a local server; net/http would
 // double the binary and the start-up cost of every run, --status-url or
 // not, for features this request never uses.
-func httpGet(ctx context.Context, u *url.URL, insecure bool) (int, string, []byte, error) {
+func httpGet(ctx context.Context, u *url.URL, r StatusRequest) (int, string, []byte, error) {
 	port := u.Port()
 	if port == "" {
 		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
@@ -124,18 +138,29 @@ func httpGet(ctx context.Context, u *url.URL, insecure bool) (int, string, []byt
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
+	host, name := u.Host, u.Hostname()
+	if r.Host != "" {
+		host, name = r.Host, r.Host
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			name = h
+		}
+	}
 	if u.Scheme == "https" {
-		tc := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), InsecureSkipVerify: insecure}) //nolint:gosec // asked for by --status-insecure
+		tc := tls.Client(conn, &tls.Config{ServerName: name, InsecureSkipVerify: r.Insecure}) //nolint:gosec // asked for by --status-insecure
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return 0, "", nil, err
 		}
 		conn = tc
 	}
 	var req strings.Builder
-	fmt.Fprintf(&req, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: check_nginx_queue\r\nConnection: close\r\n", u.RequestURI(), u.Host)
-	if u.User != nil {
-		pw, _ := u.User.Password()
-		fmt.Fprintf(&req, "Authorization: Basic %s\r\n", base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+	fmt.Fprintf(&req, "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: check_nginx_queue\r\nConnection: close\r\n", u.RequestURI(), host)
+	user, pw := r.User, r.Password
+	if user == "" && u.User != nil {
+		user = u.User.Username()
+		pw, _ = u.User.Password()
+	}
+	if user != "" {
+		fmt.Fprintf(&req, "Authorization: Basic %s\r\n", base64.StdEncoding.EncodeToString([]byte(user+":"+pw)))
 	}
 	req.WriteString("\r\n")
 	if _, err := io.WriteString(conn, req.String()); err != nil {
@@ -171,11 +196,17 @@ func redact(raw string) string {
 	return raw
 }
 
-// redactErr removes the URL's password from an error text.
-func redactErr(err error, u *url.URL) string {
+// redactErr removes the passwords (the URL's, the request's) from an
+// error text.
+func redactErr(err error, u *url.URL, password string) string {
 	msg := err.Error()
+	secrets := []string{password}
 	if u.User != nil {
-		if p, ok := u.User.Password(); ok && p != "" {
+		p, _ := u.User.Password()
+		secrets = append(secrets, p)
+	}
+	for _, p := range secrets {
+		if p != "" {
 			msg = strings.ReplaceAll(msg, p, "xxxxx")
 		}
 	}

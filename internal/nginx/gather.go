@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/opschecks/opschecks/internal/linux"
@@ -162,7 +164,11 @@ func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observ
 	if o.StatusURL != "" {
 		// The stub_status sample has a file of its own, so a failed
 		// fetch leaves it for the next run.
-		s, err := FetchStubStatus(ctx, o.StatusURL, o.StatusInsecure)
+		req, err := o.statusRequest()
+		if err != nil {
+			return nil, err
+		}
+		s, err := FetchStubStatus(ctx, req)
 		var fe *FetchError
 		switch {
 		case errors.As(err, &fe):
@@ -220,6 +226,25 @@ func workerFiles(f linux.FS, t *target.Target) ([]WorkerFiles, error) {
 		out = append(out, WorkerFiles{Process: p, Open: n, Limit: l})
 	}
 	return out, nil
+}
+
+// statusRequest is the stub_status request the options describe, the
+// password read from --status-password-file (its first line).
+func (o *Options) statusRequest() (StatusRequest, error) {
+	r := StatusRequest{URL: o.StatusURL, Insecure: o.StatusInsecure, Host: o.StatusHost, User: o.StatusUser}
+	if o.StatusPassFile == "" {
+		return r, nil
+	}
+	b, err := os.ReadFile(o.StatusPassFile)
+	if err != nil {
+		return r, fmt.Errorf("--status-password-file: %w", linux.DescribeFile(o.StatusPassFile, err))
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	r.Password = strings.TrimSuffix(line, "\r")
+	if r.Password == "" {
+		return r, fmt.Errorf("--status-password-file %s is empty: expected the password on its first line", o.StatusPassFile)
+	}
+	return r, nil
 }
 
 func (o *Options) selector() Selector {

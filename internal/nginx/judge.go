@@ -126,7 +126,7 @@ func audit(res *plugin.Result, obs *Observation, o *Options) {
 // stubStatus reports the stub_status page, or why it could not be read.
 func stubStatus(res *plugin.Result, obs *Observation, o *Options) {
 	if e := obs.StubErr; e != nil {
-		st, hint := fetchVerdict(e.Kind)
+		st, hint := fetchVerdict(e)
 		f := res.Add(st, "stub_status: "+e.Msg)
 		if hint != "" {
 			f.Detailf("%s", hint)
@@ -177,8 +177,8 @@ func stubStatus(res *plugin.Result, obs *Observation, o *Options) {
 // refused or unanswered connection is nginx down or out of room
 // (CRITICAL), an answer that is not the page is a wrong --status-url
 // (UNKNOWN).
-func fetchVerdict(k FetchFailure) (plugin.State, string) {
-	switch k {
+func fetchVerdict(e *FetchError) (plugin.State, string) {
+	switch e.Kind {
 	case FetchRefused:
 		return plugin.Critical, "nginx is not running or does not listen there: check systemctl status nginx and the listen directive of the status server"
 	case FetchNoAnswer:
@@ -186,7 +186,10 @@ func fetchVerdict(k FetchFailure) (plugin.State, string) {
 	case FetchTLSVerify:
 		return plugin.Critical, "give the CA that signed nginx's certificate with SSL_CERT_FILE=/path/to/ca.pem in the check's environment, or skip verification with --status-insecure"
 	case FetchStatus:
-		return plugin.Unknown, "point --status-url at a location with \"stub_status;\" that allows this host (allow 127.0.0.1;)"
+		if e.Code == 401 {
+			return plugin.Unknown, "the status location asks for a password (auth_basic): give --status-user and --status-password-file"
+		}
+		return plugin.Unknown, "point --status-url at a location with \"stub_status;\" that allows this host (allow 127.0.0.1;); on a name-based virtual host reached by address, give its name with --status-host"
 	case FetchNotStub:
 		return plugin.Unknown, "point --status-url at a location with \"stub_status;\""
 	}

@@ -204,22 +204,31 @@ func TestJudge(t *testing.T) {
 		{"nginx drops many", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(20) }), nil, plugin.Critical, []string{
 			"CRITICAL - nginx dropped 20/s connections"}},
 		{"status refused", obs(func(o *Observation) {
-			o.StubErr = &FetchError{FetchRefused, "http://127.0.0.1:9/s refused the connection"}
+			o.StubErr = &FetchError{Kind: FetchRefused, Msg: "http://127.0.0.1:9/s refused the connection"}
 		}), nil, plugin.Critical, []string{
 			"CRITICAL - stub_status: http://127.0.0.1:9/s refused the connection", "nginx is not running or does not listen there"}},
-		{"status unanswered", obs(func(o *Observation) { o.StubErr = &FetchError{FetchNoAnswer, "cannot fetch http://x/s: closed"} }), nil, plugin.Critical, []string{
+		{"status unanswered", obs(func(o *Observation) {
+			o.StubErr = &FetchError{Kind: FetchNoAnswer, Msg: "cannot fetch http://x/s: closed"}
+		}), nil, plugin.Critical, []string{
 			`look for "worker_connections are not enough" in its error log`}},
-		{"status certificate", obs(func(o *Observation) { o.StubErr = &FetchError{FetchTLSVerify, "cannot fetch https://x/s: x509"} }), nil, plugin.Critical, []string{
+		{"status certificate", obs(func(o *Observation) {
+			o.StubErr = &FetchError{Kind: FetchTLSVerify, Msg: "cannot fetch https://x/s: x509"}
+		}), nil, plugin.Critical, []string{
 			"SSL_CERT_FILE=/path/to/ca.pem", "--status-insecure"}},
 		{"status network", obs(func(o *Observation) {
-			o.StubErr = &FetchError{FetchNetwork, "cannot fetch http://x/s: no route to host"}
+			o.StubErr = &FetchError{Kind: FetchNetwork, Msg: "cannot fetch http://x/s: no route to host"}
 		}), nil, plugin.Critical, []string{
 			"CRITICAL - stub_status: cannot fetch http://x/s: no route to host"}},
 		{"status 404", obs(func(o *Observation) {
-			o.StubErr = &FetchError{FetchStatus, "http://x/s answered 404 Not Found, expected 200"}
+			o.StubErr = &FetchError{Kind: FetchStatus, Msg: "http://x/s answered 404 Not Found, expected 200"}
 		}), nil, plugin.Unknown, []string{
 			"UNKNOWN - stub_status: http://x/s answered 404 Not Found", "allow 127.0.0.1;"}},
-		{"status not stub_status", obs(func(o *Observation) { o.StubErr = &FetchError{FetchNotStub, "http://x/s: not stub_status output"} }), nil, plugin.Unknown, []string{
+		{"status 401", obs(func(o *Observation) {
+			o.StubErr = &FetchError{Kind: FetchStatus, Code: 401, Msg: "http://x/s answered 401 Unauthorized, expected 200"}
+		}), nil, plugin.Unknown, []string{"UNKNOWN - stub_status: http://x/s answered 401 Unauthorized", "give --status-user and --status-password-file"}},
+		{"status not stub_status", obs(func(o *Observation) {
+			o.StubErr = &FetchError{Kind: FetchNotStub, Msg: "http://x/s: not stub_status output"}
+		}), nil, plugin.Unknown, []string{
 			"UNKNOWN - stub_status: http://x/s: not stub_status output", `a location with "stub_status;"`}},
 	}
 	for _, tc := range tests {

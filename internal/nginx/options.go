@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"errors"
+	"net"
 	"net/netip"
 
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -26,6 +27,9 @@ type Options struct {
 	ExpectBacklog  *plugin.Int      `long:"expect-backlog" value-name:"N" description:"Warn when a listener's effective backlog is below N (clipped by net.core.somaxconn or not set in nginx)"`
 	StatusURL      string           `long:"status-url" value-name:"URL" description:"nginx stub_status URL (http or https), e.g. http://127.0.0.1/nginx_status"`
 	StatusInsecure bool             `long:"status-insecure" description:"Do not verify the TLS certificate of --status-url"`
+	StatusHost     string           `long:"status-host" value-name:"HOST[:PORT]" description:"Host header for --status-url (and the TLS name sent and verified over https): a status location on a name-based virtual host reached by address"`
+	StatusUser     string           `long:"status-user" value-name:"USER" description:"User for HTTP basic authentication of --status-url"`
+	StatusPassFile string           `long:"status-password-file" value-name:"FILE" description:"Read the password of --status-user from FILE (first line); never shown in the output"`
 	Capacity
 	SynSide
 	HostSide
@@ -70,14 +74,60 @@ func (o *Options) Validate() error {
 	case o.ExpectBacklog != nil && *o.ExpectBacklog < 1:
 		return plugin.OptionError("invalid --expect-backlog %d: expected a number of connections, 1 or more", *o.ExpectBacklog)
 	}
-	if o.StatusURL != "" {
-		if _, err := parseStatusURL(o.StatusURL); err != nil {
-			return err
+	if o.StatusURL == "" {
+		for _, g := range []struct {
+			set  bool
+			name string
+		}{
+			{o.StatusHost != "", "--status-host"}, {o.StatusUser != "", "--status-user"},
+			{o.StatusPassFile != "", "--status-password-file"}, {o.StatusInsecure, "--status-insecure"},
+			{o.Capacity.given() != "", o.Capacity.given()},
+		} {
+			if g.set {
+				return plugin.OptionError("%s is about the stub_status page: give --status-url too", g.name)
+			}
 		}
-	} else if name := o.Capacity.given(); name != "" {
-		return plugin.OptionError("%s judges the stub_status page: give --status-url too", name)
+		return nil
+	}
+	u, err := parseStatusURL(o.StatusURL)
+	if err != nil {
+		return err
+	}
+	switch {
+	case o.StatusHost != "" && !validHost(o.StatusHost):
+		return plugin.OptionError("invalid --status-host %q: expected a host name or address, optionally with :PORT (status.example.com, status.example.com:8080)", plugin.Clip(o.StatusHost, 40))
+	case o.StatusUser != "" && u.User != nil:
+		return plugin.OptionError("--status-user and a user in --status-url: give the credentials once (--status-user with --status-password-file keeps the password out of the process list)")
+	case o.StatusPassFile != "" && o.StatusUser == "":
+		return plugin.OptionError("--status-password-file needs --status-user")
+	case o.StatusUser != "" && o.StatusPassFile == "":
+		return plugin.OptionError("--status-user needs --status-password-file (the password on its first line)")
 	}
 	return nil
+}
+
+// validHost accepts HOST or HOST:PORT with a host name or address and
+// nothing that could end or extend a header line.
+func validHost(s string) bool {
+	host := s
+	if h, p, err := net.SplitHostPort(s); err == nil {
+		if _, err := plugin.ParsePort(p); err != nil {
+			return false
+		}
+		host = h
+	}
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	for _, c := range host {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // fillThresholds judges a listener's accept queue fill.

@@ -183,12 +183,12 @@ func TestFetchRecordedPages(t *testing.T) {
 		"angie.txt":     {Active: 2, Accepts: 15, Handled: 15, Requests: 31, Writing: 1, Waiting: 1},
 		"freenginx.txt": {Active: 2, Accepts: 40, Handled: 40, Requests: 77, Writing: 1, Waiting: 1},
 	} {
-		got, err := FetchStubStatus(ctx, srv.URL+"/"+name, false)
+		got, err := FetchStubStatus(ctx, StatusRequest{URL: srv.URL + "/" + name})
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %+v, %v; want %+v", name, got, err, want)
 		}
 	}
-	_, err := FetchStubStatus(ctx, srv.URL+"/html404.txt", false)
+	_, err := FetchStubStatus(ctx, StatusRequest{URL: srv.URL + "/html404.txt"})
 	var fe *FetchError
 	if !errors.As(err, &fe) || fe.Kind != FetchNotStub || !strings.Contains(fe.Msg, "not stub_status output") {
 		t.Errorf("an HTML page: %v, want not stub_status output", err)
@@ -216,16 +216,16 @@ func TestFetchStubStatusTLS(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	s, err := FetchStubStatus(ctx, srv.URL+"/nginx_status", true)
+	s, err := FetchStubStatus(ctx, StatusRequest{URL: srv.URL + "/nginx_status", Insecure: true})
 	if err != nil || s.Dropped() != 2 || s.Requests != 12 {
 		t.Fatalf("got %+v, %v; want the dropped.txt figures", s, err)
 	}
-	_, err = FetchStubStatus(ctx, strings.Replace(srv.URL, "https://", "https://op:pw123@", 1)+"/nginx_status", false)
+	_, err = FetchStubStatus(ctx, StatusRequest{URL: strings.Replace(srv.URL, "https://", "https://op:pw123@", 1) + "/nginx_status"})
 	var fe *FetchError
 	if !errors.As(err, &fe) || fe.Kind != FetchTLSVerify || !strings.Contains(fe.Msg, "certificate") || strings.Contains(fe.Msg, "pw123") {
 		t.Fatalf("unverified certificate: %v, want a certificate error without the password", err)
 	}
-	_, err = FetchStubStatus(ctx, srv.URL+"/other", true)
+	_, err = FetchStubStatus(ctx, StatusRequest{URL: srv.URL + "/other", Insecure: true})
 	if !errors.As(err, &fe) || fe.Kind != FetchStatus || !strings.Contains(fe.Msg, "answered 404 Not Found") {
 		t.Fatalf("404: %v", err)
 	}
