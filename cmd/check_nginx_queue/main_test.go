@@ -195,7 +195,7 @@ func TestStubStatus(t *testing.T) {
 	// Capacity thresholds: the check's own request is the one active
 	// connection, and the runs so far are requests per second.
 	r = testenv.RunCheck(t, bin, nil, append(base, "--status-url", ng.StatusURL(), "--active-warning", "0", "--requests-rate-critical", "@0")...)
-	expect(t, r, 1, "NGINX_QUEUE WARNING - nginx 1 active connections (reading 0, writing 1, waiting 0)", "'active'=1;0;;0")
+	expect(t, r, 1, "NGINX_QUEUE WARNING - nginx 1 active connections (reading 0, writing 1, waiting 0)", "active=1;0;;0")
 	if rr := testenv.PerfValue(t, r, "requests_rate"); rr <= 0 {
 		t.Fatalf("requests_rate %v after three requests, want > 0:\n%s", rr, r.Stdout)
 	}
