@@ -125,6 +125,9 @@ type Scenario struct {
 	// Status, when set, answers serverStatus on member i with the
 	// document it returns (a test builds it from a real server's reply).
 	Status func(i int) bson.D
+	// Commands answers further commands (getLog, hostInfo...) on member
+	// i with the document the function returns, built as Status is.
+	Commands map[string]func(i int) bson.D
 }
 
 // Set is a running simulated replica set.
@@ -223,6 +226,9 @@ func (s *Set) install(i int, srv *Server) {
 	srv.Handle("listCollections", func(_ *Conn, r *Request) bson.D { return s.listCollections(i, r) }, false)
 	if st := s.sc.Status; st != nil {
 		srv.Handle("serverStatus", func(*Conn, *Request) bson.D { return st(i) }, false)
+	}
+	for name, f := range s.sc.Commands {
+		srv.Handle(name, func(*Conn, *Request) bson.D { return f(i) }, false)
 	}
 }
 
