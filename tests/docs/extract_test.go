@@ -80,11 +80,17 @@ func markdownUnits(file, text string, isCheck func(string) bool) []unit {
 			}
 			u := unit{src: src, text: strings.TrimSpace(l), check: section}
 			if cmd, ok := strings.CutPrefix(u.text, "$ "); ok {
+				// Its output: up to the next "$ " line or the end of the
+				// block (a check's long output has an empty line).
 				u.text, u.outAt = cmd, i+2
-				for i+1 < len(lines) && strings.TrimSpace(lines[i+1]) != "" && !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "$ ") &&
-					!strings.HasPrefix(strings.TrimSpace(lines[i+1]), "```") {
+				for i+1 < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "$ ") && !strings.HasPrefix(strings.TrimSpace(lines[i+1]), "```") &&
+					(fenced || strings.HasPrefix(lines[i+1], "    ") || strings.TrimSpace(lines[i+1]) == "") {
 					i++
 					u.output = append(u.output, lines[i])
+				}
+				for len(u.output) > 0 && strings.TrimSpace(u.output[len(u.output)-1]) == "" {
+					u.output = u.output[:len(u.output)-1]
+					i--
 				}
 			}
 			if u.text != "" {
