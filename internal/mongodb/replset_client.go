@@ -128,6 +128,12 @@ func runOn(ctx context.Context, c *mongo.Client, rp *readpref.ReadPref, member, 
 		o.SetReadPreference(rp)
 	}
 	r := c.Database(db).RunCommand(ctx, cmd, o)
+	// Through a replica-set connection the command may have gone to a
+	// seed the set does not advertise, dropped by the driver meanwhile
+	// (Session.ping).
+	for i := 1; rp != nil && i < pingRetries && droppedMember(ctx, r.Err()); i++ {
+		r = c.Database(db).RunCommand(ctx, cmd, o)
+	}
 	if err := r.Err(); err != nil {
 		if derr := deadlineError(ctx, err); derr != nil {
 			return fmt.Errorf("%s on %s: %w", cmd[0].Key, member, derr)

@@ -11,6 +11,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
+	"go.mongodb.org/mongo-driver/x/mongo/driver/topology"
 )
 
 // Session is a connected client and what the output says about the
@@ -144,13 +145,20 @@ func (s *Session) ping(ctx context.Context) error {
 	var err error
 	for range pingRetries {
 		err = s.Client.Ping(ctx, readpref.Nearest())
-		// The driver closing the dropped member's pool fails the ping as
-		// a network error or as "context canceled" (its own context,
-		// not ours).
-		dropped := mongo.IsNetworkError(err) || errors.Is(err, context.Canceled)
-		if err == nil || ctx.Err() != nil || mongo.IsTimeout(err) || !dropped {
+		if !droppedMember(ctx, err) {
 			return err
 		}
 	}
 	return err
+}
+
+// droppedMember says whether err is how the driver fails an operation on
+// a member it has just dropped from the topology (one the set does not
+// advertise): closing that member's pool fails it as a network error, as
+// "context canceled" (its own context, not ours) or, when the operation
+// had not checked out a connection yet, as the closed pool. Another
+// member answers a retry.
+func droppedMember(ctx context.Context, err error) bool {
+	return err != nil && ctx.Err() == nil && !mongo.IsTimeout(err) &&
+		(mongo.IsNetworkError(err) || errors.Is(err, context.Canceled) || errors.Is(err, topology.ErrPoolClosed))
 }
