@@ -1,7 +1,9 @@
 package docs
 
 import (
+	"maps"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -418,4 +420,43 @@ func shellQuote(args []string) string {
 		q[i] = a
 	}
 	return strings.Join(q, " ")
+}
+
+// TestEveryOptionDocumented: every option a binary offers is named in the
+// README's code: in the section (or a table row) of its check, or, for
+// the options every binary has (plugin.Common), anywhere. A new option
+// fails this until the README says what it does.
+func TestEveryOptionDocumented(t *testing.T) {
+	w := theBinaries(t)
+	_, units := w.readme(t)
+	named := map[string]map[string]bool{} // check ("" outside a check's section) -> --options in its code
+	longOpt := regexp.MustCompile(`--[a-z][a-z0-9-]*`)
+	for _, u := range units {
+		if u.prose {
+			continue
+		}
+		if named[u.check] == nil {
+			named[u.check] = map[string]bool{}
+		}
+		for _, o := range longOpt.FindAllString(u.text, -1) {
+			named[u.check][o] = true
+		}
+	}
+	common := map[string]bool{}
+	t0 := reflect.TypeOf(plugin.Common{})
+	for i := range t0.NumField() {
+		common[t0.Field(i).Tag.Get("long")] = true
+	}
+	for _, n := range w.names {
+		for _, o := range w.bins[n].doc.Options {
+			spelled := "--" + o.Long
+			if named[n][spelled] {
+				continue
+			}
+			if common[o.Long] && slices.ContainsFunc(slices.Collect(maps.Values(named)), func(m map[string]bool) bool { return m[spelled] }) {
+				continue
+			}
+			t.Errorf("%s %s is named nowhere in the README's section of %s: say what it does there (its options table)", n, spelled, n)
+		}
+	}
 }
