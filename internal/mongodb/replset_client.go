@@ -30,12 +30,12 @@ type replClient struct {
 	pinned *mongo.Client
 }
 
-// openRepl asks hello (primaryPreferred) who the primary is. Right after
-// connecting through a replica-set URI the driver may know only the seed
-// it heard from first, so when hello names a primary the driver has not
-// selected, it waits (bounded) for it and then sends everything there.
-// Without a reachable primary it pins the secondary that answered, when
-// pin is set.
+// openRepl asks hello (primaryPreferred) who the primary is. When hello
+// names a primary the driver has not selected (it has not answered yet,
+// or failed its check), it waits for it until the session's primaryBy,
+// the bound connect already waited under, and then sends everything
+// there. Without a reachable primary it pins the secondary that
+// answered, when pin is set.
 func openRepl(ctx context.Context, s *Session, pin bool) (*replClient, error) {
 	rc := &replClient{s: s, rp: readpref.PrimaryPreferred()}
 	h, err := rc.fetchHello(ctx)
@@ -47,11 +47,7 @@ func openRepl(ctx context.Context, s *Session, pin bool) (*replClient, error) {
 		return rc, nil
 	}
 	if h.Primary != "" {
-		wait := 2 * time.Second
-		if dl, ok := ctx.Deadline(); ok {
-			wait = min(wait, time.Until(dl)/2)
-		}
-		pctx, cancel := context.WithTimeout(ctx, wait)
+		pctx, cancel := context.WithDeadline(ctx, s.primaryBy)
 		err := s.Client.Ping(pctx, readpref.Primary())
 		cancel()
 		switch {
@@ -66,7 +62,7 @@ func openRepl(ctx context.Context, s *Session, pin bool) (*replClient, error) {
 		}
 		why := errText(err)
 		if mongo.IsTimeout(err) {
-			why = fmt.Sprintf("no answer within %.1f s", wait.Seconds())
+			why = fmt.Sprintf("no answer within %.1f s", s.primaryWait.Seconds())
 		}
 		rc.notes = append(rc.notes, fmt.Sprintf("%s names %s as primary, which the check could not reach (%s); the figures come from %s", h.Me, h.Primary, why, h.Me))
 	}
@@ -128,12 +124,6 @@ func runOn(ctx context.Context, c *mongo.Client, rp *readpref.ReadPref, member, 
 		o.SetReadPreference(rp)
 	}
 	r := c.Database(db).RunCommand(ctx, cmd, o)
-	// Through a replica-set connection the command may have gone to a
-	// seed the set does not advertise, dropped by the driver meanwhile
-	// (Session.ping).
-	for i := 1; rp != nil && i < pingRetries && droppedMember(ctx, r.Err()); i++ {
-		r = c.Database(db).RunCommand(ctx, cmd, o)
-	}
 	if err := r.Err(); err != nil {
 		if derr := deadlineError(ctx, err); derr != nil {
 			return fmt.Errorf("%s on %s: %w", cmd[0].Key, member, derr)

@@ -11,12 +11,12 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
-	"go.mongodb.org/mongo-driver/x/mongo/driver/topology"
 )
 
 // Session is a connected client and what the output says about the
-// target. Check builds it, pings the server, hands it to the mode and
-// disconnects afterwards; modes never connect themselves.
+// target. Check builds it, waits (through a replica-set connection) for
+// the driver's view of the set to settle, pings the server, hands it to
+// the mode and disconnects afterwards; modes never connect themselves.
 //
 // What mode code (including the replica-set modes) may use:
 //   - Client: the connected *mongo.Client. It connects directly to the one
@@ -25,7 +25,9 @@ import (
 //   - Target: the host(s) checked, for summaries ("127.0.0.1:27017" or
 //     "rs0/h1:27017,h2:27017"); it never holds credentials.
 //   - Direct, ReplicaSet: how the client connects.
-//   - ConnectTime: wall time of connect, handshake (and auth) and ping.
+//   - ConnectTime: wall time of connect, handshake (and auth) and ping;
+//     through a replica-set connection it includes the wait for the
+//     set's primary to answer (bounded, see waitSettled).
 //   - RunAdmin(ctx, cmd, out) and Run(ctx, db, cmd, out): run a command and
 //     decode its reply into out (*bson.Raw, *bson.M or a struct).
 //   - Redact(s): s with every secret of this run replaced; Check already
@@ -51,6 +53,16 @@ type Session struct {
 	healthy  bool
 	setNames map[string]string
 	cancel   context.CancelCauseFunc
+	// settled is closed once the topology has settled (see
+	// topologySettled in session_monitor.go); isSettled says it was.
+	settled   chan struct{}
+	isSettled bool
+	// primaryWait is how long the check waits at most, from primaryBy
+	// back, for a primary the members name but that has not answered
+	// yet: part of -t, so that the check can still answer from a
+	// secondary.
+	primaryWait time.Duration
+	primaryBy   time.Time
 
 	// opts are the driver options the client was made with, for
 	// further connections to single members (they hold the
@@ -95,6 +107,11 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 		return nil, err
 	}
 	s.opts = co
+	s.primaryWait = maxPrimaryWait
+	if dl, ok := ctx.Deadline(); ok {
+		s.primaryWait = min(s.primaryWait, time.Until(dl)/2)
+	}
+	s.primaryBy = start.Add(s.primaryWait)
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.mu.Lock()
@@ -106,6 +123,9 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 		return nil, fmt.Errorf("invalid connection options: %v", err)
 	}
 	s.Client = client
+	if !s.Direct {
+		s.waitSettled(pctx)
+	}
 	err = s.ping(pctx)
 	s.ConnectTime = time.Since(start)
 	s.mu.Lock()
@@ -127,38 +147,31 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 	return s, nil
 }
 
-// pingRetries bounds the pings of a replica-set connection.
-const pingRetries = 3
+// maxPrimaryWait bounds the wait for a primary that the members name but
+// that does not answer (it hangs): the check then answers from a
+// secondary and says so.
+const maxPrimaryWait = 2 * time.Second
+
+// waitSettled waits, until primaryBy at most, for the replica-set
+// topology to settle: until then a command can go to a member the driver
+// is about to remove, and die with it (see topologySettled). It returns
+// early when ctx ends (the monitor cancels it when no host can answer);
+// the ping then reports why.
+func (s *Session) waitSettled(ctx context.Context) {
+	t := time.NewTimer(time.Until(s.primaryBy))
+	defer t.Stop()
+	select {
+	case <-s.settled:
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
 
 // ping pings the server: directly the one host, or through a replica-set
-// connection the member the driver selects first (nearest). That member
-// may be one the set does not advertise (a delayed or hidden member
-// listed as a seed): the driver drops it, and closes its connections,
-// once the primary's hello leaves it out, which can kill the ping in
-// flight ("use of closed network connection"). A member the set does not
-// advertise must never make the check fail, so such a failure is retried
-// on the topology the driver knows by then.
+// connection (once settled) the nearest member.
 func (s *Session) ping(ctx context.Context) error {
 	if s.Direct {
 		return s.Client.Ping(ctx, nil)
 	}
-	var err error
-	for range pingRetries {
-		err = s.Client.Ping(ctx, readpref.Nearest())
-		if !droppedMember(ctx, err) {
-			return err
-		}
-	}
-	return err
-}
-
-// droppedMember says whether err is how the driver fails an operation on
-// a member it has just dropped from the topology (one the set does not
-// advertise): closing that member's pool fails it as a network error, as
-// "context canceled" (its own context, not ours) or, when the operation
-// had not checked out a connection yet, as the closed pool. Another
-// member answers a retry.
-func droppedMember(ctx context.Context, err error) bool {
-	return err != nil && ctx.Err() == nil && !mongo.IsTimeout(err) &&
-		(mongo.IsNetworkError(err) || errors.Is(err, context.Canceled) || errors.Is(err, topology.ErrPoolClosed))
+	return s.Client.Ping(ctx, readpref.Nearest())
 }

@@ -104,7 +104,7 @@ func validURI(uri string) error {
 // except the DNS lookups of a mongodb+srv URI, which it bounds by ctx.
 func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.ClientOptions, *Session, error) {
 	co := options.Client().SetAppName("check_mongodb")
-	s := &Session{}
+	s := &Session{settled: make(chan struct{})}
 	srv := false
 	if o.URI != "" {
 		switch {
