@@ -62,14 +62,19 @@ func TestTwoPrimariesSummary(t *testing.T) {
 
 // Item 6: a --uri that lists a delayed member among its seeds never
 // fails the check (the driver drops that member once the primary's
-// hello leaves it out).
+// hello leaves it out), nor one that lists only the delayed member (the
+// driver learns the others from its hello).
 func TestDelayedMemberAmongSeeds(t *testing.T) {
 	sc := rsThree(0, 0)
 	sc.Members = append(sc.Members, mongosim.Member{State: mongosim.Secondary, Delay: time.Hour, Lag: time.Hour})
 	set := mongosim.Start(t, sc)
 	for range 8 {
-		r := rsRun(t, nil, "--uri", set.URI(3, 0), "--mode", "replication-lag")
-		rsWant(t, r, 0, "rs0 via "+set.Addr(0)+" (PRIMARY)")
+		for _, uri := range []string{set.URI(3, 0), set.URI(3)} {
+			r := rsRun(t, nil, "--uri", uri, "--mode", "replication-lag")
+			rsWant(t, r, 0, "rs0 via "+set.Addr(0)+" (PRIMARY)")
+		}
+		r := rsRun(t, nil, "--uri", set.URI(3, 0), "--mode", "connect")
+		rsWant(t, r, 0, "answers ping in")
 	}
 }
 

@@ -98,8 +98,9 @@ func (s *Session) Close(ctx context.Context) {
 	}
 }
 
-// connect builds the client and pings the server; ConnectTime is the wall
-// time of both. Failures to reach or authenticate are CRITICAL verdicts.
+// connect builds the client, waits for a replica-set topology to settle
+// (waitSettled) and pings the server; ConnectTime is the wall time of it
+// all. Failures to reach or authenticate are CRITICAL verdicts.
 func connect(ctx context.Context, o *Options, cred credentials) (*Session, error) {
 	start := time.Now()
 	co, s, err := clientOptions(ctx, o, cred)
@@ -111,7 +112,7 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 	if dl, ok := ctx.Deadline(); ok {
 		s.primaryWait = min(s.primaryWait, time.Until(dl)/2)
 	}
-	s.primaryBy = start.Add(s.primaryWait)
+	s.primaryBy = time.Now().Add(s.primaryWait)
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.mu.Lock()
