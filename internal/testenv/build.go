@@ -2,14 +2,19 @@ package testenv
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 var (
@@ -54,6 +59,44 @@ func BuildCheck(t testing.TB, name string) string {
 	}
 	built[name] = out
 	return out
+}
+
+// BuiltCheck is one cmd/check_* built for the tests, with what its
+// --emit-options-json says about it (options, modes, label).
+type BuiltCheck struct {
+	Name, Path string
+	Doc        plugin.CheckDoc
+}
+
+var (
+	allOnce   sync.Once
+	allChecks []BuiltCheck
+	allErr    string
+)
+
+// AllChecks builds every cmd/check_* (once per test process) and reads
+// its options and modes, sorted by name: a new check is picked up
+// without an edit.
+func AllChecks(t testing.TB) []BuiltCheck {
+	t.Helper()
+	allOnce.Do(func() {
+		dirs, _ := filepath.Glob(filepath.Join(ModuleRoot(t), "cmd", "check_*"))
+		sort.Strings(dirs)
+		for _, d := range dirs {
+			c := BuiltCheck{Name: filepath.Base(d)}
+			c.Path = BuildCheck(t, c.Name)
+			r := RunCheck(t, c.Path, nil, "--emit-options-json")
+			if err := json.Unmarshal([]byte(r.Stdout), &c.Doc); err != nil {
+				allErr = fmt.Sprintf("%s --emit-options-json: %v: %q", c.Name, err, r.Stdout)
+				return
+			}
+			allChecks = append(allChecks, c)
+		}
+	})
+	if allErr != "" {
+		t.Fatal(allErr)
+	}
+	return allChecks
 }
 
 // Run is the outcome of one run of a check binary.

@@ -1,12 +1,10 @@
 package docs
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -61,18 +59,20 @@ var (
 	theWorld  *world
 )
 
-// hiddenCommon are the options every binary has but --emit-options-json
-// leaves out (they exist for packaging/); the docs may name them.
-func hiddenCommon() []plugin.OptionDoc {
-	var out []plugin.OptionDoc
+// commonOptions are the options of plugin.Common, which every binary
+// has; the hidden ones (for packaging/) are left out of
+// --emit-options-json, yet the docs may name them.
+func commonOptions() (all, hidden []plugin.OptionDoc) {
 	t := reflect.TypeOf(plugin.Common{})
 	for i := range t.NumField() {
 		f := t.Field(i)
+		o := plugin.OptionDoc{Long: f.Tag.Get("long"), Short: f.Tag.Get("short"), Bool: f.Type.Kind() == reflect.Bool}
+		all = append(all, o)
 		if f.Tag.Get("hidden") == "true" {
-			out = append(out, plugin.OptionDoc{Long: f.Tag.Get("long"), Short: f.Tag.Get("short"), Bool: f.Type.Kind() == reflect.Bool})
+			hidden = append(hidden, o)
 		}
 	}
-	return out
+	return all, hidden
 }
 
 // theBinaries builds every cmd/check_* once and reads the generated
@@ -81,29 +81,19 @@ func theBinaries(t *testing.T) *world {
 	t.Helper()
 	worldOnce.Do(func() {
 		w := &world{root: testenv.ModuleRoot(t), bins: map[string]*binary{}, nagios: map[string]string{}, nrpe: map[string]string{}}
-		dirs, _ := filepath.Glob(filepath.Join(w.root, "cmd", "check_*"))
-		for _, d := range dirs {
-			name := filepath.Base(d)
-			b := &binary{name: name, path: testenv.BuildCheck(t, name), long: map[string]plugin.OptionDoc{}, short: map[string]plugin.OptionDoc{}}
-			r := testenv.RunCheck(t, b.path, nil, "--emit-options-json")
-			if err := json.Unmarshal([]byte(r.Stdout), &b.doc); err != nil {
-				t.Fatalf("%s --emit-options-json: %v: %q", name, err, r.Stdout)
-			}
-			for _, o := range append(b.doc.Options, hiddenCommon()...) {
+		for _, c := range testenv.AllChecks(t) {
+			b := &binary{name: c.Name, path: c.Path, doc: c.Doc, long: map[string]plugin.OptionDoc{}, short: map[string]plugin.OptionDoc{}}
+			_, hidden := commonOptions()
+			for _, o := range append(b.doc.Options, hidden...) {
 				b.long[o.Long] = o
 				if o.Short != "" {
 					b.short[o.Short] = o
 				}
 			}
-			w.bins[name] = b
-			w.names = append(w.names, name)
+			w.bins[c.Name] = b
+			w.names = append(w.names, c.Name)
 		}
-		sort.Strings(w.names)
-		for _, f := range []string{"packaging/nagios/opschecks-commands.cfg"} {
-			for n, l := range nagiosCommands(w.read(t, f)) {
-				w.nagios[n] = l
-			}
-		}
+		w.nagios = nagiosCommands(w.read(t, "packaging/nagios/opschecks-commands.cfg"))
 		for _, f := range []string{"packaging/nrpe/opschecks.cfg", "packaging/nrpe/opschecks-rpm.cfg"} {
 			for _, m := range nrpeCommand.FindAllStringSubmatch(w.read(t, f), -1) {
 				w.nrpe[m[1]] = m[2]

@@ -55,6 +55,17 @@ func ferretClientCerts(l *lab) ferretTLS {
 	})
 }
 
+// tlsExample runs a README line that names the CA file readme against
+// FerretDB's TLS listener, with the CA file ca picks.
+func tlsExample(readme string, ca func(ferretTLS) string) example {
+	return example{start: func(t *testing.T, l *lab, r *exampleRun) {
+		f := ferretClientCerts(l)
+		r.host("db1", f.f.TLSAddr)
+		r.replace(readme, ca(f))
+		r.name(f.f.TLSAddr, "db1:27017")
+	}}
+}
+
 // passwordFile writes a password file and puts it where the README names
 // one.
 func passwordFile(t *testing.T, r *exampleRun, readme, password string) {
@@ -177,22 +188,8 @@ func init() {
 				r.name("127.0.0.1:1", "db1:1")
 			},
 		},
-		"check_mongodb -H db1 --tls-ca-file other-ca.pem": {
-			start: func(t *testing.T, l *lab, r *exampleRun) {
-				f := ferretClientCerts(l)
-				r.host("db1", f.f.TLSAddr)
-				r.replace("other-ca.pem", f.other.CA)
-				r.name(f.f.TLSAddr, "db1:27017")
-			},
-		},
-		"check_mongodb -H db1 --tls-ca-file ca.pem # server requires client certificates": {
-			start: func(t *testing.T, l *lab, r *exampleRun) {
-				f := ferretClientCerts(l)
-				r.host("db1", f.f.TLSAddr)
-				r.replace("ca.pem", f.own.CA)
-				r.name(f.f.TLSAddr, "db1:27017")
-			},
-		},
+		"check_mongodb -H db1 --tls-ca-file other-ca.pem":                                 tlsExample("other-ca.pem", func(f ferretTLS) string { return f.other.CA }),
+		"check_mongodb -H db1 --tls-ca-file ca.pem # server requires client certificates": tlsExample("ca.pem", func(f ferretTLS) string { return f.own.CA }),
 		"check_mongodb -H db1 --replica-set rs1": {
 			start: func(t *testing.T, l *lab, r *exampleRun) {
 				f := ferretPlain(l)

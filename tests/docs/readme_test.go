@@ -3,7 +3,6 @@ package docs
 import (
 	"maps"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -443,9 +442,9 @@ func TestEveryOptionDocumented(t *testing.T) {
 		}
 	}
 	common := map[string]bool{}
-	t0 := reflect.TypeOf(plugin.Common{})
-	for i := range t0.NumField() {
-		common[t0.Field(i).Tag.Get("long")] = true
+	all, _ := commonOptions()
+	for _, o := range all {
+		common[o.Long] = true
 	}
 	for _, n := range w.names {
 		for _, o := range w.bins[n].doc.Options {

@@ -1,9 +1,6 @@
 package hardening
 
 import (
-	"encoding/json"
-	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -30,19 +27,9 @@ var (
 func allBinaries(t *testing.T) []binary {
 	t.Helper()
 	binOnce.Do(func() {
-		root := testenv.ModuleRoot(t)
-		dirs, _ := filepath.Glob(filepath.Join(root, "cmd", "check_*"))
-		sort.Strings(dirs)
-		for _, d := range dirs {
-			name := filepath.Base(d)
-			p := testenv.BuildCheck(t, name)
-			r := testenv.RunCheck(t, p, nil, "--emit-options-json")
-			var doc plugin.CheckDoc
-			if err := json.Unmarshal([]byte(r.Stdout), &doc); err != nil {
-				t.Fatalf("%s --emit-options-json: %v: %q", name, err, r.Stdout)
-			}
-			b := binary{name: name, path: p, doc: doc, opts: map[string]plugin.OptionDoc{}}
-			for _, o := range doc.Options {
+		for _, c := range testenv.AllChecks(t) {
+			b := binary{name: c.Name, path: c.Path, doc: c.Doc, opts: map[string]plugin.OptionDoc{}}
+			for _, o := range c.Doc.Options {
 				b.opts[o.Long] = o
 			}
 			bins = append(bins, b)
