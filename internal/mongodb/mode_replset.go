@@ -31,7 +31,7 @@ func init() {
 	register("primary-change", Mode{Run: modePrimaryChange, Validate: rsNoMember,
 		Doc: "the primary and its election term against the last run's: WARNING for --hold after a change or a re-election, CRITICAL without a primary"})
 	register("oplog-window", Mode{Run: modeOplogWindow, Validate: rsNoMember, Warning: defOplogWarn, Critical: defOplogCrit,
-		Doc: "hours between the first and the last entry of the oplog; low is bad"})
+		Doc: "hours the oplog holds once full (between its first and last entry; projected while it fills): low is bad"})
 }
 
 // lagMode is replication-lag, or with percent replication-lag-percent,
