@@ -67,6 +67,19 @@ func TestSaveLoadModesAndGarbage(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(string(dir), ".tmp-*")); len(m) != 0 {
 		t.Errorf("temporary files left behind: %v", m)
 	}
+	// Written in place: a shorter state after a longer one leaves nothing
+	// of the longer behind.
+	long := Counters{Time: time.Unix(200, 0).UTC(), Of: "net:[4026531840]", Values: map[string]float64{"a": 123456789, "bbbbbbbb": 1}}
+	short := Counters{Time: time.Unix(300, 0).UTC(), Values: map[string]float64{"a": 1}}
+	for _, v := range []Counters{long, short} {
+		if err := f.Save(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(f.Path())
+	if err != nil || string(b) != `{"time":"1970-01-01T00:05:00Z","values":{"a":1}}` {
+		t.Fatalf("after a shorter save the file holds %q (%v)", b, err)
+	}
 }
 
 // Many concurrent runs of one instance each add 1 under the lock: none is
