@@ -35,6 +35,7 @@ const (
 	peerLtn   = "ss -ltn"
 	peerTno   = "ss -tno state established"
 	peerTni   = "ss -tni state established"
+	peerSyn   = "ss -tn state syn-recv"
 	peerGo    = "gohello (empty Go program)"
 	peerMongo = "mongoping mongodb://127.0.0.1:$FERRET"
 	peerCtC   = "conntrack -C (200,000 tracked)"
@@ -46,6 +47,8 @@ var (
 		Source: "DESIGN: local check <= 3x check_dummy, < 15 MiB"}
 	ruleNginx = rule{Peer: peerLtn, Limit: 1, AtMaxOnly: true,
 		Source: "DESIGN: check_nginx_queue <= 1x `ss -ltn` at the largest N"}
+	ruleSynRecv = rule{Peer: peerSyn, Limit: 1, AtMaxOnly: true,
+		Source: "issue 17: --syn-recv (a SYN_RECV-only sock_diag request, which walks the established hash) <= 1x `ss -tn state syn-recv` at the largest N"}
 	ruleKeepaliveSockets = rule{Peer: peerTno, Limit: 1, AtMaxOnly: true,
 		Source: "DESIGN: per-socket keepalive audit <= 1x `ss -tno state established` at the largest N"}
 	ruleWindowEstablished = rule{Peer: peerTni, Limit: 1, AtMaxOnly: true,
@@ -71,10 +74,14 @@ func targets() []*target {
 		{Key: peerLtn, Bin: "ss", Args: []string{"-ltn"}},
 		{Key: peerTno, Bin: "ss", Args: []string{"-tno", "state", "established"}},
 		{Key: peerTni, Bin: "ss", Args: []string{"-tni", "state", "established"}},
+		{Key: peerSyn, Bin: "ss", Args: []string{"-tn", "state", "syn-recv"}},
 
 		{Key: "check_nginx_queue -p $QUEUE --state-dir $DIR", Bin: "check_nginx_queue", Check: true,
 			Args: []string{"-p", "{QPORT}", "--state-dir", "{STATE}"},
 			Peer: peerLtn, Rules: []rule{ruleLocal, ruleNginx}, Flat: true},
+		{Key: "check_nginx_queue -p $QUEUE --syn-recv --state-dir $DIR", Bin: "check_nginx_queue", Check: true,
+			Args: []string{"-p", "{QPORT}", "--syn-recv", "--state-dir", "{STATE}"},
+			Peer: peerSyn, Rules: []rule{ruleSynRecv}},
 		{Key: "check_keepalive", Bin: "check_keepalive", Check: true,
 			Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
 		{Key: "check_keepalive --sockets", Bin: "check_keepalive", Check: true,

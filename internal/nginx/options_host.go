@@ -13,6 +13,11 @@ type HostSide struct {
 	OpenFilesCritical      thresholds.Range  `long:"open-files-critical" default:"95" value-name:"RANGE" description:"Critical range for a worker's open files in percent of its RLIMIT_NOFILE"`
 }
 
+// softnetJudged reports whether a softnet range is given.
+func (h *HostSide) softnetJudged() bool {
+	return h.SoftnetDropsWarning != nil || h.SoftnetDropsCritical != nil || h.SoftnetSqueezeWarning != nil || h.SoftnetSqueezeCritical != nil
+}
+
 func (h *HostSide) softnetDropThresholds() thresholds.Pair {
 	return thresholds.NewPair(h.SoftnetDropsWarning, h.SoftnetDropsCritical)
 }
