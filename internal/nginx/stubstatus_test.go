@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opschecks/opschecks/internal/testenv"
 )
 
 // TestParseStubStatus reads the pages of testdata/stub_status, whose
@@ -199,6 +201,8 @@ func TestFetchRecordedPages(t *testing.T) {
 // loopback: accepted with --status-insecure, refused by certificate
 // verification without it.
 func TestFetchStubStatusTLS(t *testing.T) {
+	TLSHelper = testenv.BuildCheck(t, "opschecks-tls")
+	t.Cleanup(func() { TLSHelper = "" })
 	page, err := os.ReadFile(filepath.Join("testdata", "stub_status", "dropped.txt"))
 	if err != nil {
 		t.Fatal(err)
