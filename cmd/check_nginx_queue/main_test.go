@@ -15,6 +15,20 @@ import (
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
+// runUntil runs the check until it exits with code, or for at most
+// within, and returns the last run.
+func runUntil(t *testing.T, bin string, args []string, code int, within time.Duration) testenv.Run {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		r := testenv.RunCheck(t, bin, nil, args...)
+		if r.Code == code || time.Now().After(deadline) {
+			return r
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func expect(t *testing.T, r testenv.Run, code int, substr ...string) {
 	t.Helper()
 	if r.Code != code {
@@ -118,14 +132,7 @@ func TestQueueFillAndDrops(t *testing.T) {
 	expect(t, r, 2, "NGINX_QUEUE CRITICAL - listen drops")
 
 	ng.Signal(t, syscall.SIGCONT)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		r = testenv.RunCheck(t, bin, nil, args...)
-		if r.Code == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	r = runUntil(t, bin, args, 0, 10*time.Second)
 	expect(t, r, 0, "NGINX_QUEUE OK - "+ng.Addr+" accept queue 0/8 (0%)", "listen drops 0/s")
 }
 

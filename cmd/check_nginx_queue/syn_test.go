@@ -294,14 +294,7 @@ func TestWorkerOpenFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r = testenv.RunCheck(t, bin, nil, args...)
-		if r.Code == 2 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	r = runUntil(t, bin, args, 2, 5*time.Second)
 	// RLIMIT_NOFILE bounds the numbers of new descriptors, not how many
 	// there are: a worker can hold more than its limit (descriptors it
 	// inherited from the master), and the percentage then exceeds 100.
