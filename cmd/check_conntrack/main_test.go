@@ -273,7 +273,7 @@ func TestTimeoutHonoured(t *testing.T) {
 	start := time.Now()
 	r := inNetns(t, ns, bin, dir, "-t", "1.5")
 	if el := time.Since(start); r.Code != 3 || !strings.HasPrefix(r.FirstLine(), "CONNTRACK UNKNOWN - drops: cannot lock state file ") ||
-		!strings.Contains(r.FirstLine(), "another run of this check holds it") || !strings.Contains(r.FirstLine(), "; conntrack table 0% full") || el > 1500*time.Millisecond {
+		!strings.Contains(r.FirstLine(), "another run of this check holds it") || !strings.Contains(r.FirstLine(), " - conntrack table 0% full") || el > 1500*time.Millisecond {
 		t.Fatalf("after %s: %q", el, r.Stdout)
 	}
 }

@@ -428,7 +428,7 @@ func TestPIDInOtherNamespace(t *testing.T) {
 	t.Cleanup(func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() })
 	r = testenv.RunCheck(t, bin, nil, "--pid", strconv.Itoa(sleeper.Process.Pid), "--idle-timeout", "conntrack")
 	if r.Code == 3 || !strings.Contains(r.FirstLine(), "in the check's own network namespace (net:[") ||
-		!strings.Contains(r.FirstLine(), fmt.Sprintf("shared with PID %d; 0 established sockets of sleep (PID %d)", sleeper.Process.Pid, sleeper.Process.Pid)) {
+		!strings.Contains(r.FirstLine(), fmt.Sprintf("shared with PID %d - 0 established sockets of sleep (PID %d)", sleeper.Process.Pid, sleeper.Process.Pid)) {
 		t.Errorf("--pid of a process in our namespace: exit %d, %q", r.Code, r.FirstLine())
 	}
 	// By name: only the helper is called kahelper.
@@ -461,7 +461,7 @@ func TestUnprivileged(t *testing.T) {
 		bin, "--pid", strconv.Itoa(os.Getpid()))
 	fd := fmt.Sprintf("/proc/%d/fd", os.Getpid())
 	if r.Code != 3 || strings.Count(r.Stdout, "\n") != 1 || r.Stderr != "" ||
-		!strings.HasPrefix(r.Stdout, "KEEPALIVE UNKNOWN - cannot read "+fd+": permission denied; run as root or as the owner of the process") {
+		!strings.HasPrefix(r.Stdout, "KEEPALIVE UNKNOWN - cannot read "+fd+": permission denied, run as root or as the owner of the process") {
 		t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 	// A process of the same user in another namespace: its fds are

@@ -277,7 +277,7 @@ func TestTLSClientCertificate(t *testing.T) {
 
 	// Without a client certificate the server ends the handshake.
 	r = testenv.RunCheck(t, bin, nil, "-P", port, "--tls-ca-file", ca, "-t", "5")
-	expect(t, r, 2, `^MONGODB CRITICAL - TLS handshake with 127\.0\.0\.1:`+port+` failed: the server sent tls: certificate required; the server wants a client certificate it trusts: pass one with --tls-cert-key-file$`)
+	expect(t, r, 2, `^MONGODB CRITICAL - TLS handshake with 127\.0\.0\.1:`+port+` failed: the server sent tls: certificate required, the server wants a client certificate it trusts: pass one with --tls-cert-key-file$`)
 
 	// A file without a key is bad input.
 	r = testenv.RunCheck(t, bin, nil, "-P", port, "--tls-cert-key-file", ca)
@@ -314,7 +314,7 @@ func TestTLS(t *testing.T) {
 
 	// TLS against the plain listener.
 	r = testenv.RunCheck(t, bin, nil, "-P", strconv.Itoa(f.Port), "--tls-ca-file", ca, "-t", "5")
-	expect(t, r, 2, `^MONGODB CRITICAL - TLS handshake with 127\.0\.0\.1:\d+ failed: the server closed the connection; it does not speak TLS on this port`)
+	expect(t, r, 2, `^MONGODB CRITICAL - TLS handshake with 127\.0\.0\.1:\d+ failed: the server closed the connection, it does not speak TLS on this port`)
 }
 
 func TestStartupWarningsOnFerretDB(t *testing.T) {

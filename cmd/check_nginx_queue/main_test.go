@@ -150,7 +150,7 @@ func TestPortInNamespace(t *testing.T) {
 	}
 
 	r := run("--port", strconv.Itoa(ng.Port), "--expect-backlog", "64")
-	expect(t, r, 1, "NGINX_QUEUE WARNING - "+ng.Addr+" backlog 8 clipped by net.core.somaxconn 8 (expected 64); [::1]:8080 backlog 4 below the expected 64", "somaxconn=8",
+	expect(t, r, 1, "NGINX_QUEUE WARNING - "+ng.Addr+" backlog 8 clipped by net.core.somaxconn 8 (expected 64) - [::1]:8080 backlog 4 below the expected 64", "somaxconn=8",
 		"backlog_127-0-0-1_8080=8", "backlog_ip6--1_8080=4")
 	if !strings.Contains(r.Stdout, "sysctl -w net.core.somaxconn=64") || !strings.Contains(r.Stdout, "add backlog=64 to the listen directive of [::1]:8080") {
 		t.Fatalf("no sysctl hint:\n%s", r.Stdout)
@@ -280,5 +280,5 @@ func TestUnprivileged(t *testing.T) {
 	ng := testenv.StartNginx(t, testenv.NginxOptions{})
 	r := testenv.RunCheck(t, setpriv, nil, "--reuid=nobody", "--regid=nogroup", "--clear-groups", bin,
 		"--state-dir", "/nonexistent", "--pid", strconv.Itoa(ng.PID))
-	expect(t, r, 3, fmt.Sprintf("NGINX_QUEUE UNKNOWN - cannot read /proc/%d/fd: permission denied; run as root or as the owner of the process", ng.PID))
+	expect(t, r, 3, fmt.Sprintf("NGINX_QUEUE UNKNOWN - cannot read /proc/%d/fd: permission denied, run as root or as the owner of the process", ng.PID))
 }

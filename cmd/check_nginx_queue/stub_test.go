@@ -78,7 +78,7 @@ func TestStubStatusHTTPS(t *testing.T) {
 	// The system roots (no test CA) and a CA that did not sign the
 	// certificate: CRITICAL, one line, the x509 reason.
 	unknown := regexp.MustCompile(`^NGINX_QUEUE CRITICAL - stub_status: cannot fetch ` + regexp.QuoteMeta(url) +
-		`: tls: failed to verify certificate: x509: certificate signed by unknown authority(;| \|)`)
+		`: tls: failed to verify certificate: x509: certificate signed by unknown authority( - | \|)`)
 	for name, env := range map[string][]string{
 		"system roots": {"SSL_CERT_DIR=" + dir + "/none"},
 		"other CA":     {"SSL_CERT_FILE=" + other.CA, "SSL_CERT_DIR=" + dir + "/none"},

@@ -85,20 +85,20 @@ func TestRealProcesses(t *testing.T) {
 		want []string
 	}{
 		{"interleaved", []string{"--pid", strconv.Itoa(interleaved)}, 0,
-			[]string{"NUMA OK - 2 NUMA nodes; 1 of 1 process interleaved;", fmt.Sprintf("[OK] sleep (PID %d): memory policy interleave:", interleaved), "interleaved=100%"}},
+			[]string{"NUMA OK - 2 NUMA nodes - 1 of 1 process interleaved -", fmt.Sprintf("[OK] sleep (PID %d): memory policy interleave:", interleaved), "interleaved=100%"}},
 		{"plain", []string{"--pid", strconv.Itoa(plain)}, 1,
-			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (memory policy default);", plain), "numactl --interleave=all <command>", "interleaved=0%"}},
+			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (memory policy default) -", plain), "numactl --interleave=all <command>", "interleaved=0%"}},
 		{"plain critical", []string{"--pid", strconv.Itoa(plain), "--policy-state", "critical"}, 2,
 			[]string{fmt.Sprintf("NUMA CRITICAL - sleep (PID %d) is not interleaved", plain)}},
 		{"both", []string{"--pid", strconv.Itoa(interleaved), "--pid", strconv.Itoa(plain)}, 1,
 			[]string{"1 of 2 processes interleaved", "interleaved=50%"}},
 		// numactl --membind=0: a single-node bind, accepted only with --allow-bind.
 		{"bound", []string{"--pid", strconv.Itoa(bound)}, 1,
-			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (bound to node 0);", bound), "pass --allow-bind"}},
+			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (bound to node 0) -", bound), "pass --allow-bind"}},
 		{"bound allowed", []string{"--pid", strconv.Itoa(bound), "--allow-bind"}, 0,
 			[]string{fmt.Sprintf("[OK] sleep (PID %d): bound to node 0 (allowed by --allow-bind)", bound)}},
 		{"preferred", []string{"--pid", strconv.Itoa(preferred), "--allow-bind"}, 1,
-			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (prefers node 0);", preferred)}},
+			[]string{fmt.Sprintf("NUMA WARNING - sleep (PID %d) is not interleaved (prefers node 0) -", preferred)}},
 		// --distribution parses every line of the real numa_maps.
 		{"distribution interleaved", []string{"--pid", strconv.Itoa(interleaved), "--distribution"}, 0,
 			[]string{"interleaved_pages=100%", "resident in", "imbalance=0%"}},
@@ -124,7 +124,7 @@ func TestRealProcesses(t *testing.T) {
 	// still work for one release.
 	t.Run("deprecated --sysfs-root and --procfs-root", func(t *testing.T) {
 		r := testenv.RunCheck(t, bin, nil, "--state-dir", t.TempDir(), "--sysfs-root", fixture(t, "host2"), "--procfs-root", "/", "--pid", strconv.Itoa(interleaved))
-		if r.Code != 0 || !strings.Contains(r.Stdout, "NUMA OK - 2 NUMA nodes; 1 of 1 process interleaved;") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "NUMA OK - 2 NUMA nodes - 1 of 1 process interleaved -") {
 			t.Errorf("exit %d\n%s", r.Code, r.Stdout)
 		}
 	})

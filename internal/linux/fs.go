@@ -101,7 +101,7 @@ func DescribeFile(path string, err error) error {
 func describe(path string, err error, hint string) error {
 	switch {
 	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
-		return fmt.Errorf("cannot read %s: %w; %s", path, ErrPermission, hint)
+		return fmt.Errorf("cannot read %s: %w, %s", path, ErrPermission, hint)
 	case errors.Is(err, fs.ErrNotExist):
 		return missingError(path)
 	case errors.Is(err, syscall.ESRCH):

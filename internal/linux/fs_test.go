@@ -16,8 +16,8 @@ func TestDescribeHints(t *testing.T) {
 		err  error
 		want string
 	}{
-		{linux.Describe("/proc/1/fd", fs.ErrPermission), "cannot read /proc/1/fd: permission denied; run as root or as the owner of the process"},
-		{linux.DescribeFile("/etc/pw", fs.ErrPermission), "cannot read /etc/pw: permission denied; run as root or as a user that may read it"},
+		{linux.Describe("/proc/1/fd", fs.ErrPermission), "cannot read /proc/1/fd: permission denied, run as root or as the owner of the process"},
+		{linux.DescribeFile("/etc/pw", fs.ErrPermission), "cannot read /etc/pw: permission denied, run as root or as a user that may read it"},
 		{linux.DescribeFile("/etc/pw", fs.ErrNotExist), "cannot read /etc/pw: no such file"},
 	} {
 		if !strings.HasPrefix(tc.err.Error(), tc.want) {

@@ -30,7 +30,7 @@ func (f FS) NetnsID(pid int) (string, error) {
 	id, err := os.Readlink(path)
 	if err != nil {
 		if pid != 0 && (errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)) {
-			return "", fmt.Errorf("cannot read %s: %w; reading another user's network namespace needs root (CAP_SYS_PTRACE) or the sudoers rule in packaging/", path, ErrPermission)
+			return "", fmt.Errorf("cannot read %s: %w, reading another user's network namespace needs root (CAP_SYS_PTRACE) or the sudoers rule in packaging/", path, ErrPermission)
 		}
 		return "", Describe(path, err)
 	}

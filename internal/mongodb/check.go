@@ -66,7 +66,7 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 				if s.User != "" {
 					who = "grant user " + s.User + " the clusterMonitor role (and read on the databases for the size modes)"
 				}
-				err = fmt.Errorf("%s at %s: %w; %s", o.Mode, s.Target, err, who)
+				err = fmt.Errorf("%s at %s: %w, %s", o.Mode, s.Target, err, who)
 			} else {
 				err = fmt.Errorf("%s at %s: %w", o.Mode, s.Target, err)
 			}

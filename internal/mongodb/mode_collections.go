@@ -189,7 +189,7 @@ func collectionsResult(dbs []dbSeen, of int, target string, o *Options) *plugin.
 		}
 	}
 	most := plugin.Perf{Label: "indexes_max", Value: float64(maxIdx), Thresholds: pair, Min: plugin.F(0), Max: plugin.F(indexLimit)}
-	text := fmt.Sprintf("%s: %d collections (and %d views) in %d databases; at most %d indexes in one collection", target, colls, views, len(dbs), maxIdx)
+	text := fmt.Sprintf("%s: %d collections (and %d views) in %d databases, at most %d indexes in one collection", target, colls, views, len(dbs), maxIdx)
 	if maxAt != "" {
 		text += " (" + maxAt + ")"
 	}

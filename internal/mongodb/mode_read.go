@@ -99,7 +99,7 @@ func readResult(r readSeen, target, user string, o *Options) *plugin.Result {
 	case r.Err != nil:
 		return fail("canary read of %s failed: %s", r.NS, errText(r.Err))
 	case r.Missing:
-		return fail("canary read: collection %s does not exist; check --database and --collection", r.NS)
+		return fail("canary read: collection %s does not exist, check --database and --collection", r.NS)
 	case !r.Found:
 		return fail("canary read found no document in %s (looked for %s)", r.NS, what)
 	}

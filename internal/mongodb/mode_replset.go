@@ -84,7 +84,7 @@ func lagWindow(ctx context.Context, rc *replClient, st *replset.Status, scope re
 		return nil, fmt.Errorf("%s has no primary, so there is no one oplog window the members' lags are a part of: use --member self on each member", st.Set)
 	}
 	if self.SyncSource == "" {
-		return nil, fmt.Errorf("%s (%s) has no sync source, so the oplog window its lag is a part of is unknown (its own window does not bound its lag); run --mode replset-state", self.Name, self.State)
+		return nil, fmt.Errorf("%s (%s) has no sync source, so the oplog window its lag is a part of is unknown (its own window does not bound its lag), run --mode replset-state", self.Name, self.State)
 	}
 	w, err := rc.sourceWindow(ctx, self.SyncSource)
 	if err != nil {

@@ -336,7 +336,7 @@ func (rc *replClient) sourceWindow(ctx context.Context, source string) (*replset
 func rsError(s *Session, cmd string, err error) error {
 	switch {
 	case codes.Is(err, codes.InvalidReplicaSetConfig):
-		return plugin.Errorf(plugin.Critical, "%s is REMOVED: it is not in the replica-set configuration (%s: %s); add it back with rs.add() or stop monitoring it", s.Target, cmd, errText(err))
+		return plugin.Errorf(plugin.Critical, "%s is REMOVED: it is not in the replica-set configuration (%s: %s), add it back with rs.add() or stop monitoring it", s.Target, cmd, errText(err))
 	case codes.Is(err, codes.NoReplicationEnabled, codes.NotYetInitialized):
 		return fmt.Errorf("%s is not a member of an initiated replica set (%s: %s): the replica-set modes need mongod started with --replSet and rs.initiate() run", s.Target, cmd, errText(err))
 	case codes.Is(err, codes.Unauthorized, codes.AuthenticationFailed) && s.User == "":
@@ -344,7 +344,7 @@ func rsError(s *Session, cmd string, err error) error {
 	case codes.Is(err, codes.Unauthorized, codes.AuthenticationFailed):
 		return fmt.Errorf("%s refused %s to user %s (%s): the user needs the clusterMonitor role", s.Target, cmd, s.User, errText(err))
 	case codes.Is(err, codes.CommandNotFound):
-		return fmt.Errorf("%s does not know %s: %s; the replica-set modes need a mongod replica-set member (mongos and MongoDB-compatible servers such as FerretDB lack it)", s.Target, cmd, errText(err))
+		return fmt.Errorf("%s does not know %s: %s (the replica-set modes need a mongod replica-set member, which mongos and MongoDB-compatible servers such as FerretDB are not)", s.Target, cmd, errText(err))
 	}
 	return fmt.Errorf("%s failed: %w", cmd, err)
 }

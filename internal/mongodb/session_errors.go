@@ -25,32 +25,32 @@ func (s *Session) describeConnectError(err error) error {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &uaErr):
-		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v; pass the CA that signed the server certificate with --tls-ca-file", s.Target, uaErr)
+		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v, pass the CA that signed the server certificate with --tls-ca-file", s.Target, uaErr)
 	case errors.As(err, &hostErr):
-		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v; connect by a name the certificate holds", s.Target, hostErr)
+		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v, connect by a name the certificate holds", s.Target, hostErr)
 	case errors.As(err, &invErr):
-		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v; renew or fix the server certificate", s.Target, invErr)
+		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v, renew or fix the server certificate", s.Target, invErr)
 	case errors.As(err, &vErr):
 		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v", s.Target, vErr.Err)
 	case errors.As(err, &recErr):
-		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server does not speak TLS on this port; drop --tls or use the server's TLS port", s.Target)
+		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server does not speak TLS on this port, drop --tls or use the server's TLS port", s.Target)
 	case strings.Contains(msg, "auth error") || strings.Contains(msg, "AuthenticationFailed") || strings.Contains(msg, "Authentication failed"):
 		user := s.User
 		if user == "" {
 			user = "(none)"
 		}
-		return plugin.Errorf(plugin.Critical, "authentication failed for user %s at %s: %s; check the user, its database (--authdb) and the password", user, s.Target, s.Redact(trimDriver(msg)))
+		return plugin.Errorf(plugin.Critical, "authentication failed for user %s at %s: %s, check the user, its database (--authdb) and the password", user, s.Target, strings.TrimSuffix(s.Redact(trimDriver(msg)), "."))
 	case errors.As(err, &opErr) && opErr.Op == "remote error":
 		// A TLS alert from the server.
 		hint := ""
 		if a := opErr.Err.Error(); strings.Contains(a, "certificate required") || strings.Contains(a, "bad certificate") || strings.Contains(a, "unknown certificate authority") {
-			hint = "; the server wants a client certificate it trusts: pass one with --tls-cert-key-file"
+			hint = ", the server wants a client certificate it trusts: pass one with --tls-cert-key-file"
 		}
 		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server sent %v%s", s.Target, opErr.Err, hint)
 	case s.tls && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || strings.HasSuffix(msg, "EOF")):
-		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server closed the connection; it does not speak TLS on this port, or it wants a client certificate (--tls-cert-key-file)", s.Target)
+		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server closed the connection, it does not speak TLS on this port, or it wants a client certificate (--tls-cert-key-file)", s.Target)
 	case !s.tls && (errors.Is(err, io.EOF) || strings.HasSuffix(msg, "EOF")):
-		return plugin.Errorf(plugin.Critical, "cannot connect to %s: the server closed the connection (EOF); if it requires TLS, add --tls and --tls-ca-file", s.Target)
+		return plugin.Errorf(plugin.Critical, "cannot connect to %s: the server closed the connection (EOF), if it requires TLS, add --tls and --tls-ca-file", s.Target)
 	case errors.As(err, &opErr):
 		return plugin.Errorf(plugin.Critical, "cannot connect to %s: %v", s.Target, opErr.Err)
 	case strings.Contains(msg, "tls:"):

@@ -72,7 +72,7 @@ func (s *Session) topologyChanged(e *event.TopologyDescriptionChangedEvent) {
 	if len(seen) > 0 {
 		why = strings.Join(seen, ", ")
 	}
-	s.cancel(&connectError{err: fmt.Errorf("none of the hosts belongs to replica set %q (%s); check --replica-set or the replicaSet of the URI", s.ReplicaSet, why)})
+	s.cancel(&connectError{err: fmt.Errorf("none of the hosts belongs to replica set %q (%s), check --replica-set or the replicaSet of the URI", s.ReplicaSet, why)})
 }
 
 // connectError is why no server could be reached.

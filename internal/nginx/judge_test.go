@@ -69,15 +69,15 @@ func TestJudge(t *testing.T) {
 		lines []string // substrings of the rendered output
 	}{
 		{"idle listener, no drops", obs(nil), nil, plugin.OK, []string{
-			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%); listen drops 0/s (overflows 0/s) | queue_127-0-0-1_8080=0;;;0;512 backlog_127-0-0-1_8080=511;;;0 fill_127-0-0-1_8080=0%;50;90;0 somaxconn=4096;;;0 tcp_max_syn_backlog=512;;;0 listen_drops_rate=0;0;10;0 listen_overflows_rate=0;0;10;0 listen_overflows_total=0c;;;0 listen_drops_total=0c;;;0 syn_queue_drops_rate=0;0;;0 syn_queue_cookies_rate=0;;;0 syncookies_sent_rate=0;;;0 syncookies_failed_rate=0;;;0 syn_queue_drops_total=0c;;;0 syn_queue_cookies_total=0c;;;0 syncookies_sent_total=0c;;;0 syncookies_failed_total=0c;;;0 softnet_dropped_rate=0;;;0 softnet_squeezed_rate=0;;;0"}},
+			"NGINX_QUEUE OK - 127.0.0.1:8080 accept queue 0/511 (0%) - listen drops 0/s (overflows 0/s) | queue_127-0-0-1_8080=0;;;0;512 backlog_127-0-0-1_8080=511;;;0 fill_127-0-0-1_8080=0%;50;90;0 somaxconn=4096;;;0 tcp_max_syn_backlog=512;;;0 listen_drops_rate=0;0;10;0 listen_overflows_rate=0;0;10;0 listen_overflows_total=0c;;;0 listen_drops_total=0c;;;0 syn_queue_drops_rate=0;0;;0 syn_queue_cookies_rate=0;;;0 syncookies_sent_rate=0;;;0 syncookies_failed_rate=0;;;0 syn_queue_drops_total=0c;;;0 syn_queue_cookies_total=0c;;;0 syncookies_sent_total=0c;;;0 syncookies_failed_total=0c;;;0 softnet_dropped_rate=0;;;0 softnet_squeezed_rate=0;;;0"}},
 		{"full queue", obs(func(o *Observation) { o.Listeners = []Listener{full8080} }), nil, plugin.Critical, []string{
-			"NGINX_QUEUE CRITICAL - 127.0.0.1:8080 accept queue 9/8 (112.5%); listen drops", "queue_127-0-0-1_8080=9;;;0;9", "workers are blocked"}},
+			"NGINX_QUEUE CRITICAL - 127.0.0.1:8080 accept queue 9/8 (112.5%) - listen drops", "queue_127-0-0-1_8080=9;;;0;9", "workers are blocked"}},
 		{"half full reuseport", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), nil, plugin.Warning, []string{
 			"WARNING - 127.0.0.1:8080 accept queue 5/8 (62.5%) (fullest of 4 sockets)"}},
 		{"half full, own ranges", obs(func(o *Observation) { o.Listeners = []Listener{half8080} }), []string{"-w", "70", "-c", "80"}, plugin.OK, []string{
 			"fill_127-0-0-1_8080=62.5%;70;80;0"}},
 		{"a requested port nobody serves", obs(func(o *Observation) { o.Missing = []string{"port 81"} }), nil, plugin.Critical, []string{
-			"NGINX_QUEUE CRITICAL - nothing listens on port 81; 127.0.0.1:8080 accept queue 0/511", "start nginx or fix its listen directive"}},
+			"NGINX_QUEUE CRITICAL - nothing listens on port 81 - 127.0.0.1:8080 accept queue 0/511", "start nginx or fix its listen directive"}},
 		{"nginx does not listen on a requested address", obs(func(o *Observation) { o.Target = "nginx (PID 12)"; o.Missing = []string{"127.0.0.1:81"} }), nil, plugin.Critical, []string{
 			"CRITICAL - nginx (PID 12) does not listen on 127.0.0.1:81"}},
 		{"syncookies off", obs(func(o *Observation) { o.Sysctl.Syncookies = 0 }), nil, plugin.OK, []string{
@@ -94,7 +94,7 @@ func TestJudge(t *testing.T) {
 			o.Sysctl.Syncookies = 0
 			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDrop": 3.5, "ListenDrops": 3.5})
 		}), nil, plugin.Warning, []string{
-			"NGINX_QUEUE WARNING - listen drops 3.5/s (overflows 0/s); SYN queues: 3.5/s dropped, 0/s full with cookies (syncookies sent 0/s, failed 0/s); 127.0.0.1:8080 accept queue",
+			"NGINX_QUEUE WARNING - listen drops 3.5/s (overflows 0/s) - SYN queues: 3.5/s dropped, 0/s full with cookies (syncookies sent 0/s, failed 0/s) - 127.0.0.1:8080 accept queue",
 			"syn_queue_drops_rate=3.5;0;;0", "TCPReqQFullDrop: a listener's SYN queue was full and tcp_syncookies is off", "sysctl -w net.ipv4.tcp_syncookies=1"}},
 		{"SYN queue drops critical", obs(func(o *Observation) {
 			o.KernelRates = kernelRates(map[string]float64{"TCPReqQFullDrop": 12})
@@ -184,7 +184,7 @@ func TestJudge(t *testing.T) {
 			"not measured in this run, so left out of the perfdata: nginx_dropped_rate, requests_rate, accepts_rate"}},
 		{"requests rate over its range", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(0) }),
 			[]string{"--status-url", "http://x/s", "--requests-rate-warning", "100", "--requests-rate-critical", "1000", "--accepts-rate-critical", "@~:1"}, plugin.Warning, []string{
-				"NGINX_QUEUE WARNING - nginx 120.5 requests/s, 30.25 connections accepted/s;", "requests_rate=120.5;100;1000;0 accepts_rate=30.25;;@~:1;0"}},
+				"NGINX_QUEUE WARNING - nginx 120.5 requests/s, 30.25 connections accepted/s -", "requests_rate=120.5;100;1000;0 accepts_rate=30.25;;@~:1;0"}},
 		{"accepts rate too low", obs(func(o *Observation) {
 			o.Stub = busyStub
 			o.StubRates = state.Rates{PerSecond: map[string]float64{"accepts": 0.5}}

@@ -35,7 +35,7 @@ func zoneBits(mode int64) string {
 	if rest := mode &^ 7; rest != 0 {
 		parts = append(parts, fmt.Sprintf("%d: unknown bits", rest))
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, ", ")
 }
 
 func pct(part, whole float64) float64 {

@@ -85,7 +85,7 @@ func ReadTopology(f linux.FS) (Topology, error) {
 		// No node directory: either a kernel without CONFIG_NUMA, or a
 		// --sysfs that is not a sysfs at all.
 		if _, err := os.Stat(f.SysPath("devices", "system")); err != nil {
-			return t, fmt.Errorf("%s is not a sysfs tree (no devices/system); expected --sysfs to name where sysfs is mounted", f.Sys)
+			return t, fmt.Errorf("%s is not a sysfs tree (no devices/system), expected --sysfs to name where sysfs is mounted", f.Sys)
 		}
 		return Topology{NoNUMA: true}, nil
 	}

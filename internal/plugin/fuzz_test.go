@@ -13,7 +13,8 @@ import (
 )
 
 var (
-	fuzzFirst = regexp.MustCompile(`^FUZZ (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n]*(?: \| ([^\n]+))?$`)
+	// No ';' before the perfdata: Nagios 4 rewrites it to ':' (Separator).
+	fuzzFirst = regexp.MustCompile(`^FUZZ (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n;]*(?: \| ([^\n]+))?$`)
 	fuzzItem  = regexp.MustCompile(`^[a-z][a-z0-9_-]*=-?[0-9]+(\.[0-9]+)?(%|c)?(;[-0-9.:~@]*){0,4}$`)
 )
 
@@ -35,6 +36,8 @@ func FuzzOutput(f *testing.F) {
 	f.Add("-w", strings.Repeat("€", 400), strings.Repeat("é", 700), "", -3.0, true)
 	f.Add("--bogus", "\xe2\x82", "\xc3", "0.0.0.0:80", math.Inf(1), false)
 	f.Add("-w", "@~:5", "ok", "Queue", 5.0, true)
+	f.Add("--name", "; x", "a; b", "c;d", 1.0, false)
+	f.Add("--bogus;", "", "a; b", "", 1.0, true)
 	f.Fuzz(func(t *testing.T, flag, arg, text, part string, value float64, fail bool) {
 		var o fuzzOptions
 		check := func(ctx context.Context, env Env) (*Result, error) {

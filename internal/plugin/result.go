@@ -163,7 +163,7 @@ func Render(label string, r *Result) (string, State) {
 		if f.State == OK && f.Quiet {
 			continue
 		}
-		summary = append(summary, OneLine(f.Text))
+		summary = append(summary, summaryText(f.Text))
 	}
 	if len(summary) == 0 {
 		summary = append(summary, "no findings")
@@ -198,7 +198,7 @@ func Render(label string, r *Result) (string, State) {
 	for _, f := range fs {
 		omitted := unmeasured(f.Perf)
 		if len(fs) > 1 || len(f.Details) > 0 || omitted != "" {
-			details = append(details, fmt.Sprintf("[%s] %s", f.State, OneLine(f.Text)))
+			details = append(details, fmt.Sprintf("[%s] %s", f.State, summaryText(f.Text)))
 		}
 		for _, d := range f.Details {
 			details = append(details, "  "+OneLine(d))
@@ -211,7 +211,7 @@ func Render(label string, r *Result) (string, State) {
 		details = append(details, OneLine(d))
 	}
 
-	first := fmt.Sprintf("%s %s - %s", label, state, strings.Join(summary, "; "))
+	first := fmt.Sprintf("%s %s - %s", label, state, strings.Join(summary, Separator))
 	if len(perf) > 0 {
 		first += " | " + strings.Join(perf, " ")
 	}
@@ -242,7 +242,7 @@ func unmeasured(ps []Perf) string {
 // internalError is the one line of a result the runtime refuses to print
 // (a bug in the check, never the user's input).
 func internalError(label, why string) string {
-	return fmt.Sprintf("%s UNKNOWN - internal error: %s\n", label, Clip(OneLine(why), maxLine))
+	return fmt.Sprintf("%s UNKNOWN - internal error: %s\n", label, Clip(summaryText(why), maxLine))
 }
 
 // emit formats through go-nagios so that the long-output conventions are

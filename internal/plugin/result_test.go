@@ -25,7 +25,7 @@ func TestRenderGolden(t *testing.T) {
 	}
 	// Labels unquoted; the unmeasured 'u' left out of the perfdata and
 	// named in the long output.
-	want := "NGINX_QUEUE CRITICAL - listener 127.0.0.1:8080 queue 9/8 (112%); listener 127.0.0.1:80 queue 0/511 | queue=0;50;90;0;511 fill_8080=112.5%\n" +
+	want := "NGINX_QUEUE CRITICAL - listener 127.0.0.1:8080 queue 9/8 (112%) - listener 127.0.0.1:80 queue 0/511 | queue=0;50;90;0;511 fill_8080=112.5%\n" +
 		"\n" +
 		"[CRITICAL] listener 127.0.0.1:8080 queue 9/8 (112%)\n" +
 		"  raise the backlog: listen 8080 backlog=4096;\n" +
@@ -93,6 +93,27 @@ func TestRenderRejectsBadPerfdata(t *testing.T) {
 		if st != Unknown || !strings.HasPrefix(out, "X UNKNOWN - internal error") {
 			t.Errorf("%+v: %v %q", p, st, out)
 		}
+	}
+}
+
+// TestNoSemicolonOnTheFirstLine: Nagios 4 rewrites every ';' of the
+// first line's text to ':' (Separator), so the runtime writes none there:
+// the findings are joined with Separator, and a ';' a text takes from
+// input is written as ',', on the first line and on the finding's own
+// line of the long output alike. Details keep theirs (Nagios leaves the
+// long output alone, and a configuration line needs it).
+func TestNoSemicolonOnTheFirstLine(t *testing.T) {
+	var r Result
+	r.Add(Critical, "authentication failed: bad auth; try again").Detailf("add backlog=4096; to the listen directive")
+	r.Add(OK, "second")
+	out, _ := Render("X", &r)
+	want := "X CRITICAL - authentication failed: bad auth, try again - second\n" +
+		"\n" +
+		"[CRITICAL] authentication failed: bad auth, try again\n" +
+		"  add backlog=4096; to the listen directive\n" +
+		"[OK] second\n"
+	if out != want {
+		t.Errorf("got:\n%q\nwant:\n%q", out, want)
 	}
 }
 

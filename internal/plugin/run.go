@@ -100,7 +100,7 @@ func (p *printer) print(out string, code int) (int, bool) {
 const maxLine = 1024
 
 func oneLine(spec Spec, state State, format string, args ...any) string {
-	return fmt.Sprintf("%s %s - %s\n", spec.Label, state, Clip(OneLine(fmt.Sprintf(format, args...)), maxLine))
+	return fmt.Sprintf("%s %s - %s\n", spec.Label, state, Clip(summaryText(fmt.Sprintf(format, args...)), maxLine))
 }
 
 // NewParser builds the go-flags parser of a check; packaging uses it too.
@@ -190,7 +190,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		}
 	}
 	if c.ValidateOptions {
-		pr.print(oneLine(spec, OK, "options are valid; nothing was checked (--validate-options)"), 0)
+		pr.print(oneLine(spec, OK, "options are valid, nothing was checked (--validate-options)"), 0)
 		return 0
 	}
 

@@ -98,7 +98,7 @@ func TestBinaryContract(t *testing.T) {
 		{"validate", []string{"--value", "-2000"}, 3, "FAKE UNKNOWN - --value below -1000 needs a --behave other than ok (see check_fake --help)", 1},
 		{"validate passes", []string{"--value", "-2000", "--behave", "verdict"}, 2, "FAKE CRITICAL - nothing listens", 1},
 		// --validate-options: the whole validation, then exit without running.
-		{"validate only", []string{"--behave", "hang", "-w", "5", "--validate-options"}, 0, "FAKE OK - options are valid; nothing was checked (--validate-options)", 1},
+		{"validate only", []string{"--behave", "hang", "-w", "5", "--validate-options"}, 0, "FAKE OK - options are valid, nothing was checked (--validate-options)", 1},
 		{"validate only refuses a range", []string{"--validate-options", "-w", "5:1"}, 3, `invalid range "5:1"`, 1},
 		{"validate only refuses a choice", []string{"--validate-options", "--behave", "fly"}, 3, `invalid --behave "fly"`, 1},
 		{"validate only refuses a combination", []string{"--validate-options", "--value", "-2000"}, 3, "FAKE UNKNOWN - --value below -1000 needs a --behave other than ok", 1},

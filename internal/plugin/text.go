@@ -30,6 +30,30 @@ func OneLine(s string) string {
 	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
+// Separator joins the findings on the first line. Not "; ": Nagios 4
+// rewrites every ';' of the first line's text (what precedes '|') to ':'
+// when it takes a check result (base/checks.c: replace_semicolons on
+// plugin_output in service_initial_handling and host_initial_handling,
+// unconditionally, whatever illegal_macro_output_chars says), so "a; b"
+// reached its status.dat, CGIs and $SERVICEOUTPUT$ as "a: b". It leaves
+// the long output and the perfdata alone. " - " is how monitoring-plugins'
+// own plugins join the parts of one line (check_http's "HTTP OK: ... -
+// 1234 bytes in ...", check_swap, check_ssh), it is in no consumer's
+// list of characters to strip or split on (Debian's
+// illegal_macro_output_chars, Icinga 2's '|' and '::'), and unlike ", " it
+// does not blur with the commas of a finding's own text ("reading 0,
+// writing 1").
+const Separator = " - "
+
+// summaryText is OneLine for text on the first line, and for a finding's
+// own line in the long output so that it reads the same in both places:
+// a ';' taken from input (a server's error message) becomes ',', since
+// Nagios 4 would show it as ':' (Separator) and every other consumer as
+// ';'. The checks' own texts carry no ';' there; a hint that needs one (a
+// configuration line such as "listen 8080 backlog=4096;") goes into the
+// finding's details, which Nagios shows as written.
+func summaryText(s string) string { return strings.ReplaceAll(OneLine(s), ";", ",") }
+
 // Clip shortens s to at most max bytes plus the "..." that marks the cut,
 // for input quoted in messages. The cut falls on a character boundary (it
 // backs up over a character that would be split), so valid UTF-8 stays

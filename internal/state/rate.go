@@ -80,20 +80,20 @@ func Since(prev *Counters, cur Counters) Rates {
 	case prev == nil || prev.Values == nil:
 		return Rates{Note: "collecting baseline"}
 	case prev.Of != cur.Of:
-		return Rates{Note: fmt.Sprintf("%s changed (%s -> %s); collecting a new baseline", what(cur.Of), prev.Of, cur.Of)}
+		return Rates{Note: fmt.Sprintf("%s changed (%s -> %s), collecting a new baseline", what(cur.Of), prev.Of, cur.Of)}
 	}
 	dt := cur.Time.Sub(prev.Time).Seconds()
 	if dt <= 0 {
-		return Rates{Note: "the clock did not advance since the last run; collecting a new baseline"}
+		return Rates{Note: "the clock did not advance since the last run, collecting a new baseline"}
 	}
 	rates := map[string]float64{}
 	for k, v := range cur.Values {
 		p, had := prev.Values[k]
 		if !had {
-			return Rates{Note: fmt.Sprintf("counter %s is new; collecting baseline", k)}
+			return Rates{Note: fmt.Sprintf("counter %s is new, collecting baseline", k)}
 		}
 		if v < p {
-			return Rates{Note: fmt.Sprintf("counter %s went backwards (restart or reboot); collecting a new baseline", k)}
+			return Rates{Note: fmt.Sprintf("counter %s went backwards (restart or reboot), collecting a new baseline", k)}
 		}
 		rates[k] = (v - p) / dt
 	}

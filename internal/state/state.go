@@ -136,7 +136,7 @@ func (f *File) Load(v any) (found bool, note string, err error) {
 		return false, "", describe("read state file "+f.path, err)
 	}
 	if err := decode(b, v); err != nil {
-		return false, fmt.Sprintf("state file %s was unreadable (%v); collecting a new baseline", f.path, err), nil
+		return false, fmt.Sprintf("state file %s was unreadable (%v), collecting a new baseline", f.path, err), nil
 	}
 	return true, "", nil
 }
@@ -226,7 +226,7 @@ func (f *File) Close() error {
 
 func describe(what string, err error) error {
 	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) {
-		return fmt.Errorf("cannot %s: permission denied; run as the user that owns it (the packages create %s for the nagios user) or pass --state-dir with a directory this user can write", what, DefaultDir)
+		return fmt.Errorf("cannot %s: permission denied, run as the user that owns it (the packages create %s for the nagios user) or pass --state-dir with a directory this user can write", what, DefaultDir)
 	}
 	return fmt.Errorf("cannot %s: %v", what, err)
 }

@@ -272,10 +272,10 @@ func (t *Target) Namespace(f linux.FS) (*linux.Netns, error) {
 	}
 	names := make([]string, len(groups))
 	for i, g := range groups {
-		names[i] = fmt.Sprintf("%s PID %s", g.ID, pidList(g.PIDs))
+		names[i] = fmt.Sprintf("%s (PID %s)", g.ID, pidList(g.PIDs))
 	}
 	slices.Sort(names)
-	return nil, fmt.Errorf("%s live in %d network namespaces (%s): watch one of them, with --pid or --pidfile", t.What, len(groups), strings.Join(names, "; "))
+	return nil, fmt.Errorf("%s live in %d network namespaces, %s: watch one of them, with --pid or --pidfile", t.What, len(groups), strings.Join(names, ", "))
 }
 
 func inGroups(groups []linux.NetnsGroup, pid int) bool {

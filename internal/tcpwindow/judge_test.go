@@ -58,7 +58,7 @@ func TestJudge(t *testing.T) {
 		{"scan mangled and unscaled", Observation{Sysctls: debian, Scan: &Scan{Total: 20, NoInfo: 1, Count: [3]int{5, 12, 2},
 			Examples: [3][]linux.Socket{nil, {sock("10.0.0.1:40000", "192.0.2.9:443", info(tsSack, 0, 0, 64240, time.Millisecond))}, {sock("10.0.0.1:40001", "192.0.2.7:443", info(tsSack, 0, 0, 128, time.Millisecond))}}}},
 			[]string{"--established", "-p", "443"}, plugin.Critical,
-			[]string{"TCP_WINDOW CRITICAL - 2 of 20 matching established connections show a mangled window scale (peer window below 8192 B without scaling); 12 of 20 matching established connections without window scaling (64 KiB window cap)",
+			[]string{"TCP_WINDOW CRITICAL - 2 of 20 matching established connections show a mangled window scale (peer window below 8192 B without scaling) - 12 of 20 matching established connections without window scaling (64 KiB window cap)",
 				"10.0.0.1:40001 -> 192.0.2.7:443: peer window 128 B", "10.0.0.1:40000 -> 192.0.2.9:443: no window scaling, window capped at 64 KiB (peer window 64240 B)",
 				"... and 11 more", "mangled=2;;;0", "1 connections came without tcp_info"}},
 	}

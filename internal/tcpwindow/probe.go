@@ -166,7 +166,7 @@ func dialError(ctx context.Context, addr string, err error) error {
 		// -t ran out while resolving: a timeout, not a bad host name.
 		return fmt.Errorf("resolving %s: %w", dns.Name, context.DeadlineExceeded)
 	case errors.As(err, &dns):
-		return fmt.Errorf("cannot resolve %s: %s; expected a resolvable host name or an IP address", dns.Name, dnsReason(dns))
+		return fmt.Errorf("cannot resolve %s: %s (expected a resolvable host name or an IP address)", dns.Name, dnsReason(dns))
 	case ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, syscall.ETIMEDOUT):
 		return fmt.Errorf("connecting to %s: %w", addr, context.DeadlineExceeded)
 	case errors.Is(err, syscall.ECONNREFUSED):

@@ -241,6 +241,7 @@ type consumed struct {
 	icinga   map[string]map[string]string // PerfdataWriter record by service
 	graphite map[string]map[string]string // path below graphitePrefix -> value, by service
 	nagios   map[string][2]string         // state id and perfdata by service
+	status   map[string]map[string]string // Nagios' status.dat by service
 	log      string                       // icinga2's log
 	counts   bool                         // icinga2 sets the counter flag of 'c'
 }
@@ -332,6 +333,7 @@ object GraphiteWriter "graphite" { host = "127.0.0.1"; port = %d; enable_send_th
 	c.log = ic.Log()
 
 	ng.WaitChecked(90*time.Second, names...)
+	c.status = ng.Status() // before Stop: Nagios removes status.dat when it ends
 	ng.Stop()
 	c.nagios = nagiosPerfdata(t, perfFile)
 	return c
@@ -350,6 +352,10 @@ object GraphiteWriter "graphite" { host = "127.0.0.1"; port = %d; enable_send_th
 //     node) with the same numbers, and nothing else;
 //   - Nagios 4 recorded its state and wrote the printed perfdata verbatim
 //     into its service_perfdata_file;
+//   - Nagios 4 (status.dat plugin_output and long_plugin_output) and
+//     Icinga 2 ($service.output$) recorded the printed text verbatim: the
+//     first line's text and the long output (Nagios 4 rewrites ';' in the
+//     first line's text to ':', see plugin.Separator);
 //
 // and that Icinga 2 logged no warning about perfdata.
 func AssertConsumers(t *testing.T, samples ...Sample) {
@@ -402,10 +408,32 @@ func (c *consumed) problems(s Sample) []string {
 		bad("nagios4 perfdata file:\n got %q\nwant %q", n[1], want)
 	}
 
-	// Icinga 2's PerfdataWriter: state, the metrics as stored, as parsed.
+	// The text: Nagios 4 keeps the first line's text before '|' with the
+	// blanks around it stripped, and the lines after it (newlines escaped
+	// as \n in status.dat); Icinga 2 keeps the text before '|' as it is
+	// and the lines after it (lib/icinga/pluginutility.cpp,
+	// ParseCheckOutput).
+	first, long, _ := strings.Cut(strings.TrimRight(s.Run.Stdout, "\n"), "\n")
+	text, _, _ := strings.Cut(first, "|")
+	if st := c.status[s.Name]; st == nil {
+		bad("nagios4's status.dat has no record")
+	} else {
+		if got, want := st["plugin_output"], strings.TrimSpace(text); got != want {
+			bad("nagios4 recorded another first line:\n got %q\nwant %q", got, want)
+		}
+		if got := unescapeNagios(st["long_plugin_output"]); got != long {
+			bad("nagios4 recorded another long output:\n got %q\nwant %q", got, long)
+		}
+	}
+
+	// Icinga 2's PerfdataWriter: state, text, the metrics as stored, as
+	// parsed.
 	rec := c.icinga[s.Name]
 	if rec == nil {
 		return append(out, "icinga2 recorded nothing")
+	}
+	if want := strings.TrimSuffix(text+"\n"+long, "\n"); rec["SERVICEOUTPUT"] != want {
+		bad("icinga2 recorded another output:\n got %q\nwant %q", rec["SERVICEOUTPUT"], want)
 	}
 	if rec["SERVICESTATEID"] != strconv.Itoa(s.Run.Code) {
 		bad("icinga2 recorded state %s, the check exited %d", rec["SERVICESTATEID"], s.Run.Code)
@@ -479,6 +507,23 @@ func (c *consumed) problems(s Sample) []string {
 		}
 	}
 	return out
+}
+
+// unescapeNagios undoes the escaping of long_plugin_output in status.dat
+// (base/utils.c escape_newlines: a newline as \n, a backslash as \\).
+func unescapeNagios(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == '\\') {
+			i++
+			if s[i] == 'n' {
+				b.WriteByte('\n')
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // nagiosPerfdata reads the service_perfdata_file of consume: by service,

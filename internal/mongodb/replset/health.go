@@ -94,7 +94,7 @@ func Health(v *View) *plugin.Result {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 		}
 	}
-	hf := r.Add(plugin.OK, fmt.Sprintf("%s: %s; %s; %d/%d voting members healthy (majority %d)",
+	hf := r.Add(plugin.OK, fmt.Sprintf("%s: %s, %s, %d/%d voting members healthy (majority %d)",
 		st.Where(), PrimaryText(primaries), strings.Join(parts, ", "), healthyVotes, voting, need),
 		plugin.Perf{Label: "members", Value: float64(len(st.Members)), Min: plugin.F(0)},
 		plugin.Perf{Label: "primaries", Value: float64(len(primaries)), Min: plugin.F(0)},

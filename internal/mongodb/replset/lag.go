@@ -107,7 +107,7 @@ func Lag(v *View, scope LagScope, w, c *thresholds.Range, window *Window) (*plug
 	self := st.Self()
 	ref, isPrimary := Reference(st)
 	if ref == nil {
-		return nil, plugin.Errorf(plugin.Critical, "%s: no member of %s is healthy with a known optime, so lag cannot be measured; run --mode replset-state for the members' states", st.Where(), st.Set)
+		return nil, plugin.Errorf(plugin.Critical, "%s: no member of %s is healthy with a known optime, so lag cannot be measured, run --mode replset-state for the members' states", st.Where(), st.Set)
 	}
 	if scope == "" {
 		scope = "all"
@@ -130,7 +130,7 @@ func Lag(v *View, scope LagScope, w, c *thresholds.Range, window *Window) (*plug
 
 	refText := "primary " + ref.Name
 	if !isPrimary {
-		refText = fmt.Sprintf("the freshest member %s (%s; no primary)", ref.Name, ref.State)
+		refText = fmt.Sprintf("the freshest member %s (%s, no primary)", ref.Name, ref.State)
 	}
 	windowText := "the oplog window"
 	if percent && window.Source {

@@ -89,7 +89,7 @@ func (m *Member) Verdict(is *InitialSync) (plugin.State, string, string) {
 			if is.LastSource != "" {
 				last += " (sync source " + is.LastSource + ")"
 			}
-			return plugin.Warning, fmt.Sprintf("%s is STARTUP2: initial sync restarted, %d of at most %d attempts failed; last failure: %s",
+			return plugin.Warning, fmt.Sprintf("%s is STARTUP2: initial sync restarted, %d of at most %d attempts failed, last failure: %s",
 				m.Label(), is.Failed, is.MaxFailed, plugin.Clip(last, 300)), hintRestarting
 		}
 		return plugin.Warning, fmt.Sprintf("%s is STARTUP2", m.Label()), hintStarting
