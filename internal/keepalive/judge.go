@@ -48,11 +48,11 @@ func hostFindings(res *plugin.Result, sc Sysctls, idleTimeout IdleTimeout, o *Op
 	idleS := idle.Seconds()
 	atOrAbove := &thresholds.Range{Start: idleS, End: math.Inf(1), Inside: true}
 	perf := []plugin.Perf{
-		{Label: "tcp_keepalive_time", Value: float64(sc.Time), UOM: "s", Thresholds: thresholds.NewPair(nil, atOrAbove), Min: plugin.F(0)},
-		{Label: "tcp_keepalive_intvl", Value: float64(sc.Intvl), UOM: "s", Thresholds: thresholds.NewPair(nil, atOrAbove), Min: plugin.F(0)},
-		{Label: "tcp_keepalive_probes", Value: float64(sc.Probes), Min: plugin.F(0)},
+		{Label: "tcp_keepalive_time", Value: float64(sc.Time), UOM: "s", Thresholds: thresholds.NewPair(nil, atOrAbove), Min: plugin.F(0), Whole: true},
+		{Label: "tcp_keepalive_intvl", Value: float64(sc.Intvl), UOM: "s", Thresholds: thresholds.NewPair(nil, atOrAbove), Min: plugin.F(0), Whole: true},
+		{Label: "tcp_keepalive_probes", Value: float64(sc.Probes), Min: plugin.F(0), Whole: true},
 	}
-	detectPerf := plugin.Perf{Label: "keepalive_detect_time", Value: float64(detect), UOM: "s", Min: plugin.F(0)}
+	detectPerf := plugin.Perf{Label: "keepalive_detect_time", Value: float64(detect), UOM: "s", Min: plugin.F(0), Whole: true}
 	if o.MaxDetect > 0 {
 		detectPerf.Thresholds.Warn = &thresholds.Range{Start: 0, End: o.MaxDetect.D().Seconds()}
 	}
@@ -92,12 +92,12 @@ func socketFindings(res *plugin.Result, a *Audit, idleTimeout IdleTimeout, o *Op
 	}
 	text := fmt.Sprintf("%d established sockets%s: %d without keepalive, %d with a keepalive timer above %s, %d idle longer than %s",
 		a.Total, scope, a.NoKeepalive, a.LongGap, idle, a.AtRisk, idle)
-	atRisk := plugin.Perf{Label: "sockets_at_risk", Value: float64(a.AtRisk), Thresholds: o.atRisk(), Min: plugin.F(0)}
+	atRisk := plugin.Perf{Label: "sockets_at_risk", Value: float64(a.AtRisk), Thresholds: o.atRisk(), Min: plugin.F(0), Whole: true}
 	st := atRisk.State()
 	f := res.Add(st, text,
-		plugin.Perf{Label: "sockets_total", Value: float64(a.Total), Min: plugin.F(0)},
-		plugin.Perf{Label: "sockets_no_keepalive", Value: float64(a.NoKeepalive), Min: plugin.F(0)},
-		plugin.Perf{Label: "sockets_long_interval", Value: float64(a.LongGap), Min: plugin.F(0)},
+		plugin.Perf{Label: "sockets_total", Value: float64(a.Total), Min: plugin.F(0), Whole: true},
+		plugin.Perf{Label: "sockets_no_keepalive", Value: float64(a.NoKeepalive), Min: plugin.F(0), Whole: true},
+		plugin.Perf{Label: "sockets_long_interval", Value: float64(a.LongGap), Min: plugin.F(0), Whole: true},
 		atRisk,
 	)
 	names := [kinds]string{"without keepalive", "keepalive timer above the idle timeout", "idle longer than the idle timeout"}

@@ -24,7 +24,7 @@ func TestJudge(t *testing.T) {
 	}{
 		{"kernel default behind a 90 s NAT", Observation{Namespace: own, Sysctls: linuxDefault}, nil, plugin.Critical,
 			[]string{"KEEPALIVE CRITICAL - keepalive probe gap 7200s (tcp_keepalive_time) >= idle timeout 90s in the check's own network namespace (net:[1])",
-				"tcp_keepalive_time=7200s;;@90:;0", "keepalive_detect_time=7875s;;;0", "fix for this namespace: sysctl -w net.ipv4.tcp_keepalive_time=30 net.ipv4.tcp_keepalive_intvl=30",
+				"tcp_keepalive_time=7200s;;89;0", "keepalive_detect_time=7875s;;;0", "fix for this namespace: sysctl -w net.ipv4.tcp_keepalive_time=30 net.ipv4.tcp_keepalive_intvl=30",
 				"printf 'net.ipv4.tcp_keepalive_time = 30"}},
 		{"another namespace: the fix enters it", Observation{Namespace: other, Sysctls: linuxDefault}, nil, plugin.Critical,
 			[]string{"in the network namespace of PID 42 (net:[2])", "fix for this namespace: nsenter --net=/proc/42/ns/net sysctl -w", "docker run --sysctl net.ipv4.tcp_keepalive_time=30"}},

@@ -20,22 +20,36 @@ func formatNumber(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64)
 // perfRange writes a threshold as perfdata carries it: the range as the
 // guidelines define it, but the plain upper bound where that means the same
 // for every value the metric can take (Min is 0 or more): "~:10" and
-// "0:10" on such a metric are "10". Icinga 2 drops any warn or crit that is
-// not a plain number (PerfdataValue::Parse, ParseWarnCritMinMaxToken), Perl
-// Monitoring::Plugin any '@' range (Performance::_parse), and Nagios strips
-// '~' from $SERVICEPERFDATA$ passed to a command (Debian's
-// illegal_macro_output_chars). A range that cannot alert on that domain
-// ("~:", "0:") is left out, as no threshold at all.
-func perfRange(r *thresholds.Range, min *float64) string {
+// "0:10" on such a metric are "10". On a metric of whole numbers (Perf.Whole)
+// "@S:" too, which alerts for v >= S, that is for v > ceil(S)-1: the plain
+// ceil(S)-1 ("@90:" on whole seconds is "89"). Icinga 2 drops any warn or
+// crit that is not a plain number (PerfdataValue::Parse,
+// ParseWarnCritMinMaxToken), Perl Monitoring::Plugin any '@' range
+// (Performance::_parse), and Nagios strips '~' from $SERVICEPERFDATA$
+// passed to a command (Debian's illegal_macro_output_chars). A range that
+// cannot alert on that domain ("~:", "0:") is left out, as no threshold at
+// all. What alerts below a bound ("10:", "@~:5") has no plain form and is
+// written as the range.
+func perfRange(r *thresholds.Range, min *float64, whole bool) string {
 	if r == nil {
 		return ""
 	}
-	if !r.Inside && min != nil && *min >= 0 && r.Start <= *min {
+	if min == nil || *min < 0 {
+		return r.String()
+	}
+	switch {
+	case !r.Inside && r.Start <= *min:
 		switch {
 		case math.IsInf(r.End, 1):
 			return ""
 		case r.End >= *min:
 			return formatNumber(r.End)
+		}
+	case r.Inside && whole && math.IsInf(r.End, 1):
+		// "@S:" alerts for every value when ceil(S)-1 is below the
+		// minimum, which no plain number says.
+		if n := math.Ceil(r.Start) - 1; n >= *min {
+			return formatNumber(n)
 		}
 	}
 	return r.String()
@@ -54,6 +68,9 @@ func perfString(p Perf) (string, error) {
 	if math.IsInf(p.Value, 0) || math.IsNaN(p.Value) {
 		return "", fmt.Errorf("perfdata %q: value %v is not a number", p.Label, p.Value)
 	}
+	if p.Whole && p.Value != math.Trunc(p.Value) {
+		return "", fmt.Errorf("perfdata %q: value %v is not the whole number it is declared to be", p.Label, p.Value)
+	}
 	if !allowedUOM[p.UOM] {
 		return "", fmt.Errorf("perfdata %q: unit %q is not one of the guidelines' units", p.Label, p.UOM)
 	}
@@ -65,7 +82,7 @@ func perfString(p Perf) (string, error) {
 	}
 	fields := []string{
 		p.Label + "=" + formatNumber(p.Value) + p.UOM,
-		perfRange(p.Thresholds.Warn, p.Min), perfRange(p.Thresholds.Crit, p.Min),
+		perfRange(p.Thresholds.Warn, p.Min, p.Whole), perfRange(p.Thresholds.Crit, p.Min, p.Whole),
 		bound(p.Min), bound(p.Max),
 	}
 	return strings.TrimRight(strings.Join(fields, ";"), ";"), nil

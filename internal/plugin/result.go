@@ -51,13 +51,18 @@ func Worst(a, b State) State {
 // run": the metric is left out of the perfdata and named in the long
 // output (see unmeasured), never written as "U".
 // Thresholds is the pair that judges Value: State evaluates it and the
-// perfdata carries it, so a range is given once.
+// perfdata carries it, so a range is given once. Whole declares that the
+// metric only takes whole numbers (a count, whole seconds of a sysctl), so
+// that more of its ranges have an exact plain form in the perfdata
+// (perfRange); a Whole metric with a fractional value is a bug, refused by
+// Render like any invalid perfdata.
 type Perf struct {
 	Label      string
 	Value      float64
 	UOM        string
 	Thresholds thresholds.Pair
 	Min, Max   *float64
+	Whole      bool
 }
 
 // State is the metric's value judged by its thresholds (OK without any;

@@ -147,39 +147,58 @@ func TestWorstAndDurations(t *testing.T) {
 }
 
 // Thresholds in perfdata: the plain upper bound where it means the same on
-// the metric's domain (Min >= 0), the range otherwise; a range that cannot
-// alert on the domain is left out.
+// the metric's domain (Min >= 0; whole numbers or not), the range
+// otherwise; a range that cannot alert on the domain is left out.
 func TestPerfRange(t *testing.T) {
 	for _, tc := range []struct {
-		rng  string
-		min  *float64
-		want string
+		rng   string
+		min   *float64
+		want  string
+		whole bool
 	}{
-		{"10", F(0), "10"},
-		{"0:10", F(0), "10"},
-		{"~:10", F(0), "10"},
-		{"~:10", nil, "~:10"},
-		{"~:10", F(-5), "~:10"},
-		{"~:0.5", F(0), "0.5"},
-		{"~:", F(0), ""},
-		{"0:", F(0), ""},
-		{"~:", nil, "~:"},
-		{"10:", F(0), "10:"},
-		{"10:20", F(0), "10:20"},
-		{"@10:20", F(0), "@10:20"},
-		{"@~:5", F(0), "@~:5"},
-		{"-5:-1", F(0), "-5:-1"},
-		{"1:10", F(1), "10"},
-		{"1:10", F(0), "1:10"},
+		{"10", F(0), "10", false},
+		{"0:10", F(0), "10", false},
+		{"~:10", F(0), "10", false},
+		{"~:10", nil, "~:10", false},
+		{"~:10", F(-5), "~:10", false},
+		{"~:0.5", F(0), "0.5", false},
+		{"~:", F(0), "", false},
+		{"0:", F(0), "", false},
+		{"~:", nil, "~:", false},
+		{"10:", F(0), "10:", false},
+		{"10:20", F(0), "10:20", false},
+		{"@10:20", F(0), "@10:20", false},
+		{"@~:5", F(0), "@~:5", false},
+		{"-5:-1", F(0), "-5:-1", false},
+		{"1:10", F(1), "10", false},
+		{"1:10", F(0), "1:10", false},
+		// '@S:' (alert at S or above): plain only on whole numbers.
+		{"@90:", F(0), "@90:", false},
+		{"@90:", F(0), "89", true},
+		{"@90.5:", F(0), "90", true},
+		{"@1:", F(0), "0", true},
+		{"@0:", F(0), "@0:", true}, // alerts always
+		{"@~:", F(0), "@~:", true},
+		{"@90:", nil, "@90:", true},
+		{"@90:", F(-1), "@90:", true},
+		{"@90:", F(95), "@90:", true}, // alerts always on that domain
+		{"@90:100", F(0), "@90:100", true},
+		{"@~:5", F(0), "@~:5", true},
+		{"10:", F(0), "10:", true},
+		{"~:10", F(0), "10", true},
 	} {
 		r := thresholds.MustParse(tc.rng)
-		if got := perfRange(&r, tc.min); got != tc.want {
-			t.Errorf("perfRange(%q, min %v) = %q, want %q", tc.rng, tc.min, got, tc.want)
+		if got := perfRange(&r, tc.min, tc.whole); got != tc.want {
+			t.Errorf("perfRange(%q, min %v, whole %v) = %q, want %q", tc.rng, tc.min, tc.whole, got, tc.want)
 		}
 		// Equivalence on the domain: the plain form alerts exactly where
 		// the range does for every value the metric can take.
+		step := 0.25
+		if tc.whole {
+			step = 1
+		}
 		if tc.min != nil && tc.want != tc.rng {
-			for v := *tc.min; v < *tc.min+40; v += 0.25 {
+			for v := *tc.min; v < *tc.min+200; v += step {
 				plain := thresholds.MustParse("~:")
 				if tc.want != "" {
 					plain = thresholds.MustParse(tc.want)
@@ -190,7 +209,7 @@ func TestPerfRange(t *testing.T) {
 			}
 		}
 	}
-	if perfRange(nil, F(0)) != "" {
+	if perfRange(nil, F(0), true) != "" {
 		t.Error("no range must print nothing")
 	}
 }
@@ -246,6 +265,23 @@ func TestUnmeasuredLabelChecked(t *testing.T) {
 	var r Result
 	r.Add(OK, "x", Perf{Label: "db1.example.com:27017", Value: math.NaN()})
 	if out, st := Render("X", &r); st != Unknown || !strings.Contains(out, "internal error") {
+		t.Errorf("%v %q", st, out)
+	}
+}
+
+// TestWholePerf: a metric declared Whole carries '@S:' as the plain
+// ceil(S)-1 that Icinga 2 reads, and a fractional value on it is a bug
+// the runtime refuses.
+func TestWholePerf(t *testing.T) {
+	c := thresholds.MustParse("@90:")
+	var r Result
+	r.Judge("gap", Perf{Label: "gap", Value: 7200, UOM: "s", Thresholds: thresholds.NewPair(nil, &c), Min: F(0), Whole: true})
+	if out, st := Render("X", &r); st != Critical || !strings.Contains(out, "| gap=7200s;;89;0\n") {
+		t.Errorf("%v %q", st, out)
+	}
+	r = Result{}
+	r.Add(OK, "x", Perf{Label: "gap", Value: 1.5, Min: F(0), Whole: true})
+	if out, st := Render("X", &r); st != Unknown || !strings.HasPrefix(out, "X UNKNOWN - internal error") {
 		t.Errorf("%v %q", st, out)
 	}
 }
