@@ -93,7 +93,7 @@ func TestReadOnFerretDB(t *testing.T) {
 	})
 	t.Run("missing collection", func(t *testing.T) {
 		r := run("--collection", "typo")
-		rsWant(t, r, 2, "collection app.typo does not exist; check --database and --collection")
+		rsWant(t, r, 2, "collection app.typo does not exist, check --database and --collection")
 	})
 	t.Run("bad filter is refused before connecting", func(t *testing.T) {
 		r := testenv.RunCheck(t, rsBin(t), nil, "-P", "1", "--mode", "read", "--database", "app", "--collection", "c", "--filter", `{"_id": `)
@@ -219,7 +219,7 @@ func TestCollectionsOnFerretDB(t *testing.T) {
 	}
 
 	r = run("--database", "logs")
-	rsWant(t, r, 0, "MONGODB OK - 127.0.0.1:"+port+": 1 collections (and 0 views) in 1 databases; at most 1 indexes in one collection (logs.events)")
+	rsWant(t, r, 0, "MONGODB OK - 127.0.0.1:"+port+": 1 collections (and 0 views) in 1 databases, at most 1 indexes in one collection (logs.events)")
 	rsLacks(t, r, "collections_app")
 
 	r = run("-w", "60", "-c", "51", "--count-warning", "1")

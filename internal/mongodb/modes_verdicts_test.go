@@ -108,9 +108,9 @@ func TestCollectionsVerdicts(t *testing.T) {
 		t.Fatalf("%s %q", st, out)
 	}
 	for _, want := range []string{
-		"MONGODB CRITICAL - app.users has 61 indexes (a collection holds at most 64); app.orders has 52 indexes",
+		"MONGODB CRITICAL - app.users has 61 indexes (a collection holds at most 64) - app.orders has 52 indexes",
 		"indexes_max=61;50;60;0;64", "collections_app=3;;;0", "indexes_app=114;;;0", "collections_logs=1;;;0",
-		"4 collections (and 1 views) in 2 databases; at most 61 indexes in one collection (app.users)",
+		"4 collections (and 1 views) in 2 databases, at most 61 indexes in one collection (app.users)",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

@@ -106,7 +106,7 @@ func TestReplicationLagSecondaryBehind(t *testing.T) {
 	set := mongosim.Start(t, rsThree(120*time.Second, 0))
 	t.Run("replica-set URI, all members", func(t *testing.T) {
 		r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag")
-		rsWant(t, r, 1, "MONGODB WARNING - "+set.Addr(1)+" lag 120 s; rs0 via "+set.Addr(0)+" (PRIMARY)")
+		rsWant(t, r, 1, "MONGODB WARNING - "+set.Addr(1)+" lag 120 s - rs0 via "+set.Addr(0)+" (PRIMARY)")
 		if rsPerf(t, r, set.Addr(1)) != "120s" {
 			t.Fatal(r.FirstLine())
 		}
@@ -155,7 +155,7 @@ func TestReplicationLagPrimaryDown(t *testing.T) {
 	rsWant(t, r, 1,
 		set.Addr(0)+" is DOWN, unreachable",
 		"(no lag measured)",
-		"the freshest member "+set.Addr(1)+" (SECONDARY; no primary)",
+		"the freshest member "+set.Addr(1)+" (SECONDARY, no primary)",
 		"rs0 has no primary",
 	)
 	if rsPerf(t, r, set.Addr(0)) != "unmeasured" || rsPerf(t, r, set.Addr(2)) != "7s" {
@@ -337,7 +337,7 @@ func TestReplsetState(t *testing.T) {
 		code  int
 		texts []string
 	}{
-		{"healthy", func(*mongosim.Scenario) {}, 0, []string{"MONGODB OK - rs0 via {0} (PRIMARY): primary {0}; 1 PRIMARY, 2 SECONDARY; 3/3 voting members healthy (majority 2)", "voting_members_healthy=3;;;0;3"}},
+		{"healthy", func(*mongosim.Scenario) {}, 0, []string{"MONGODB OK - rs0 via {0} (PRIMARY): primary {0}, 1 PRIMARY, 2 SECONDARY, 3/3 voting members healthy (majority 2)", "voting_members_healthy=3;;;0;3"}},
 		{"RECOVERING", func(s *mongosim.Scenario) { s.Members[2].State = mongosim.Recovering }, 1, []string{"MONGODB WARNING - {2} is RECOVERING", "too stale to catch up"}},
 		{"STARTUP2", func(s *mongosim.Scenario) { s.Members[2].State = mongosim.Startup2 }, 1, []string{"MONGODB WARNING - {2} is STARTUP2", "initial sync"}},
 		{"STARTUP", func(s *mongosim.Scenario) { s.Members[2].State = mongosim.Startup }, 1, []string{"MONGODB WARNING - {2} is STARTUP"}},
@@ -404,7 +404,7 @@ func TestReplsetStateDirectConnection(t *testing.T) {
 func TestReplicaSetOption(t *testing.T) {
 	set := mongosim.Start(t, rsThree(90*time.Second, 0))
 	r := rsRun(t, nil, "-H", "127.0.0.1", "-P", rsPort(set.Addr(2)), "--replica-set", "rs0", "--mode", "replication-lag")
-	rsWant(t, r, 1, set.Addr(1)+" lag 90 s; rs0 via "+set.Addr(0)+" (PRIMARY)")
+	rsWant(t, r, 1, set.Addr(1)+" lag 90 s - rs0 via "+set.Addr(0)+" (PRIMARY)")
 }
 
 func TestRemovedMemberDirect(t *testing.T) {

@@ -92,7 +92,7 @@ func TestInitialSyncRestarting(t *testing.T) {
 			}}
 			set := mongosim.Start(t, sc)
 			r := rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replset-state")
-			rsWant(t, r, 1, set.Addr(2)+" (connected) is STARTUP2: initial sync restarted, 2 of at most 10 attempts failed; last failure: InitialSyncFailure: error fetching oplog during initial sync :: caused by :: HostUnreachable: Connection reset by peer (sync source "+set.Addr(0)+")",
+			rsWant(t, r, 1, set.Addr(2)+" (connected) is STARTUP2: initial sync restarted, 2 of at most 10 attempts failed, last failure: InitialSyncFailure: error fetching oplog during initial sync :: caused by :: HostUnreachable: Connection reset by peer (sync source "+set.Addr(0)+")",
 				"check_keepalive")
 			r = rsRun(t, nil, "--uri", set.DirectURI(2), "--mode", "replication-lag")
 			rsWant(t, r, 1, "initial sync restarted, 2 of at most 10 attempts failed", "(no lag measured)")

@@ -44,7 +44,7 @@ func TestShardsMode(t *testing.T) {
 	t.Run("all answer, one draining", func(t *testing.T) {
 		c := mongosim.StartCluster(t, cluster("8.0"))
 		r := rsRun(t, nil, "--uri", c.URI(), "--mode", "shards")
-		rsWant(t, r, 0, "MONGODB OK - shard shard03 is draining; "+c.Addr()+": 3 of 3 shards answer")
+		rsWant(t, r, 0, "MONGODB OK - shard shard03 is draining - "+c.Addr()+": 3 of 3 shards answer")
 		for label, want := range map[string]float64{"shards": 3, "shards_answering": 3, "shards_draining": 1} {
 			if v := perf(t, r, label); v != want {
 				t.Errorf("%s = %v, want %v", label, v, want)
@@ -125,7 +125,7 @@ func TestBalancerMode(t *testing.T) {
 			r := rsRun(t, nil, "--uri", c.URI(), "--mode", "balancer")
 			// Both spellings of the round's failure flag are read
 			// (errorOccured until 4.4, errorOccurred from 5.0).
-			rsWant(t, r, 1, "MONGODB WARNING - 1 collections excluded from balancing (noBalance): app.logs; the last balancer round failed (",
+			rsWant(t, r, 1, "MONGODB WARNING - 1 collections excluded from balancing (noBalance): app.logs - the last balancer round failed (",
 				"): Could not find host matching read preference", c.Addr()+": balancer enabled")
 			for label, want := range map[string]float64{"balancer_enabled": 1, "balancer_rounds": 1234, "balancer_rounds_failed": 1, "collections_nobalance": 1} {
 				if got := perf(t, r, label); got != want {

@@ -207,7 +207,7 @@ func TestLag60SecondaryView(t *testing.T) {
 	rsContains(t, out,
 		// The primary's optime is known only from a heartbeat that is
 		// 45 s old: the lag may be understated, and the check says so.
-		"MONGODB WARNING - the last heartbeat from primary db1:27017 is 45 s old, so lag against it may be understated; rs60 via db2:27017 (SECONDARY): max lag 0 s (db2:27017) behind primary db1:27017 | lag_db2_27017=0s;60;300;0",
+		"MONGODB WARNING - the last heartbeat from primary db1:27017 is 45 s old, so lag against it may be understated - rs60 via db2:27017 (SECONDARY): max lag 0 s (db2:27017) behind primary db1:27017 | lag_db2_27017=0s;60;300;0",
 		"its optime is 35 s ahead of primary db1:27017; shown as 0",
 	)
 	if strings.Contains(out, "db3:27017") {
@@ -248,7 +248,7 @@ func TestLag80NoPrimary(t *testing.T) {
 	}
 	rsContains(t, out,
 		"mongo-b:27017 (connected) lag 5 s",
-		"behind the freshest member mongo-c:27017 (SECONDARY; no primary)",
+		"behind the freshest member mongo-c:27017 (SECONDARY, no primary)",
 		"mongo-a:27017 is DOWN, unreachable (Error connecting to mongo-a:27017 :: caused by :: Connection refused) (no lag measured)",
 		"not measured in this run, so left out of the perfdata: lag_mongo-a_27017",
 		"rs80 has no primary",

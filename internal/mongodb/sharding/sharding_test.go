@@ -41,7 +41,7 @@ func TestShardsVerdict(t *testing.T) {
 		state plugin.State
 		text  string
 	}{
-		{"all up", []Reach{{Shard: a}, {Shard: b}}, plugin.OK, "shard b (rsb) is draining; 2 of 2 shards answer"},
+		{"all up", []Reach{{Shard: a}, {Shard: b}}, plugin.OK, "shard b (rsb) is draining - 2 of 2 shards answer"},
 		{"down", []Reach{{Shard: a, Err: errors.New("connection refused")}, {Shard: b}}, plugin.Critical, "shard a unreachable: connection refused"},
 		{"no primary", []Reach{{Shard: a, NoPrimary: true, Err: errors.New("members answer as SECONDARY")}}, plugin.Critical, "shard a has no primary (members answer as SECONDARY)"},
 		{"silent", []Reach{{Shard: a, TimedOut: true, Elapsed: 2500 * time.Millisecond}}, plugin.Critical, "shard a did not answer within 2.5 s"},
