@@ -229,7 +229,9 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--netns", "a/b"}, `CONNTRACK UNKNOWN - invalid --netns "a/b": expected a network namespace name as ip netns lists it`},
 		{[]string{"--netns", "x", "--pid", "1"}, "CONNTRACK UNKNOWN - --netns and --pid/--pidfile/--process both say which network namespace to look into: give one of them"},
 		{[]string{"--pid", "0"}, `CONNTRACK UNKNOWN - invalid --pid "0": expected a process ID`},
-		{[]string{"--procfs", ""}, "CONNTRACK UNKNOWN - --procfs and --sysfs need a directory"},
+		{[]string{"--procfs", ""}, `CONNTRACK UNKNOWN - invalid --procfs "": expected DIR, not an empty value`},
+		{[]string{"--pidfile", ""}, `CONNTRACK UNKNOWN - invalid --pidfile "": expected FILE, not an empty value`},
+		{[]string{"--process", ""}, `CONNTRACK UNKNOWN - invalid --process "": expected NAME, not an empty value`},
 		{[]string{"--netns", "oc-no-such-namespace"}, `CONNTRACK UNKNOWN - no network namespace "oc-no-such-namespace": /run/netns/oc-no-such-namespace does not exist (ip netns list shows the names)`},
 		{[]string{"-t", "0"}, `CONNTRACK UNKNOWN - invalid argument for flag -t, --timeout: invalid duration "0": must be greater than zero`},
 	} {

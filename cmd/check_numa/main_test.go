@@ -299,7 +299,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--policy-state", "ok"}, `invalid --policy-state "ok": expected warning or critical`},
 		{[]string{"--sysfs", "/nonexistent"}, "/nonexistent is not a sysfs tree"},
 		{[]string{"--sysfs-root", "/nonexistent"}, "/nonexistent/sys is not a sysfs tree"},
-		{[]string{"--sysfs", ""}, "--procfs and --sysfs need a directory"},
+		{[]string{"--sysfs", ""}, `invalid --sysfs "": expected DIR, not an empty value`},
 		{[]string{"--sysfs-root", "/", "--sysfs", "/sys2"}, "--sysfs-root is the old spelling of --sysfs (DIR/sys): give one of them"},
 		{[]string{"--pidfile", t.TempDir()}, "cannot read "},
 		{[]string{"--bogus"}, "unknown flag"},

@@ -18,10 +18,19 @@ import (
 // only ever sees declared values. The walk follows go-flags' syntax:
 // --name=value, --name value, -xvalue, -x value, clustered short flags,
 // and nothing after "--".
-func canonicalChoices(p *flags.Parser, args []string) ([]string, error) {
-	out := slices.Clone(args)
+//
+// It also returns the first option given an empty value (--pidfile "",
+// --status-url=, -w ""): no option of the suite takes one, and the
+// string options would otherwise read it as "not given" and be ignored.
+// The caller refuses it once go-flags has parsed the rest, so that
+// option types with their own message for an empty value keep it.
+func canonicalChoices(p *flags.Parser, args []string) (out []string, empty *flags.Option, err error) {
+	out = slices.Clone(args)
 	// set checks the value at out[i] (its part after prefix) for o.
 	set := func(o *flags.Option, i int, prefix string) error {
+		if out[i] == prefix && empty == nil {
+			empty = o
+		}
 		v, err := choose(o, out[i][len(prefix):])
 		if err == nil {
 			out[i] = prefix + v
@@ -32,7 +41,7 @@ func canonicalChoices(p *flags.Parser, args []string) ([]string, error) {
 		a := out[i]
 		switch {
 		case a == "--":
-			return out, nil
+			return out, empty, nil
 		case strings.HasPrefix(a, "--"):
 			name, _, eq := strings.Cut(a[2:], "=")
 			o := p.FindOptionByLongName(name)
@@ -40,12 +49,12 @@ func canonicalChoices(p *flags.Parser, args []string) ([]string, error) {
 			case o == nil || !takesValue(o):
 			case eq:
 				if err := set(o, i, "--"+name+"="); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			case i+1 < len(out):
 				i++
 				if err := set(o, i, ""); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		case len(a) > 1 && a[0] == '-':
@@ -59,19 +68,28 @@ func canonicalChoices(p *flags.Parser, args []string) ([]string, error) {
 				}
 				if at := 1 + j + utf8.RuneLen(r); at < len(a) {
 					if err := set(o, i, a[:at]); err != nil {
-						return nil, err
+						return nil, nil, err
 					}
 				} else if i+1 < len(out) {
 					i++
 					if err := set(o, i, ""); err != nil {
-						return nil, err
+						return nil, nil, err
 					}
 				}
 				break
 			}
 		}
 	}
-	return out, nil
+	return out, empty, nil
+}
+
+// emptyValueError refuses an empty value given to o.
+func emptyValueError(o *flags.Option) error {
+	what := o.ValueName
+	if what == "" {
+		what = "a value"
+	}
+	return OptionError("invalid --%s \"\": expected %s, not an empty value", o.LongName, what)
 }
 
 // choose returns the declared choice v stands for, ignoring case.

@@ -145,10 +145,13 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	}()
 
 	parser := NewParser(spec, opts)
-	args, err := canonicalChoices(parser, args)
+	args, empty, err := canonicalChoices(parser, args)
 	var rest []string
 	if err == nil {
 		rest, err = parser.ParseArgs(args)
+	}
+	if err == nil && empty != nil {
+		err = emptyValueError(empty)
 	}
 	switch {
 	case err != nil:

@@ -103,6 +103,14 @@ func TestBinaryContract(t *testing.T) {
 		{"validate only refuses a choice", []string{"--validate-options", "--behave", "fly"}, 3, `invalid --behave "fly"`, 1},
 		{"validate only refuses a combination", []string{"--validate-options", "--value", "-2000"}, 3, "FAKE UNKNOWN - --value below -1000 needs a --behave other than ok", 1},
 		{"validate only refuses an argument", []string{"--validate-options", "extra"}, 3, `unexpected argument "extra"`, 1},
+		// No option takes an empty value: a string option would read it as
+		// "not given" (--pidfile "" watched nothing and said OK).
+		{"empty value", []string{"--note", ""}, 3, `FAKE UNKNOWN - invalid --note "": expected TEXT, not an empty value (see check_fake --help)`, 1},
+		{"empty value after =", []string{"--note=", "-w", "1"}, 3, `FAKE UNKNOWN - invalid --note "": expected TEXT, not an empty value`, 1},
+		{"empty value short", []string{"-w", "1", "-n", ""}, 3, `FAKE UNKNOWN - invalid --note "": expected TEXT, not an empty value`, 1},
+		{"validate only refuses an empty value", []string{"--validate-options", "--note", ""}, 3, `invalid --note "": expected TEXT`, 1},
+		{"empty range keeps its own message", []string{"--note", "", "-w", ""}, 3, `invalid range ""`, 1},
+		{"a value", []string{"--note", "x"}, 0, "FAKE OK - ", 0},
 		// Modes that register themselves (Moded) are --mode's choices.
 		{"registered mode", []string{"--mode", "DOUBLED", "--value", "50"}, 2, "FAKE CRITICAL - ", 0},
 		{"unregistered mode", []string{"--mode", "lag"}, 3, `FAKE UNKNOWN - invalid --mode "lag": expected plain or doubled (see check_fake --help)`, 1},

@@ -85,6 +85,25 @@ func TestBadInputMatrix(t *testing.T) {
 	}
 }
 
+// TestEmptyValues: an empty value is refused for every option of every
+// binary (exit 3, one line naming the option), never read as "not given":
+// --pidfile "" used to watch nothing and answer OK.
+func TestEmptyValues(t *testing.T) {
+	for _, b := range allBinaries(t) {
+		for _, o := range b.doc.Options {
+			if o.Bool {
+				continue
+			}
+			t.Run(b.name+"/"+o.Long, func(t *testing.T) {
+				for _, args := range [][]string{{"--" + o.Long, ""}, {"--" + o.Long + "="}} {
+					r := testenv.RunCheck(t, b.path, nil, append(args, "--validate-options")...)
+					unknownOneLine(t, b, r, "--"+o.Long)
+				}
+			})
+		}
+	}
+}
+
 // TestVersionAndHelp: every binary answers --version with the version set
 // at build time and --help with its options, both exit 3.
 func TestVersionAndHelp(t *testing.T) {

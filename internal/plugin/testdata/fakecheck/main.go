@@ -20,6 +20,7 @@ type options struct {
 	Value    float64           `long:"value" default:"1" description:"Value to evaluate"`
 	Behave   string            `short:"b" long:"behave" default:"ok" choice:"ok" choice:"hang" choice:"syscall" choice:"panic" choice:"error" choice:"verdict" choice:"ctx" choice:"dupperf"`
 	Mode     string            `long:"mode" default:"plain" description:"How the value is judged"`
+	Note     string            `short:"n" long:"note" value-name:"TEXT" description:"Free text, unused: a plain string option"`
 }
 
 // Modes registers the --mode values as check_mongodb's modes do.
