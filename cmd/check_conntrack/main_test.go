@@ -230,6 +230,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--netns", "x", "--pid", "1"}, "CONNTRACK UNKNOWN - --netns and --pid/--pidfile/--process both say which network namespace to look into: give one of them"},
 		{[]string{"--pid", "0"}, `CONNTRACK UNKNOWN - invalid --pid "0": expected a process ID`},
 		{[]string{"--procfs", ""}, `CONNTRACK UNKNOWN - invalid --procfs "": expected DIR, not an empty value`},
+		{[]string{"--procfs", "/nonexistent"}, "CONNTRACK UNKNOWN - /nonexistent is not a procfs tree (no sys/net): expected --procfs to name where procfs is mounted"},
 		{[]string{"--pidfile", ""}, `CONNTRACK UNKNOWN - invalid --pidfile "": expected FILE, not an empty value`},
 		{[]string{"--process", ""}, `CONNTRACK UNKNOWN - invalid --process "": expected NAME, not an empty value`},
 		{[]string{"--netns", "oc-no-such-namespace"}, `CONNTRACK UNKNOWN - no network namespace "oc-no-such-namespace": /run/netns/oc-no-such-namespace does not exist (ip netns list shows the names)`},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"time"
 
 	"github.com/opschecks/opschecks/internal/linux"
@@ -73,6 +74,11 @@ func Gather(fsys linux.FS, ns Namespace, now func() time.Time) (Observation, err
 	err := ns.Do(func() error {
 		count, err := fsys.SysctlInt(sysctlCount)
 		if errors.Is(err, fs.ErrNotExist) {
+			// Absent from a procfs, or no procfs at all (a mistyped
+			// --procfs): only the first means "not in use".
+			if _, err := os.Stat(fsys.ProcPath("sys", "net")); err != nil {
+				return fmt.Errorf("%s is not a procfs tree (no sys/net): expected --procfs to name where procfs is mounted", fsys.Proc)
+			}
 			return errNotLoaded
 		}
 		if err != nil {

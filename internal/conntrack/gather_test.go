@@ -137,6 +137,12 @@ func TestGatherFixtures(t *testing.T) {
 	if err != nil || obs.InUse {
 		t.Fatalf("no nf_conntrack: %+v %v", obs, err)
 	}
+	// A directory that is no procfs at all (a mistyped --procfs) is not a
+	// kernel without connection tracking.
+	notProc := linux.NewFS(t.TempDir(), "/sys")
+	if _, err := Gather(notProc, ns, now); err == nil || err.Error() != notProc.Proc+" is not a procfs tree (no sys/net): expected --procfs to name where procfs is mounted" {
+		t.Fatalf("not a procfs: %v", err)
+	}
 
 	obs, err = Gather(procTree(t, tracked()), ns, now)
 	if err != nil || !obs.InUse || obs.StatErr == nil || !strings.Contains(obs.StatErr.Error(), "CONFIG_NF_CONNTRACK_PROCFS") {
