@@ -31,6 +31,10 @@ func Judge(obs Observation, o *Options) *plugin.Result {
 
 // judgeFill compares the namespace's entries with the global maximum.
 func judgeFill(res *plugin.Result, obs Observation, o *Options) {
+	if obs.Max == 0 {
+		noLimit(res, obs)
+		return
+	}
 	pct := 0.0
 	if obs.Max > 0 {
 		pct = float64(obs.Count) * 100 / float64(obs.Max)
@@ -68,6 +72,21 @@ func judgeFill(res *plugin.Result, obs Observation, o *Options) {
 		f.Detailf("the hash table has %d buckets for up to %d entries: a full table walks chains of about %d entries per packet", obs.Buckets, target, 2*target/obs.Buckets)
 		f.Detailf("resize it on the host: echo %d > /sys/module/nf_conntrack/parameters/hashsize; persist: echo 'options nf_conntrack hashsize=%d' > /etc/modprobe.d/nf_conntrack.conf (nf_conntrack.hashsize=%d on the kernel command line when it is built in)", target, target, target)
 	}
+}
+
+// noLimit reports a table without a maximum: the kernel compares the
+// count with nf_conntrack_max only when it is set (nf_conntrack_alloc,
+// net/netfilter/nf_conntrack_core.c: "if (nf_conntrack_max && ..."), so
+// 0 means no table-full drops, and no fill to judge.
+func noLimit(res *plugin.Result, obs Observation) {
+	f := res.Add(plugin.OK, fmt.Sprintf("conntrack table has no limit (nf_conntrack_max 0): %d entries in %s", obs.Count, obs.Netns.Desc),
+		plugin.Perf{Label: "used", Value: math.NaN(), UOM: "%", Min: plugin.F(0), Max: plugin.F(100)},
+		plugin.Perf{Label: "entries", Value: float64(obs.Count), Min: plugin.F(0)},
+		plugin.Perf{Label: "max", Value: 0, Min: plugin.F(0)},
+		plugin.Perf{Label: "buckets", Value: float64(obs.Buckets), Min: plugin.F(0)},
+	)
+	f.Detailf("nf_conntrack_max 0 is no limit: the kernel never drops a packet for a full table, and the table grows with the flows until memory runs out (a flood of new flows can exhaust it)")
+	f.Detailf("to set one on the host: sysctl -w net.netfilter.nf_conntrack_max=%d (persist it in /etc/sysctl.d/90-conntrack.conf)", max(obs.Buckets, nextPow2(2*obs.Count)))
 }
 
 // dropCounter is a per-CPU counter whose increase is judged.

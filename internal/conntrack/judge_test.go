@@ -113,8 +113,13 @@ func TestJudge(t *testing.T) {
 		{name: "a maximum far above the buckets is noted while OK", obs: func() Observation { o := healthy(); o.Max, o.Buckets = 1048576, 65536; return o }(), state: plugin.OK, want: []finding{
 			{plugin.OK, "conntrack table", []string{"65536 buckets for up to 1048576 entries: a full table walks chains of about 32 entries"}},
 		}},
-		{name: "no maximum", obs: full(10, 0, host), state: plugin.Unknown, want: []finding{
-			{plugin.Unknown, "nf_conntrack_max is 0: the table cannot be judged", nil},
+		{name: "no maximum", obs: full(10, 0, host), state: plugin.OK, want: []finding{
+			{plugin.OK, "conntrack table has no limit (nf_conntrack_max 0): 10 entries in the host's network namespace", []string{
+				"nf_conntrack_max 0 is no limit: the kernel never drops a packet for a full table",
+				"sysctl -w net.netfilter.nf_conntrack_max=262144"}},
+		}, perf: map[string]float64{"used": math.NaN(), "entries": 10, "max": 0}},
+		{name: "a negative maximum", obs: full(10, -1, host), state: plugin.Unknown, want: []finding{
+			{plugin.Unknown, "nf_conntrack_max is -1: the table cannot be judged", nil},
 		}},
 		{name: "drops since the last run warn", obs: since(healthy(), 300, map[string]float64{"drop": 30, "early_drop": 3}), state: plugin.Warning, want: []finding{
 			{plugin.Warning, "drop 0.1/s, early_drop 0.01/s since the last run", []string{
