@@ -248,14 +248,24 @@ func tlsExchange(ctx context.Context, conn *net.TCPConn, name string, insecure b
 	cmd.Stdin = strings.NewReader(req)
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
-	err = cmd.Run()
+	// A helper that cannot be started (missing, not executable, not a
+	// program) is an incomplete installation, no verdict on nginx.
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, errNoHelper{fmt.Errorf("an https status URL needs %s, which is missing: install opschecks-tls next to check_nginx_queue (the packages do)", helper)}
+		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, errNoHelper{fmt.Errorf("an https status URL needs %s, which cannot be run (%v): reinstall opschecks-tls next to check_nginx_queue, executable by the user the check runs as (the packages do)", helper, err)}
+	}
+	err = cmd.Wait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	var ee *exec.ExitError
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, errNoHelper{fmt.Errorf("an https status URL needs %s, which is missing: install opschecks-tls next to check_nginx_queue (the packages do)", helper)}
 	case errors.As(err, &ee):
 		msg := strings.TrimSpace(stderr.String())
 		if m, ok := strings.CutPrefix(msg, "verify: "); ok {

@@ -233,4 +233,15 @@ func TestFetchStubStatusTLS(t *testing.T) {
 	if !errors.As(err, &fe) || fe.Kind != FetchStatus || !strings.Contains(fe.Msg, "answered 404 Not Found") {
 		t.Fatalf("404: %v", err)
 	}
+
+	// A helper that cannot be run is the installation's fault, not a
+	// failed fetch (which would be judged CRITICAL as nginx's).
+	TLSHelper = filepath.Join(t.TempDir(), "opschecks-tls")
+	if err := os.WriteFile(TLSHelper, []byte("#!/bin/sh\nexit 0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = FetchStubStatus(ctx, StatusRequest{URL: srv.URL + "/nginx_status", Insecure: true})
+	if want := "an https status URL needs " + TLSHelper + ", which cannot be run (permission denied): reinstall opschecks-tls"; err == nil || errors.As(err, &fe) || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("helper not executable: %v, want an error (no FetchError) starting %q", err, want)
+	}
 }
