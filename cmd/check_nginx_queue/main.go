@@ -1,6 +1,7 @@
 // Command check_nginx_queue watches the kernel accept queues of nginx's
-// listening sockets, the listen drops of its network namespace, the
-// somaxconn clipping of its backlog and, optionally, stub_status.
+// listening sockets and what fills them: listen and SYN queue drops,
+// softnet drops, the workers' open files, the somaxconn clipping of the
+// backlog and, optionally, stub_status.
 package main
 
 import (
@@ -18,7 +19,7 @@ type options struct {
 func main() {
 	var o options
 	plugin.Main(plugin.Spec{Name: "check_nginx_queue", Label: "NGINX_QUEUE",
-		Doc: "Checks the kernel accept queue of nginx's listening sockets (sock_diag), the listen drops of its network namespace, the somaxconn clipping of its backlog, and optionally nginx's stub_status. With --pid or --pidfile it watches that nginx master and its workers."},
+		Doc: "Checks the kernel accept queues of nginx's listening sockets (sock_diag) and the listen drops of their network namespace, the SYN queue (TcpExt SYN drops and syncookies; with --syn-recv each listener's half-open connections), the CPUs' receive backlog drops (softnet, host-wide), the somaxconn clipping of the backlog, the workers' open files against RLIMIT_NOFILE, and optionally the stub_status page of nginx or a fork (Tengine, Angie, freenginx). With --pid, --pidfile or --process it watches that nginx master and its workers."},
 		&o, func(ctx context.Context, env plugin.Env) (*plugin.Result, error) {
 			return nginx.Check(ctx, &o.Options, env)
 		})

@@ -271,6 +271,19 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestHelpSaysWhatItChecks: --help (and with it the man page's NAME and
+// DESCRIPTION) names everything the check looks at.
+func TestHelpSaysWhatItChecks(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	r := testenv.RunCheck(t, bin, nil, "--help")
+	help := strings.Join(strings.Fields(r.Stdout), " ")
+	for _, what := range []string{"accept queues", "listen drops", "SYN queue", "syncookies", "softnet", "RLIMIT_NOFILE", "somaxconn", "stub_status", "Tengine"} {
+		if !strings.Contains(strings.SplitN(help, "Options:", 2)[0], what) {
+			t.Errorf("--help does not say it checks %q:\n%s", what, r.Stdout)
+		}
+	}
+}
+
 // TestUnprivileged: a user who may not read nginx's /proc/PID/fd is told
 // which privilege is missing.
 func TestUnprivileged(t *testing.T) {
