@@ -94,7 +94,7 @@ func TestCheckFixtures(t *testing.T) {
 		{"pid file missing", "host2", []string{"--pidfile", "testdata/none.pid"}, plugin.Critical,
 			[]string{"NUMA CRITICAL - pid file testdata/none.pid does not exist: the service is not running"}, ""},
 		{"bad pidfile", "host2", []string{"--pidfile", "testdata/bad.pid"}, plugin.Unknown,
-			[]string{`does not hold a PID (found "garbage")`}, ""},
+			[]string{"does not hold a PID (found 7 bytes that are not a number, not shown)"}, ""},
 		{"zone reclaim on", "host2", []string{"--procfs", "testdata/zr3/proc"}, plugin.Warning,
 			[]string{"NUMA WARNING - zone_reclaim_mode 3 (1: reclaim on the local node before allocating on another, 2: reclaim writes dirty pages out)",
 				"sysctl -w vm.zone_reclaim_mode=0", "zone_reclaim_mode=3;;;0;7"}, ""},

@@ -98,8 +98,8 @@ func TestResolvePolicy(t *testing.T) {
 		{"no process of that name", target.Process{Name: "mysqld"}, target.Want{}, nil, "", plugin.Critical, `no process named "mysqld" is running`},
 		// Cannot tell: UNKNOWN.
 		{"pidfile garbage", target.Process{Pidfile: in("garbage.pid")}, target.Want{}, nil, "", plugin.Unknown,
-			"pid file " + in("garbage.pid") + ` does not hold a PID (found "garbage")`},
-		{"pidfile empty", target.Process{Pidfile: in("empty.pid")}, target.Want{}, nil, "", plugin.Unknown, `does not hold a PID (found "")`},
+			"pid file " + in("garbage.pid") + " does not hold a PID (found 7 bytes that are not a number, not shown)"},
+		{"pidfile empty", target.Process{Pidfile: in("empty.pid")}, target.Want{}, nil, "", plugin.Unknown, "does not hold a PID (it is empty)"},
 		{"pidfile is a directory", target.Process{Pidfile: in("dir.pid")}, target.Want{}, nil, "", plugin.Unknown, "cannot read " + in("dir.pid")},
 	}
 	for _, tt := range tests {
