@@ -40,7 +40,14 @@ type Mode struct {
 	// Warning and Critical are the default -w and -c of the main metric,
 	// the same constants the mode judges with; "" for none.
 	Warning, Critical string
+	// Metric: the mode judges a main metric with -w/-c (implied by a
+	// default Warning or Critical). With a mode without one, -w and -c
+	// are refused: they would change nothing.
+	Metric bool
 }
+
+// judgesMetric reports whether -w/-c apply to the mode.
+func (m Mode) judgesMetric() bool { return m.Metric || m.Warning != "" || m.Critical != "" }
 
 var modes = map[string]Mode{}
 
@@ -64,7 +71,7 @@ func (o *Options) Modes() []plugin.ModeDoc {
 	var out []plugin.ModeDoc
 	for _, n := range ModeNames() {
 		m := modes[n]
-		out = append(out, plugin.ModeDoc{Name: n, Doc: m.Doc, Warning: m.Warning, Critical: m.Critical})
+		out = append(out, plugin.ModeDoc{Name: n, Doc: m.Doc, Warning: m.Warning, Critical: m.Critical, NoThresholds: !m.judgesMetric()})
 	}
 	return out
 }

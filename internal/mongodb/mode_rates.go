@@ -50,9 +50,9 @@ var (
 )
 
 func init() {
-	register("opcounters", Mode{Run: rateMode(opcounterSet),
+	register("opcounters", Mode{Run: rateMode(opcounterSet), Metric: true,
 		Doc: "serverStatus.opcounters: operations per second since the last run (insert, query, update, delete, getmore, command)"})
-	register("asserts", Mode{Run: rateMode(assertSet),
+	register("asserts", Mode{Run: rateMode(assertSet), Metric: true,
 		Doc: "serverStatus.asserts: server-side asserts per second since the last run (regular, warning, msg; user asserts only reported)"})
 }
 

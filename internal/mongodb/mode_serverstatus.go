@@ -16,7 +16,7 @@ import (
 )
 
 func init() {
-	register("server-status", Mode{Run: modeServerStatus, Validate: func(o *Options) error {
+	register("server-status", Mode{Run: modeServerStatus, Metric: true, Validate: func(o *Options) error {
 		if o.Field == "" {
 			return fmt.Errorf("--mode server-status needs --field PATH, the serverStatus field to judge (for example metrics.cursor.timedOut)")
 		}

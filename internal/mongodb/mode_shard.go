@@ -32,7 +32,7 @@ func init() {
 		Doc: "listShards and a ping of each shard's primary: CRITICAL for a shard that does not answer or has no primary"})
 	register("balancer", Mode{Run: modeBalancer,
 		Doc: "balancerStatus, noBalance collections and the last rounds: CRITICAL when the balancer is off (--balancer-off), WARNING for a failed round"})
-	register("chunk-balance", Mode{Run: chunkMode(false), Validate: collectionNeedsDatabase,
+	register("chunk-balance", Mode{Run: chunkMode(false), Validate: collectionNeedsDatabase, Metric: true,
 		Doc: "the chunks per shard of each sharded collection (or of --database/--collection): its imbalance in %"})
 	register("jumbo-chunks", Mode{Run: chunkMode(true), Validate: collectionNeedsDatabase, Warning: defJumboWarn,
 		Doc: "chunks flagged jumbo (too large to move) in the sharded collections (or of --database/--collection)"})

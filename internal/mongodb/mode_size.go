@@ -11,11 +11,11 @@ import (
 )
 
 func init() {
-	register("database-size", Mode{Run: modeDatabaseSize, Validate: needDatabase(false),
+	register("database-size", Mode{Run: modeDatabaseSize, Validate: needDatabase(false), Metric: true,
 		Doc: "dbStats of --database: bytes on disk (storageSize + indexSize)"})
-	register("collection-size", Mode{Run: modeCollectionSize, Validate: needDatabase(true),
+	register("collection-size", Mode{Run: modeCollectionSize, Validate: needDatabase(true), Metric: true,
 		Doc: "collStats of --database/--collection: bytes on disk without indexes (storageSize)"})
-	register("index-size", Mode{Run: modeIndexSize, Validate: needDatabase(false),
+	register("index-size", Mode{Run: modeIndexSize, Validate: needDatabase(false), Metric: true,
 		Doc: "bytes of the indexes of --database (dbStats.indexSize), or of --collection (collStats.totalIndexSize)"})
 }
 

@@ -26,7 +26,7 @@ const (
 func init() {
 	register("connections", Mode{Run: modeConnections, Warning: defConnectionsWarn, Critical: defConnectionsCrit,
 		Doc: "serverStatus.connections: connections in use, in % of current + available; the count and the creation rate by --count-*/--rate-*"})
-	register("memory", Mode{Run: statusMode(memoryResult),
+	register("memory", Mode{Run: statusMode(memoryResult), Metric: true,
 		Doc: "serverStatus.mem: resident memory in MiB"})
 	register("wiredtiger-cache", Mode{Run: statusMode(wiredTigerResult), Warning: defCacheWarn, Critical: defCacheCrit,
 		Doc: "serverStatus.wiredTiger.cache: % of the configured cache in use; its dirty part by --dirty-warning/--dirty-critical"})

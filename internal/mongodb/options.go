@@ -1,6 +1,7 @@
 package mongodb
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -33,8 +34,8 @@ type Options struct {
 
 	Mode string `short:"m" long:"mode" default:"connect" value-name:"MODE" description:"What to check; the modes are listed below with what they look at and their default thresholds"`
 
-	Warning       *thresholds.Range `short:"w" long:"warning" value-name:"RANGE" description:"Warning range of the mode's main metric (its default depends on the mode: see the modes; a mode without one alerts only when a range is given)"`
-	Critical      *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range of the mode's main metric (its default depends on the mode: see the modes)"`
+	Warning       *thresholds.Range `short:"w" long:"warning" value-name:"RANGE" description:"Warning range of the mode's main metric (its default depends on the mode: see the modes; a mode without a default alerts only when a range is given; refused with a mode without a main metric)"`
+	Critical      *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range of the mode's main metric (its default depends on the mode: see the modes; refused with a mode without a main metric)"`
 	DirtyWarning  *thresholds.Range `long:"dirty-warning" value-name:"RANGE" description:"wiredtiger-cache: warning range of the dirty part of the cache, percent (default 10)"`
 	DirtyCritical *thresholds.Range `long:"dirty-critical" value-name:"RANGE" description:"wiredtiger-cache: critical range of the dirty part of the cache, percent (default 20)"`
 
@@ -56,6 +57,16 @@ func (o *Options) Validate() error {
 	}
 	if err := o.checkModeOptions(); err != nil {
 		return err
+	}
+	if m, ok := modes[o.Mode]; ok && !m.judgesMetric() {
+		for _, th := range []struct {
+			name  string
+			given bool
+		}{{"-w/--warning", o.Warning != nil}, {"-c/--critical", o.Critical != nil}} {
+			if th.given {
+				return fmt.Errorf("%s does not apply to --mode %s, which judges no metric by a range", th.name, o.Mode)
+			}
+		}
 	}
 	if m := modes[o.Mode]; m.Validate != nil {
 		return m.Validate(o)

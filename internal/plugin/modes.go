@@ -10,12 +10,27 @@ import (
 // ModeDoc describes one value of a check's --mode option: its name, one
 // line saying what it looks at and what its main metric is, and the
 // default -w and -c of that metric (empty: the mode alerts only when a
-// range is given, or has no threshold at all).
+// range is given). NoThresholds marks a mode without a main metric, with
+// which -w and -c are refused.
 type ModeDoc struct {
-	Name     string `json:"name"`
-	Doc      string `json:"doc"`
-	Warning  string `json:"warning,omitempty"`
-	Critical string `json:"critical,omitempty"`
+	Name         string `json:"name"`
+	Doc          string `json:"doc"`
+	Warning      string `json:"warning,omitempty"`
+	Critical     string `json:"critical,omitempty"`
+	NoThresholds bool   `json:"no_thresholds,omitempty"`
+}
+
+// Thresholds is what --help and the man page write after the mode's
+// line: "(default -w 1 -c 3)", "(no -w/-c)" for a mode without a main
+// metric, or "" for a main metric without defaults.
+func (m ModeDoc) Thresholds() string {
+	switch d := m.Defaults(); {
+	case m.NoThresholds:
+		return "(no -w/-c)"
+	case d != "":
+		return "(default " + d + ")"
+	}
+	return ""
 }
 
 // Defaults is the mode's default thresholds as a command line writes
@@ -73,8 +88,8 @@ func writeModes(b *strings.Builder, modes []ModeDoc) {
 	fmt.Fprintf(b, "\nModes (--%s), with their default thresholds:\n", modeOption)
 	for _, m := range modes {
 		words := strings.Fields(m.Doc)
-		if d := m.Defaults(); d != "" {
-			words = append(words, "(default "+d+")") // kept on one line
+		if th := m.Thresholds(); th != "" {
+			words = append(words, th) // kept on one line
 		}
 		line := fmt.Sprintf("  %-*s", col-2, m.Name)
 		for i, w := range wrap(words, helpWidth-col) {

@@ -545,8 +545,8 @@ func manModes(b *strings.Builder, modes []plugin.ModeDoc) {
 	b.WriteString(".SH MODES\nThe values of \\fB\\-\\-mode\\fR, with their default thresholds.\n")
 	for _, m := range modes {
 		text := m.Doc
-		if d := m.Defaults(); d != "" {
-			text += " (default " + d + ")"
+		if th := m.Thresholds(); th != "" {
+			text += " " + th
 		}
 		fmt.Fprintf(b, ".TP\n\\fB%s\\fR\n%s\n", manEscape(m.Name), manEscape(text))
 	}

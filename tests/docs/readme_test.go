@@ -281,7 +281,8 @@ func (w *world) modal(check string) *binary {
 // names a mode of the check it is about; the README's tables of modes
 // (a header "--mode" or "mode") list modes that exist, every registered
 // mode is in one, and where a table gives default thresholds they are the
-// ones the binary judges with.
+// ones the binary judges with; in a table of their metrics a row says "no
+// `-w`/`-c`" exactly for the modes that refuse them.
 func TestREADMEModes(t *testing.T) {
 	w := theBinaries(t)
 	text, units := w.readme(t)
@@ -313,8 +314,9 @@ func TestREADMEModes(t *testing.T) {
 		if documented[b.name] == nil {
 			documented[b.name] = map[string]bool{}
 		}
-		wCol, cCol, dCol := -1, -1, -1
+		wCol, cCol, dCol, metrics := -1, -1, -1, false
 		for j, h := range header {
+			metrics = metrics || strings.Contains(strings.ToLower(h), "metric")
 			switch h = strings.ToLower(h); {
 			case strings.Contains(h, "default -w"):
 				wCol = j
@@ -348,6 +350,9 @@ func TestREADMEModes(t *testing.T) {
 			if len(names) != 1 || mode.Name == "" {
 				continue // defaults are given one mode a row
 			}
+			if said := strings.Contains(lines[j], noThresholds); metrics && said != mode.NoThresholds {
+				t.Errorf("README.md:%d: mode %s: the row says %q: %v; the binary refuses -w/-c with it: %v", j+1, mode.Name, noThresholds, said, mode.NoThresholds)
+			}
 			switch {
 			case wCol >= 0 && cCol >= 0 && max(wCol, cCol) < len(row):
 				if got, want := []string{tableDefault(row[wCol]), tableDefault(row[cCol])}, []string{mode.Warning, mode.Critical}; got[0] != want[0] || got[1] != want[1] {
@@ -375,6 +380,10 @@ func TestREADMEModes(t *testing.T) {
 		}
 	}
 }
+
+// noThresholds is how a row of a table of modes says that the mode has no
+// main metric, so that -w and -c are refused with it.
+const noThresholds = "no `-w`/`-c`"
 
 // modeDoc finds a mode of b by its exact name.
 func modeDoc(b *binary, name string) (plugin.ModeDoc, bool) {
