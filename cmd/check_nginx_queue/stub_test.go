@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,6 +227,41 @@ func TestNginxDroppedConnections(t *testing.T) {
 	if d := testenv.PerfValue(t, r, "listen_drops_rate"); d != 0 {
 		t.Errorf("kernel listen_drops_rate %v: the connections were accepted, not dropped by the kernel", d)
 	}
+}
+
+// TestStubStatusOtherNamespace: nginx runs in a network namespace of
+// its own (a container) and the check, on the host, is told its pid file
+// and a loopback status URL. The URL is fetched from the host, where that
+// port refuses (a socket bound, not listening, holds it): the URL is
+// wrong, UNKNOWN with how to reach nginx's namespace, not CRITICAL
+// "nginx is not running" about an nginx whose listeners were just read.
+func TestStubStatusOtherNamespace(t *testing.T) {
+	testenv.Require(t, "netns", "nginx")
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	hold, err := net.ListenPacket("udp4", "127.0.0.1:0") // a free port number
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := hold.LocalAddr().(*net.UDPAddr).Port
+	hold.Close()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Skipf("port %d taken meanwhile: %v", port, err)
+	}
+	ns := testenv.NewNetns(t, "nginxo")
+	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: ns, Port: port})
+	r := testenv.RunCheck(t, bin, nil, "--pidfile", ng.PidFile, "--state-dir", t.TempDir(), "--status-url", ng.StatusURL())
+	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - stub_status: "+ng.StatusURL()+" refused the connection")
+	if !strings.Contains(r.Stdout, "the check fetches --status-url from its own network namespace, and nginx runs in another (net:[") {
+		t.Errorf("no hint about the namespaces:\n%s", r.Stdout)
+	}
+	// Inside nginx's namespace the same command line reads the page.
+	r = testenv.RunCmd(t, ns.Command(bin, "--pidfile", ng.PidFile, "--state-dir", t.TempDir(), "--status-url", ng.StatusURL()))
+	expect(t, r, 0, "NGINX_QUEUE OK", "nginx 1 active connections")
 }
 
 // TestStubStatusForks serves the recorded status pages of nginx's forks

@@ -20,6 +20,9 @@ type Observation struct {
 	// /run/nginx.pid)"); empty without --pid, --pidfile or --process.
 	Target string
 	Netns  string // the network namespace looked into, net:[inode]
+	// NetnsElsewhere says nginx's namespace is not the check's own, from
+	// which --status-url is fetched.
+	NetnsElsewhere bool
 
 	Sockets   []linux.Socket // the selected listening sockets, as the kernel lists them
 	Listeners []Listener     // Sockets by address
@@ -106,7 +109,7 @@ func Gather(ctx context.Context, f linux.FS, o *Options, now time.Time) (*Observ
 		return nil, err
 	}
 	defer ns.Close()
-	obs.Netns = ns.ID
+	obs.Netns, obs.NetnsElsewhere = ns.ID, !ns.Own()
 
 	if obs.Sockets, err = ListenSockets(ctx, ns.FD, sel); err != nil {
 		return nil, err

@@ -3,6 +3,8 @@ package nginx
 import (
 	"fmt"
 	"math"
+	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -127,6 +129,9 @@ func audit(res *plugin.Result, obs *Observation, o *Options) {
 func stubStatus(res *plugin.Result, obs *Observation, o *Options) {
 	if e := obs.StubErr; e != nil {
 		st, hint := fetchVerdict(e)
+		if obs.NetnsElsewhere && (e.Kind == FetchRefused || e.Kind == FetchNoAnswer || e.Kind == FetchNetwork) {
+			st, hint = elsewhereVerdict(st, obs, o)
+		}
 		f := res.Add(st, "stub_status: "+e.Msg)
 		if hint != "" {
 			f.Detailf("%s", hint)
@@ -194,6 +199,22 @@ func fetchVerdict(e *FetchError) (plugin.State, string) {
 		return plugin.Unknown, "point --status-url at a location with \"stub_status;\""
 	}
 	return plugin.Critical, ""
+}
+
+// elsewhereVerdict is the state and hint of a status page that could not
+// be reached while nginx runs in another network namespace than the
+// check, which fetches --status-url from its own. A loopback URL there
+// cannot reach this nginx at all: the URL is wrong (UNKNOWN), not nginx
+// down (its listeners were just found).
+func elsewhereVerdict(st plugin.State, obs *Observation, o *Options) (plugin.State, string) {
+	host := "this address"
+	if u, err := url.Parse(o.StatusURL); err == nil {
+		host = u.Hostname()
+		if a, err := netip.ParseAddr(host); host == "localhost" || err == nil && a.IsLoopback() {
+			st = plugin.Unknown
+		}
+	}
+	return st, fmt.Sprintf("the check fetches --status-url from its own network namespace, and nginx runs in another (%s), so %s is reached from the check's side: give an address of nginx's namespace that the check's namespace can reach (a container's address), or run the check inside nginx's namespace (nsenter --net=/proc/PID/ns/net or ip netns exec)", obs.Netns, host)
 }
 
 // kernelDrops judges the namespace's listen drops per second. Without

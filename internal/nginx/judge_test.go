@@ -205,6 +205,17 @@ func TestJudge(t *testing.T) {
 			o.StubErr = &FetchError{Kind: FetchRefused, Msg: "http://127.0.0.1:9/s refused the connection"}
 		}), nil, plugin.Critical, []string{
 			"CRITICAL - stub_status: http://127.0.0.1:9/s refused the connection", "nginx is not running or does not listen there"}},
+		{"status refused, nginx in another namespace, loopback URL", obs(func(o *Observation) {
+			o.NetnsElsewhere, o.Netns = true, "net:[4026532999]"
+			o.StubErr = &FetchError{Kind: FetchRefused, Msg: "http://127.0.0.1:8080/s refused the connection"}
+		}), []string{"--status-url", "http://127.0.0.1:8080/s"}, plugin.Unknown, []string{
+			"UNKNOWN - stub_status: http://127.0.0.1:8080/s refused the connection",
+			"the check fetches --status-url from its own network namespace, and nginx runs in another (net:[4026532999]), so 127.0.0.1 is reached from the check's side"}},
+		{"status refused, nginx in another namespace, its address", obs(func(o *Observation) {
+			o.NetnsElsewhere = true
+			o.StubErr = &FetchError{Kind: FetchRefused, Msg: "http://172.17.0.2/s refused the connection"}
+		}), []string{"--status-url", "http://172.17.0.2/s"}, plugin.Critical, []string{
+			"CRITICAL - stub_status: http://172.17.0.2/s refused the connection", "so 172.17.0.2 is reached from the check's side"}},
 		{"status unanswered", obs(func(o *Observation) {
 			o.StubErr = &FetchError{Kind: FetchNoAnswer, Msg: "cannot fetch http://x/s: closed"}
 		}), nil, plugin.Critical, []string{
