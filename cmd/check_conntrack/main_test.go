@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,6 +158,23 @@ func TestFullTable(t *testing.T) {
 	}
 	if drops < attempts {
 		t.Fatalf("conntrack -S counts %d drops after %d SYNs into a full table: %v", drops, attempts, stats)
+	}
+	// The totals the check prints are conntrack-tools' numbers.
+	m := regexp.MustCompile(`over (\d+) CPUs: drop (\d+), early_drop (\d+), insert_failed (\d+), search_restart (\d+), invalid (\d+), error (\d+)`).FindStringSubmatch(r.Stdout)
+	if m == nil {
+		t.Fatalf("no totals line: %s", r.Stdout)
+	}
+	for i, name := range []string{"drop", "early_drop", "insert_failed", "search_restart", "invalid", "error"} {
+		var sum uint64
+		for _, c := range stats {
+			sum += c[name]
+		}
+		if got, _ := strconv.ParseUint(m[i+2], 10, 64); got != sum {
+			t.Errorf("the check prints %s %d, conntrack -S sums %d", name, got, sum)
+		}
+	}
+	if m[1] != strconv.Itoa(len(stats)) {
+		t.Errorf("the check counts %s CPUs, conntrack -S %d", m[1], len(stats))
 	}
 	if !strings.Contains(first, "drop ") || !strings.Contains(r.Stdout, "[WARNING] drop ") ||
 		!strings.Contains(r.Stdout, "the table was full") {
