@@ -104,7 +104,7 @@ func databaseSizeResult(d Doc, target string, o *Options) (*plugin.Result, error
 	data, stor, idx := v[0], v[1], v[2]
 	disk := stor + idx
 	var r plugin.Result
-	f := r.Judge(fmt.Sprintf("%s: database %s uses %s on disk (data %s, storage %s, indexes %s)", target, o.Database, mib(disk), mib(data), mib(stor), mib(idx)),
+	f := r.Judge(fmt.Sprintf("%s: database %s uses %s on disk (data %s, storage %s, indexes %s)", target, o.Database, plugin.Bytes(disk), plugin.Bytes(data), plugin.Bytes(stor), plugin.Bytes(idx)),
 		plugin.Perf{Label: "db_disk_size", Value: disk, UOM: "B", Thresholds: o.pair("", ""), Min: plugin.F(0)},
 		plugin.Perf{Label: "db_data_size", Value: data, UOM: "B", Min: plugin.F(0)},
 		plugin.Perf{Label: "db_storage_size", Value: stor, UOM: "B", Min: plugin.F(0)},
@@ -134,7 +134,7 @@ func collectionSizeResult(d Doc, target string, o *Options) (*plugin.Result, err
 	}
 	size, stor := v[0], v[1]
 	var r plugin.Result
-	f := r.Judge(fmt.Sprintf("%s: collection %s.%s uses %s on disk (data %s)", target, o.Database, o.Collection, mib(stor), mib(size)),
+	f := r.Judge(fmt.Sprintf("%s: collection %s.%s uses %s on disk (data %s)", target, o.Database, o.Collection, plugin.Bytes(stor), plugin.Bytes(size)),
 		plugin.Perf{Label: "coll_storage_size", Value: stor, UOM: "B", Thresholds: o.pair("", ""), Min: plugin.F(0)},
 		plugin.Perf{Label: "coll_data_size", Value: size, UOM: "B", Min: plugin.F(0)},
 	)
@@ -158,7 +158,7 @@ func indexSizeResult(d Doc, target string, o *Options, field, what string) (*plu
 		return nil, err
 	}
 	var r plugin.Result
-	f := r.Judge(fmt.Sprintf("%s: indexes of %s use %s", target, what, mib(idx)),
+	f := r.Judge(fmt.Sprintf("%s: indexes of %s use %s", target, what, plugin.Bytes(idx)),
 		plugin.Perf{Label: "index_size", Value: idx, UOM: "B", Thresholds: o.pair("", ""), Min: plugin.F(0)})
 	if n, err := d.Num("nindexes"); err == nil {
 		f.Perf = append(f.Perf, plugin.Perf{Label: "indexes", Value: n, Min: plugin.F(0)})

@@ -164,14 +164,14 @@ func wiredTigerResult(ss Doc, target string, o *Options) (*plugin.Result, error)
 	usedPct, dirtyPct := used/maxB*100, dirty/maxB*100
 	dirtyPair := thresholds.NewPair(orDefault(o.DirtyWarning, "10"), orDefault(o.DirtyCritical, "20"))
 	var r plugin.Result
-	f := r.Judge(fmt.Sprintf("%s: WiredTiger cache %.1f%% used (%s of %s)", target, usedPct, mib(used), mib(maxB)),
+	f := r.Judge(fmt.Sprintf("%s: WiredTiger cache %.1f%% used (%s of %s)", target, usedPct, plugin.Bytes(used), plugin.Bytes(maxB)),
 		plugin.Perf{Label: "cache_used", Value: round(usedPct, 2), UOM: "%", Thresholds: o.pair(defCacheWarn, defCacheCrit), Min: plugin.F(0), Max: plugin.F(100)},
 		plugin.Perf{Label: "cache_used_bytes", Value: used, UOM: "B", Min: plugin.F(0), Max: plugin.F(maxB)},
 	)
 	if f.State != plugin.OK {
 		f.Detailf("above 95%% of the cache application threads evict pages themselves and requests stall; give the cache more memory (cacheSizeGB) or reduce the working set (indexes, queries that scan)")
 	}
-	g := r.Judge(fmt.Sprintf("dirty %.1f%% (%s)", dirtyPct, mib(dirty)),
+	g := r.Judge(fmt.Sprintf("dirty %.1f%% (%s)", dirtyPct, plugin.Bytes(dirty)),
 		plugin.Perf{Label: "cache_dirty", Value: round(dirtyPct, 2), UOM: "%", Thresholds: dirtyPair, Min: plugin.F(0), Max: plugin.F(100)},
 		plugin.Perf{Label: "cache_dirty_bytes", Value: dirty, UOM: "B", Min: plugin.F(0)},
 	)
@@ -208,13 +208,4 @@ func queuesResult(ss Doc, target string, o *Options) (*plugin.Result, error) {
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(v*p) / p
-}
-
-func mib(b float64) string {
-	switch {
-	case b >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", b/(1<<30))
-	default:
-		return fmt.Sprintf("%.1f MiB", b/(1<<20))
-	}
 }

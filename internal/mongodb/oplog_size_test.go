@@ -24,9 +24,9 @@ func TestOplogWindowSize(t *testing.T) {
 		text   string
 		full   float64
 	}{
-		{"young", 2 * time.Hour, 5, 0, "oplog window 2.00 h, oplog 5% full: 40.0 h when full", 40},
-		{"enlarged", 10 * time.Hour, 50, 1, "oplog window 10.00 h, oplog 50% full: 20.0 h when full", 20},
-		{"full and short", 2 * time.Hour, 100, 2, "oplog window 2.00 h, oplog full (100% of 1 MiB)", 2},
+		{"young", 2 * time.Hour, 5, 0, "oplog window 2.00 h, oplog 5% full: 40.00 h when full", 40},
+		{"enlarged", 10 * time.Hour, 50, 1, "oplog window 10.00 h, oplog 50% full: 20.00 h when full", 20},
+		{"full and short", 2 * time.Hour, 100, 2, "oplog window 2.00 h, oplog full (100% of 773.5 KiB)", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := rsThree(0, 0)

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/plugin"
 )
 
 func procName(p linux.Process) string {
@@ -87,20 +88,7 @@ func distString(bytes map[int]int64) string {
 	sort.Ints(ids)
 	parts := make([]string, 0, len(ids))
 	for _, n := range ids {
-		parts = append(parts, fmt.Sprintf("N%d %s (%.0f%%)", n, human(bytes[n]), float64(bytes[n])/float64(total)*100))
+		parts = append(parts, fmt.Sprintf("N%d %s (%.0f%%)", n, plugin.Bytes(float64(bytes[n])), float64(bytes[n])/float64(total)*100))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func human(b int64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	v, i := float64(b)/unit, 0
-	for v >= unit && i < 4 {
-		v /= unit
-		i++
-	}
-	return fmt.Sprintf("%.1f %ciB", v, "KMGTP"[i])
 }

@@ -84,7 +84,7 @@ func topology(res *plugin.Result, topo Topology) {
 			line += "no cpus, "
 		}
 		if n.HasMemory {
-			line += fmt.Sprintf("%s free of %s", human(n.MemFree), human(n.MemTotal))
+			line += fmt.Sprintf("%s free of %s", plugin.Bytes(float64(n.MemFree)), plugin.Bytes(float64(n.MemTotal)))
 		} else {
 			line += "no memory"
 		}
@@ -126,7 +126,7 @@ func processes(res *plugin.Result, obs *Observation, o *Options) {
 				fd.Text += fmt.Sprintf(", pages %.1f%% imbalanced over %s", imb, nodesWord(set))
 			}
 			total := d.Total()
-			fd.Detailf("%s resident in %d mappings, imbalance %.1f%% over %s: %s", human(total), d.Mappings, imb, nodesWord(set), distString(d.Bytes))
+			fd.Detailf("%s resident in %d mappings, imbalance %.1f%% over %s: %s", plugin.Bytes(float64(total)), d.Mappings, imb, nodesWord(set), distString(d.Bytes))
 			totalBytes += total
 			interleavedBytes += int64(d.InterleavedPart * float64(total))
 			for n, b := range d.Bytes {

@@ -285,3 +285,12 @@ func TestWholePerf(t *testing.T) {
 		t.Errorf("%v %q", st, out)
 	}
 }
+
+func TestBytes(t *testing.T) {
+	for b, want := range map[float64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 3960110: "3.8 MiB",
+		1000 << 20: "1000.0 MiB", 4294967296: "4.0 GiB", 1 << 50: "1.0 PiB", 1 << 60: "1024.0 PiB"} {
+		if got := Bytes(b); got != want {
+			t.Errorf("Bytes(%v) = %q, want %q", b, got, want)
+		}
+	}
+}

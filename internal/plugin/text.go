@@ -1,6 +1,8 @@
 package plugin
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -53,6 +55,25 @@ const Separator = " - "
 // configuration line such as "listen 8080 backlog=4096;") goes into the
 // finding's details, which Nagios shows as written.
 func summaryText(s string) string { return strings.ReplaceAll(OneLine(s), ";", ",") }
+
+// Bytes writes a size for the text and the long output: whole bytes
+// below 1 KiB, else one decimal in the largest binary unit it reaches
+// (KiB to PiB): 3960110 is "3.8 MiB". Every size a check prints goes
+// through it, so one quantity never reads two ways in one output (an
+// oplog of 3960110 B was "4 MiB" in the summary and "3.8 MiB" in the
+// details).
+func Bytes(b float64) string {
+	const unit = 1024
+	if math.Abs(b) < unit {
+		return fmt.Sprintf("%.0f B", b)
+	}
+	v, i := b/unit, 0
+	for math.Abs(v) >= unit && i < 4 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTP"[i])
+}
 
 // Clip shortens s to at most max bytes plus the "..." that marks the cut,
 // for input quoted in messages. The cut falls on a character boundary (it

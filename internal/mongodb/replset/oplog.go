@@ -3,6 +3,7 @@ package replset
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -109,19 +110,25 @@ func (w *Window) Projected() (window time.Duration, fill float64, ok bool) {
 // only because it has not filled yet. Its configured size, used bytes
 // and fill are reported next to it.
 func OplogWindowResult(w *Window, warn, crit *thresholds.Range) *plugin.Result {
-	hours := math.Round(w.Span.Hours()*100) / 100
+	// One rounding for each quantity in the text, the details and the
+	// perfdata alike: hours and percent to two decimals, sizes by
+	// plugin.Bytes.
+	round2 := func(v float64) float64 { return math.Round(v*100) / 100 }
+	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) } // as the perfdata writes it
+	hours := round2(w.Span.Hours())
 	pair := thresholds.NewPair(warn, crit)
 	perf := plugin.Perf{Label: "oplog_window_hours", Value: hours, Thresholds: pair, Min: plugin.F(0)}
 	judged := &perf
 	var more []plugin.Perf
-	full, fill, sized := w.Projected()
+	full, rawFill, sized := w.Projected()
+	fullHours, fill := round2(full.Hours()), round2(rawFill)
 	if sized {
 		perf.Thresholds = thresholds.Pair{}
 		more = []plugin.Perf{
-			{Label: "oplog_window_full_hours", Value: math.Round(full.Hours()*100) / 100, Thresholds: pair, Min: plugin.F(0)},
+			{Label: "oplog_window_full_hours", Value: fullHours, Thresholds: pair, Min: plugin.F(0)},
 			{Label: "oplog_size", Value: w.Size.Max, UOM: "B", Min: plugin.F(0)},
 			{Label: "oplog_used", Value: w.Size.Used, UOM: "B", Min: plugin.F(0), Max: plugin.F(w.Size.Max)},
-			{Label: "oplog_fill", Value: math.Round(fill*100) / 100, UOM: "%", Min: plugin.F(0)},
+			{Label: "oplog_fill", Value: fill, UOM: "%", Min: plugin.F(0)},
 		}
 		judged = &more[0]
 	}
@@ -131,17 +138,17 @@ func OplogWindowResult(w *Window, warn, crit *thresholds.Range) *plugin.Result {
 	if w.Where != "" {
 		text = fmt.Sprintf("%s: oplog window %.2f h", w.Where, hours)
 	}
-	if sized && fill < fullFill {
-		text += fmt.Sprintf(", oplog %.0f%% full: %.1f h when full", fill, full.Hours())
+	if sized && rawFill < fullFill {
+		text += fmt.Sprintf(", oplog %s%% full: %.2f h when full", pct(fill), fullHours)
 	} else if sized {
-		text += fmt.Sprintf(", oplog full (%.0f%% of %.0f MiB)", fill, w.Size.Max/(1<<20))
+		text += fmt.Sprintf(", oplog full (%s%% of %s)", pct(fill), plugin.Bytes(w.Size.Max))
 	}
 	f := r.Add(st, text, append([]plugin.Perf{perf}, more...)...)
 	f.Detailf("first entry %s, last entry %s", w.First.Format(time.RFC3339), w.Last.Format(time.RFC3339))
 	if sized {
-		f.Detailf("configured size %.0f MiB, used %.1f MiB (%.1f%%)", w.Size.Max/(1<<20), w.Size.Used/(1<<20), fill)
-		if fill < fullFill {
-			f.Detailf("the oplog is not full yet (young, or enlarged): its window grows until it is; judged is the window it will hold when full, %.1f h at the write rate of its %.2f h so far", full.Hours(), w.Span.Hours())
+		f.Detailf("configured size %s, used %s (%s%%)", plugin.Bytes(w.Size.Max), plugin.Bytes(w.Size.Used), pct(fill))
+		if rawFill < fullFill {
+			f.Detailf("the oplog is not full yet (young, or enlarged): its window grows until it is; judged is the window it will hold when full, %.2f h at the write rate of its %.2f h so far", fullHours, hours)
 		}
 	}
 	if w.Note != "" {

@@ -38,10 +38,16 @@ func TestOplogWindowBySize(t *testing.T) {
 		text  []string
 	}{
 		{"young oplog: a short window that grows", win(2*time.Hour, &OplogSize{Max: 1000 * mib, Used: 50 * mib}), plugin.OK,
-			[]string{"oplog window 2.00 h, oplog 5% full: 40.0 h when full", "oplog_window_hours=2;;;0 oplog_window_full_hours=40;24:;4:;0 oplog_size=1048576000B;;;0 oplog_used=52428800B;;;0;1048576000 oplog_fill=5%;;;0", "not full yet"}},
-		{"enlarged to twice: 20 h when full", win(10*time.Hour, &OplogSize{Max: 2000 * mib, Used: 1000 * mib}), plugin.Warning, []string{"oplog 50% full: 20.0 h when full"}},
-		{"full and short", win(2*time.Hour, &OplogSize{Max: 1000 * mib, Used: 990 * mib}), plugin.Critical, []string{"oplog window 2.00 h, oplog full (99% of 1000 MiB)", "oplog_window_full_hours=2;24:;4:;0"}},
-		{"above its size (minRetentionHours)", win(30*time.Hour, &OplogSize{Max: 1000 * mib, Used: 1500 * mib}), plugin.OK, []string{"oplog full (150% of 1000 MiB)", "oplog_fill=150%"}},
+			[]string{"oplog window 2.00 h, oplog 5% full: 40.00 h when full", "oplog_window_hours=2;;;0 oplog_window_full_hours=40;24:;4:;0 oplog_size=1048576000B;;;0 oplog_used=52428800B;;;0;1048576000 oplog_fill=5%;;;0", "not full yet"}},
+		{"enlarged to twice: 20 h when full", win(10*time.Hour, &OplogSize{Max: 2000 * mib, Used: 1000 * mib}), plugin.Warning, []string{"oplog 50% full: 20.00 h when full"}},
+		{"full and short", win(2*time.Hour, &OplogSize{Max: 1000 * mib, Used: 990 * mib}), plugin.Critical, []string{"oplog window 2.00 h, oplog full (99% of 1000.0 MiB)", "oplog_window_full_hours=2;24:;4:;0"}},
+		{"above its size (minRetentionHours)", win(30*time.Hour, &OplogSize{Max: 1000 * mib, Used: 1500 * mib}), plugin.OK, []string{"oplog full (150% of 1000.0 MiB)", "oplog_fill=150%"}},
+		// One quantity, one rounding: an oplog of 3,960,110 bytes, full,
+		// was "100% of 4 MiB" in the summary and "used 3.8 MiB" below.
+		{"full, a size between two whole MiB", win(2*time.Hour, &OplogSize{Max: 3960110, Used: 3960110}), plugin.Critical,
+			[]string{"oplog full (100% of 3.8 MiB)", "configured size 3.8 MiB, used 3.8 MiB (100%)", "oplog_fill=100%"}},
+		{"fill and hours as the perfdata rounds them", win(2*time.Hour, &OplogSize{Max: 3 * mib, Used: 1 * mib}), plugin.Warning,
+			[]string{"oplog 33.33% full: 6.00 h when full", "(33.33%)", "oplog_window_full_hours=6;", "oplog_fill=33.33%"}},
 		{"size unknown: the window as it is", win(2*time.Hour, nil), plugin.Critical, []string{"oplog window 2.00 h | oplog_window_hours=2;24:;4:;0"}},
 	} {
 		out, st := plugin.Render("MONGODB", OplogWindowResult(tc.w, r("24:"), r("4:")))
