@@ -11,14 +11,15 @@ import (
 // simulator in real shapes.
 
 // Item 2: a member whose heartbeats fail internal authentication
-// (health 0, state UNKNOWN, authenticated false) gets the keyFile/x.509
+// (health 0, state UNKNOWN, authenticated false, and no
+// lastHeartbeatMessage: setAuthIssue clears it) gets the keyFile/x.509
 // hint, not "check that mongod runs".
 func TestMemberAuthenticationFailure(t *testing.T) {
 	sc := rsThree(0, 0)
 	sc.Members[2].AuthFailed = true
 	set := mongosim.Start(t, sc)
 	r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replset-state")
-	rsWant(t, r, 1, set.Addr(2)+" is UNKNOWN, unreachable (command replSetHeartbeat requires authentication), its heartbeats fail authentication",
+	rsWant(t, r, 1, set.Addr(2)+" is UNKNOWN, unreachable, its heartbeats fail authentication",
 		"keyFile (security.keyFile) must hold the same key on every member", "x.509 membership")
 	rsLacks(t, r, "check that mongod runs")
 }

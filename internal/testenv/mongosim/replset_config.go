@@ -12,7 +12,9 @@ import (
 // Set Configuration" (members[n] fields, slaveDelay until 4.4 and
 // secondaryDelaySecs from 5.0, both NumberLong; settings with
 // replicaSetId; getLastErrorDefaults until 4.4; term from 4.4) and
-// src/mongo/db/repl/repl_set_config.idl.
+// src/mongo/db/repl/repl_set_config.idl (version, term and the settings'
+// numbers smallExactInt64: int32 when they fit; protocolVersion
+// safeInt64) and member_config.idl (secondaryDelaySecs safeInt64).
 func (s *Set) replSetGetConfig(i int) bson.D {
 	sn := s.snap()
 	if sn.sc.Members[i].State == Removed {
@@ -63,7 +65,9 @@ func (sn snapshot) config() bson.D {
 	settings = append(settings, bson.E{Key: "replicaSetId", Value: sn.setID})
 	d := bson.D{{Key: "_id", Value: sn.sc.SetName}, {Key: "version", Value: int32(3)}}
 	if sn.ver.since44 {
-		d = append(d, bson.E{Key: "term", Value: sn.maxTerm()})
+		// term is a termType: smallExactInt64, "serializes as NumberInt
+		// if it fits in an int32" (repl_set_config.idl), as version.
+		d = append(d, bson.E{Key: "term", Value: int32(sn.maxTerm())})
 	}
 	return append(d,
 		bson.E{Key: "protocolVersion", Value: int64(1)},

@@ -11,11 +11,12 @@ import (
 // replSetGetStatus answers as member i. Source of every field:
 // src/mongo/db/repl/topology_coordinator.cpp, prepareStatusResponse (the
 // member documents of self and of the others, with their types: _id,
-// state, uptime, syncSourceId, configVersion and the vote counts int32;
-// term, pingMs, configTerm and heartbeatIntervalMillis int64; health a
-// double), member_data.cpp (setDownValues: health 0, state DOWN, the
-// heartbeat error as lastHeartbeatMessage; setAuthIssue: health 0, state
-// UNKNOWN, and "authenticated": false is written only then), and the
+// state, uptime, syncSourceId and the vote counts int32; configVersion
+// and configTerm by appendNumber, int32 when they fit; term, pingMs and
+// heartbeatIntervalMillis int64; health a double), member_data.cpp
+// (setDownValues: health 0, state DOWN, the heartbeat error as
+// lastHeartbeatMessage; setAuthIssue: health 0, state UNKNOWN, the
+// message cleared, and "authenticated": false is written only then), and the
 // MongoDB manual, replSetGetStatus (per-version examples and fields:
 // electionCandidateMetrics on a primary and initialSyncStatus on a member
 // in initial sync from 4.2.1).
@@ -122,7 +123,9 @@ func (sn snapshot) selfStatus(i int, term int64) bson.D {
 	}
 	d = append(d, bson.E{Key: "configVersion", Value: int32(3)})
 	if sn.ver.since44 {
-		d = append(d, bson.E{Key: "configTerm", Value: term})
+		// appendNumber of a long long: an int32 when it fits
+		// (bsonobjbuilder.h), as configVersion.
+		d = append(d, bson.E{Key: "configTerm", Value: int32(term)})
 	}
 	return append(d, bson.E{Key: "self", Value: true}, bson.E{Key: "lastHeartbeatMessage", Value: ""})
 }
@@ -136,11 +139,13 @@ func (sn snapshot) memberStatus(j int, term int64) bson.D {
 	hbRecv := hbSent.Add(-700 * time.Millisecond)
 	d := bson.D{{Key: "_id", Value: int32(j)}, {Key: "name", Value: sn.addrs[j]}}
 	if m.unhealthy() {
-		// setDownValues: DOWN with the network error; setAuthIssue:
-		// UNKNOWN, and authenticated false (member_data.cpp).
+		// setDownValues: DOWN with the network error as the message;
+		// setAuthIssue: UNKNOWN, authenticated false, and the message
+		// cleared (member_data.cpp: _lastHeartbeatMessage.clear(), and
+		// the emptied _lastResponse carries none), so "" here.
 		state, msg := Down, heartbeatError(m, sn.addrs[j])
 		if !m.down() {
-			state, msg = Unknown, "command replSetHeartbeat requires authentication"
+			state, msg = Unknown, ""
 		}
 		d = append(d, bson.E{Key: "health", Value: 0.0}, bson.E{Key: "state", Value: int32(state)},
 			bson.E{Key: "stateStr", Value: "(not reachable/healthy)"}, bson.E{Key: "uptime", Value: int32(0)})
@@ -187,7 +192,7 @@ func (sn snapshot) memberTail(d bson.D, j int, term int64, unreachable bool) bso
 		et := sn.now.Add(-time.Hour)
 		d = append(d, bson.E{Key: "electionTime", Value: ts(et)}, bson.E{Key: "electionDate", Value: date(et)})
 	}
-	cv, ct := int32(3), term
+	cv, ct := int32(3), int32(term)
 	if unreachable {
 		// Nothing heard from it: no configuration version known.
 		cv, ct = -1, -1

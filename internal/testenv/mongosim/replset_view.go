@@ -64,9 +64,11 @@ func (m Member) term() int64 {
 
 // hasOptime: a member in STARTUP or STARTUP2 (initial sync) has applied
 // nothing yet, and replSetGetStatus shows its optime as Timestamp(0, 0),
-// term -1, optimeDate 1970 (topology_coordinator.cpp appends the
-// member's heartbeat optime, which is null until the initial sync ends).
-// A RECOVERING member keeps the optime it reached.
+// term -1, optimeDate 1970: topology_coordinator.cpp appends the
+// member's heartbeat optime, and prepareHeartbeatResponseV1 sends null
+// applied and durable optimes "if we are in STARTUP_2" only. A
+// RECOVERING (or ROLLBACK) member sends, and is shown with, the optime
+// it reached.
 func (m Member) hasOptime() bool {
 	return m.State != Startup && m.State != Startup2 && m.State != Arbiter
 }

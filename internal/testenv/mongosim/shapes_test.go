@@ -46,6 +46,8 @@ func TestShapesPerVersion(t *testing.T) {
 			want("DOWN: no authenticated", has(m(6), "authenticated"), false)
 			want("DOWN: state 8", m(6).Lookup("state").Int32() == 8 && m(6).Lookup("health").Double() == 0, true)
 			want("auth failure: state 6, authenticated false", m(7).Lookup("state").Int32() == 6 && !m(7).Lookup("authenticated").Boolean(), true)
+			want("auth failure: lastHeartbeatMessage cleared", m(7).Lookup("lastHeartbeatMessage").StringValue() == "", true)
+			want("DOWN: the heartbeat error as lastHeartbeatMessage", m(6).Lookup("lastHeartbeatMessage").StringValue() != "", true)
 			want("healthy: no authenticated", has(m(1), "authenticated"), false)
 			want("lastHeartbeat != lastHeartbeatRecv", m(1).Lookup("lastHeartbeat").DateTime() != m(1).Lookup("lastHeartbeatRecv").DateTime(), true)
 			t2, _ := m(8).Lookup("optime", "ts").Timestamp()
@@ -57,6 +59,12 @@ func TestShapesPerVersion(t *testing.T) {
 				want(k+" int64", m(1).Lookup(k).Type == bson.TypeInt64, true)
 			}
 			want("term int64", st.Lookup("term").Type == bson.TypeInt64, true)
+			want("health double", m(1).Lookup("health").Type == bson.TypeDouble && m(6).Lookup("health").Type == bson.TypeDouble, true)
+			if ver.since44 {
+				for _, d := range []bson.Raw{m(0), m(1), m(6)} {
+					want("configTerm int32", d.Lookup("configTerm").Type == bson.TypeInt32, true)
+				}
+			}
 
 			self8 := mustDoc(set.replSetGetStatus(8))
 			want("initialSyncStatus on the member in initial sync", has(self8, "initialSyncStatus"), true)
@@ -66,6 +74,11 @@ func TestShapesPerVersion(t *testing.T) {
 			cm, _ := cfg.Lookup("members").Array().Values()
 			want("secondaryDelaySecs (5.0+)", has(cm[2].Document(), "secondaryDelaySecs"), ver.since50)
 			want("slaveDelay (until 4.4)", has(cm[2].Document(), "slaveDelay"), !ver.since50)
+			if ver.since44 {
+				want("config term int32", cfg.Lookup("term").Type == bson.TypeInt32, true)
+			}
+			want("config version int32", cfg.Lookup("version").Type == bson.TypeInt32, true)
+			want("config protocolVersion int64", cfg.Lookup("protocolVersion").Type == bson.TypeInt64, true)
 			_, isOID := cfg.Lookup("settings", "replicaSetId").ObjectIDOK()
 			want("settings.replicaSetId", isOID, true)
 
