@@ -458,3 +458,35 @@ func validDoc(b []byte) bool {
 	}
 	return bson.Raw(b).Validate() == nil
 }
+
+// TestFixtureTypes holds the status fixtures to the BSON types and fields
+// mongod writes (topology_coordinator.cpp prepareStatusResponse): health
+// and ok doubles; _id, state and configTerm int32 (appendNumber); no
+// syncingTo from 4.4 (4.4 compatibility notes, "replSetGetStatus Output
+// Field Changes").
+func TestFixtureTypes(t *testing.T) {
+	for _, file := range []string{"status-4.4.json", "status-6.0.json", "status-8.0.json"} {
+		raw := rsFixture(t, file)
+		if raw.Lookup("ok").Type != bson.TypeDouble {
+			t.Errorf("%s: ok is %v, mongod writes a double", file, raw.Lookup("ok").Type)
+		}
+		if _, err := raw.LookupErr("syncingTo"); err == nil {
+			t.Errorf("%s: syncingTo, which 4.4 removed", file)
+		}
+		members, _ := raw.Lookup("members").Array().Values()
+		for i, v := range members {
+			m := v.Document()
+			if m.Lookup("health").Type != bson.TypeDouble {
+				t.Errorf("%s: members.%d.health is %v, mongod writes a double", file, i, m.Lookup("health").Type)
+			}
+			for _, k := range []string{"_id", "state", "configTerm", "configVersion"} {
+				if m.Lookup(k).Type != bson.TypeInt32 {
+					t.Errorf("%s: members.%d.%s is %v, want int32", file, i, k, m.Lookup(k).Type)
+				}
+			}
+			if _, err := m.LookupErr("syncingTo"); err == nil {
+				t.Errorf("%s: members.%d.syncingTo, which 4.4 removed", file, i)
+			}
+		}
+	}
+}
