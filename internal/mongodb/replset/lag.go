@@ -240,7 +240,7 @@ func Lag(v *View, scope LagScope, w, c *thresholds.Range, window *Window) (*plug
 		}
 	}
 	if unknownDelay {
-		hf.Detailf("members hello does not list are hidden or delayed; without replSetGetConfig their delay is unknown, so their lag is shown as U")
+		hf.Detailf("members hello does not list are hidden or delayed; without replSetGetConfig their delay is unknown, so their lag is left out of the perfdata")
 	}
 	if percent && window.Note != "" {
 		hf.Detailf("%s", window.Note)
