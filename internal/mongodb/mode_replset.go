@@ -22,15 +22,15 @@ const (
 )
 
 func init() {
-	register("replication-lag", Mode{Run: lagMode(false), Validate: rsValidate, Warning: defLagWarn, Critical: defLagCrit,
+	register("replication-lag", Mode{Run: lagMode(false), Warning: defLagWarn, Critical: defLagCrit,
 		Doc: "replSetGetStatus: how far each member (--member self|all) is behind the primary, in seconds"})
-	register("replication-lag-percent", Mode{Run: lagMode(true), Validate: rsValidate, Warning: defLagPctWarn, Critical: defLagPctCrit,
+	register("replication-lag-percent", Mode{Run: lagMode(true), Warning: defLagPctWarn, Critical: defLagPctCrit,
 		Doc: "the lag of each member in % of the oplog window it must stay within"})
-	register("replset-state", Mode{Run: modeReplsetState, Validate: rsNoMember,
+	register("replset-state", Mode{Run: modeReplsetState,
 		Doc: "the state of every member, the primaries and the voting majority: WARNING for a member down or syncing, CRITICAL without a primary or a majority"})
-	register("primary-change", Mode{Run: modePrimaryChange, Validate: rsNoMember,
+	register("primary-change", Mode{Run: modePrimaryChange,
 		Doc: "the primary and its election term against the last run's: WARNING for --hold after a change or a re-election, CRITICAL without a primary"})
-	register("oplog-window", Mode{Run: modeOplogWindow, Validate: rsNoMember, Warning: defOplogWarn, Critical: defOplogCrit,
+	register("oplog-window", Mode{Run: modeOplogWindow, Warning: defOplogWarn, Critical: defOplogCrit,
 		Doc: "hours the oplog holds once full (between its first and last entry; projected while it fills): low is bad"})
 }
 

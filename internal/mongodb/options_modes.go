@@ -13,7 +13,8 @@ import (
 // ModeOptions are the options of the read, server-status, connections,
 // collections and sharded-cluster modes; embedded in Options. Each applies
 // to the modes its description names, and is refused with any other
-// (modeOptions).
+// (modeOptions, which holds the mode-bound options of Options and
+// ReplOptions too).
 type ModeOptions struct {
 	Filter        Filter            `long:"filter" value-name:"JSON" description:"read: filter of the canary find, a document in MongoDB Extended JSON such as '{\"_id\": \"canary\"}' (default: any document of the collection)"`
 	Field         FieldPath         `long:"field" value-name:"PATH" description:"server-status: the numeric serverStatus field to judge, its keys separated by dots (metrics.cursor.timedOut; keys that hold dots themselves, such as transportSecurity.1.3, are found too)"`
@@ -42,6 +43,15 @@ var modeOptions = []modeOption{
 	{"--rate-warning", func(o *Options) bool { return o.RateWarning != nil }, []string{"connections"}},
 	{"--rate-critical", func(o *Options) bool { return o.RateCritical != nil }, []string{"connections"}},
 	{"--balancer-off", func(o *Options) bool { return o.BalancerOff != "" }, []string{"balancer"}},
+	{"--member", func(o *Options) bool { return o.Member != "" }, []string{"replication-lag", "replication-lag-percent"}},
+	{"--dirty-warning", func(o *Options) bool { return o.DirtyWarning != nil }, []string{"wiredtiger-cache"}},
+	{"--dirty-critical", func(o *Options) bool { return o.DirtyCritical != nil }, []string{"wiredtiger-cache"}},
+	{"--ignore-id", func(o *Options) bool { return len(o.IgnoreID) > 0 }, []string{"startup-warnings"}},
+	{"--database", func(o *Options) bool { return o.Database != "" },
+		[]string{"database-size", "collection-size", "index-size", "read", "collections", "chunk-balance", "jumbo-chunks"}},
+	// collections has its own, plainer refusal of --collection.
+	{"--collection", func(o *Options) bool { return o.Collection != "" },
+		[]string{"collection-size", "index-size", "read", "collections", "chunk-balance", "jumbo-chunks"}},
 }
 
 // checkModeOptions refuses an option of ModeOptions given with a mode it
@@ -49,10 +59,18 @@ var modeOptions = []modeOption{
 func (o *Options) checkModeOptions() error {
 	for _, mo := range modeOptions {
 		if mo.given(o) && !contains(mo.modes, o.Mode) {
-			return fmt.Errorf("%s applies only to --mode %s, not %s", mo.name, strings.Join(mo.modes, " and "), o.Mode)
+			return fmt.Errorf("%s applies only to --mode %s, not %s", mo.name, orList(mo.modes), o.Mode)
 		}
 	}
 	return nil
+}
+
+// orList joins names as a sentence does: "a", "a and b", "a, b and c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 func contains(list []string, s string) bool {

@@ -81,3 +81,39 @@ func TestThresholdsNeedAMainMetric(t *testing.T) {
 		}
 	}
 }
+
+// TestModeBoundOptions: an option that belongs to some modes is refused
+// with any other, named with the modes it belongs to, instead of being
+// ignored without a word; with its own modes it passes.
+func TestModeBoundOptions(t *testing.T) {
+	five := thresholds.MustParse("5")
+	r := &five
+	for _, tc := range []struct {
+		name string
+		set  func(*Options)
+		ok   []string
+		bad  string
+	}{
+		{"--member", func(o *Options) { o.Member = "all" }, []string{"replication-lag", "replication-lag-percent"}, "replset-state"},
+		{"--member", func(o *Options) { o.Member = "self" }, nil, "connect"},
+		{"--dirty-warning", func(o *Options) { o.DirtyWarning = r }, []string{"wiredtiger-cache"}, "memory"},
+		{"--dirty-critical", func(o *Options) { o.DirtyCritical = r }, []string{"wiredtiger-cache"}, "connect"},
+		{"--ignore-id", func(o *Options) { o.IgnoreID = LogIDs{22178} }, []string{"startup-warnings"}, "connect"},
+		{"--database", func(o *Options) { o.Database = "app" }, []string{"database-size", "index-size", "collections", "chunk-balance", "jumbo-chunks"}, "connect"},
+		{"--collection", func(o *Options) { o.Database, o.Collection = "app", "users" }, []string{"collection-size", "index-size", "read", "chunk-balance", "jumbo-chunks"}, "database-size"},
+	} {
+		for _, mode := range tc.ok {
+			o := Options{Mode: mode}
+			tc.set(&o)
+			if err := o.Validate(); err != nil {
+				t.Errorf("%s with --mode %s: %v", tc.name, mode, err)
+			}
+		}
+		o := Options{Mode: tc.bad}
+		tc.set(&o)
+		err := o.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.name+" applies only to --mode ") || !strings.HasSuffix(err.Error(), ", not "+tc.bad) {
+			t.Errorf("%s with --mode %s: %v, want it refused", tc.name, tc.bad, err)
+		}
+	}
+}

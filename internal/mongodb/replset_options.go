@@ -1,10 +1,6 @@
 package mongodb
 
-import (
-	"fmt"
-
-	"github.com/opschecks/opschecks/internal/plugin"
-)
+import "github.com/opschecks/opschecks/internal/plugin"
 
 // ReplOptions are the options of the replica-set modes; embedded in
 // Options. Their thresholds are -w/-c, with per-mode defaults (see
@@ -12,17 +8,4 @@ import (
 type ReplOptions struct {
 	Member string          `long:"member" value-name:"MEMBER" choice:"self" choice:"all" description:"replication-lag, replication-lag-percent: report the member the check is connected to (self) or every member (all); default: self when connected directly to a secondary, all when connected to the primary or through a replica-set URI"`
 	Hold   plugin.Duration `long:"hold" default:"15m" value-name:"DURATION" description:"primary-change: how long a change of primary (or a re-election) stays WARNING, so that it reaches a HARD state and notifies (15 minutes cover max_check_attempts 3 at a 5-minute interval)"`
-}
-
-// rsValidate checks the replica-set options of the lag modes. --member's
-// values are its choices, refused when parsed whatever the mode; nothing
-// more to check.
-func rsValidate(*Options) error { return nil }
-
-// rsNoMember rejects --member for the modes that look at the whole set.
-func rsNoMember(o *Options) error {
-	if o.Member != "" {
-		return fmt.Errorf("--member applies only to --mode replication-lag and replication-lag-percent, not %s", o.Mode)
-	}
-	return nil
 }
