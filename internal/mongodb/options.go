@@ -55,6 +55,9 @@ func (o *Options) Validate() error {
 	if err := redactError(validURI(o.URI), uriPassword(o.URI)); err != nil {
 		return err
 	}
+	if err := validHost(o.Host); err != nil {
+		return err
+	}
 	if err := o.checkModeOptions(); err != nil {
 		return err
 	}

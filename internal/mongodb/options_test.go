@@ -103,17 +103,41 @@ func TestModeBoundOptions(t *testing.T) {
 		{"--collection", func(o *Options) { o.Database, o.Collection = "app", "users" }, []string{"collection-size", "index-size", "read", "chunk-balance", "jumbo-chunks"}, "database-size"},
 	} {
 		for _, mode := range tc.ok {
-			o := Options{Mode: mode}
+			o := Options{Mode: mode, Host: "127.0.0.1"}
 			tc.set(&o)
 			if err := o.Validate(); err != nil {
 				t.Errorf("%s with --mode %s: %v", tc.name, mode, err)
 			}
 		}
-		o := Options{Mode: tc.bad}
+		o := Options{Mode: tc.bad, Host: "127.0.0.1"}
 		tc.set(&o)
 		err := o.Validate()
 		if err == nil || !strings.Contains(err.Error(), tc.name+" applies only to --mode ") || !strings.HasSuffix(err.Error(), ", not "+tc.bad) {
 			t.Errorf("%s with --mode %s: %v, want it refused", tc.name, tc.bad, err)
+		}
+	}
+}
+
+// TestHostOption: --host is one host without a port, checked with the
+// other options (so --validate-options sees it too); a "host:port" names
+// -P rather than failing as an unknown host at run time.
+func TestHostOption(t *testing.T) {
+	for _, h := range []string{"127.0.0.1", "db1.example.net", "::1", "[::1]", "fe80::1%eth0"} {
+		if err := (&Options{Mode: "connect", Host: h}).Validate(); err != nil {
+			t.Errorf("--host %s: %v", h, err)
+		}
+	}
+	for h, want := range map[string]string{
+		"127.0.0.1:27018": "give the port with -P/--port",
+		"db1:27018":       "give the port with -P/--port",
+		"[::1]:27018":     "give the port with -P/--port",
+		"":                "expected a host name or IP address",
+		"db1,db2":         "use --uri for several hosts",
+		"bad host":        "expected a host name or IP address",
+	} {
+		err := (&Options{Mode: "connect", Host: h}).Validate()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--host %q: %v, want it refused (%s)", h, err, want)
 		}
 	}
 }

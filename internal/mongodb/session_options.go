@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -136,8 +137,8 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 		if o.Port < 1 || o.Port > 65535 {
 			return nil, nil, fmt.Errorf("invalid --port %d: expected 1 to 65535", o.Port)
 		}
-		if o.Host == "" || strings.ContainsAny(o.Host, "/,@ ") {
-			return nil, nil, fmt.Errorf("invalid --host %q: expected a host name or IP address (use --uri for several hosts)", o.Host)
+		if err := validHost(o.Host); err != nil {
+			return nil, nil, err
 		}
 		co.SetHosts([]string{net.JoinHostPort(strings.Trim(o.Host, "[]"), strconv.Itoa(int(o.Port)))})
 	}
@@ -246,4 +247,20 @@ func setTimeouts(ctx context.Context, co *options.ClientOptions) {
 		rem := max(time.Until(dl), time.Millisecond)
 		co.SetServerSelectionTimeout(rem).SetConnectTimeout(rem).SetTimeout(rem)
 	}
+}
+
+// validHost checks --host: one host name or IP address, an IPv6 address
+// with or without brackets. "db1:27018" is refused with the option that
+// takes the port, instead of a lookup of a host named "db1:27018" that
+// fails as CRITICAL.
+func validHost(h string) error {
+	if h == "" || strings.ContainsAny(h, "/,@ ") {
+		return fmt.Errorf("invalid --host %q: expected a host name or IP address (use --uri for several hosts)", h)
+	}
+	if strings.Contains(h, ":") {
+		if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err != nil {
+			return fmt.Errorf("invalid --host %q: expected a host name or IP address without a port (give the port with -P/--port, or several hosts with --uri)", h)
+		}
+	}
+	return nil
 }
