@@ -51,12 +51,29 @@ func (s *Session) describeConnectError(err error) error {
 		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: the server closed the connection, it does not speak TLS on this port, or it wants a client certificate (--tls-cert-key-file)", s.Target)
 	case !s.tls && (errors.Is(err, io.EOF) || strings.HasSuffix(msg, "EOF")):
 		return plugin.Errorf(plugin.Critical, "cannot connect to %s: the server closed the connection (EOF), if it requires TLS, add --tls and --tls-ca-file", s.Target)
+	case strings.Contains(msg, "length of read message too large") || strings.Contains(msg, "malformed message length"):
+		// The first bytes of the answer are not a wire-protocol message
+		// length (x/mongo/driver/topology/connection.go
+		// parseWmSizeBytes): an HTTP server, a proxy or another service
+		// listens there.
+		return plugin.Errorf(plugin.Critical, "cannot connect to %s: the answer is not the MongoDB wire protocol (%s), check that -H/-P or --uri name the port of a mongod or mongos, not of another service (HTTP, a proxy)", s.Target, wireError(msg))
 	case errors.As(err, &opErr):
 		return plugin.Errorf(plugin.Critical, "cannot connect to %s: %v", s.Target, opErr.Err)
 	case strings.Contains(msg, "tls:"):
 		return plugin.Errorf(plugin.Critical, "TLS handshake with %s failed: %s", s.Target, s.Redact(trimDriver(msg)))
 	}
 	return plugin.Errorf(plugin.Critical, "cannot connect to %s: %s", s.Target, s.Redact(trimDriver(msg)))
+}
+
+// wireError is the driver's reason for refusing the answer, once (the
+// message repeats it for every wrapping).
+func wireError(msg string) string {
+	const malformed = "malformed message length: "
+	if i := strings.Index(msg, malformed); i >= 0 {
+		n, _, _ := strings.Cut(msg[i+len(malformed):], ":")
+		return malformed + n
+	}
+	return "length of read message too large"
 }
 
 // trimDriver drops the driver's wrapping prefixes, which say nothing to an
@@ -71,5 +88,5 @@ func trimDriver(msg string) string {
 	} {
 		msg = strings.ReplaceAll(msg, p, "")
 	}
-	return msg
+	return strings.TrimSpace(msg)
 }
