@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -103,7 +104,7 @@ func Open(dir Dir, key string, deadline time.Time) (*File, error) {
 		return nil, describe("create state directory "+string(dir), err)
 	}
 	path := filepath.Join(string(dir), key)
-	lf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return nil, describe("open state lock "+path+".lock", err)
 	}
@@ -128,7 +129,7 @@ func (f *File) Path() string { return f.path }
 // yet; a file that cannot be decoded is reported through note and treated
 // as absent, so the check re-baselines instead of failing.
 func (f *File) Load(v any) (found bool, note string, err error) {
-	b, err := os.ReadFile(f.path)
+	b, err := readNoFollow(f.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, "", nil
 	}
@@ -157,7 +158,7 @@ func (f *File) Save(v any) error {
 	if err != nil {
 		return err
 	}
-	fd, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE, 0o600)
+	fd, err := os.OpenFile(f.path, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return describe("write state file "+f.path, err)
 	}
@@ -214,6 +215,21 @@ func encode(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// readNoFollow reads a state file that is not a symbolic link. The state
+// files and their lock are never followed: a check run by root (by hand,
+// or through the sudoers rule) in a directory another user can write
+// (the packages' /var/lib/opschecks belongs to nagios) would otherwise
+// write its sample over whatever a planted link names, /etc/shadow
+// included.
+func readNoFollow(path string) ([]byte, error) {
+	fd, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	return io.ReadAll(fd)
+}
+
 // Close releases the lock.
 func (f *File) Close() error {
 	if f.lock == nil {
@@ -225,6 +241,9 @@ func (f *File) Close() error {
 }
 
 func describe(what string, err error) error {
+	if errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("cannot %s: it is a symbolic link, which the check never follows (remove it)", what)
+	}
 	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) {
 		return fmt.Errorf("cannot %s: permission denied, run as the user that owns it (the packages create %s for the nagios user) or pass --state-dir with a directory this user can write", what, DefaultDir)
 	}

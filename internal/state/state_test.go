@@ -12,6 +12,36 @@ import (
 	"github.com/opschecks/opschecks/thresholds"
 )
 
+// TestSymlinksNeverFollowed: a state file or lock that is a symbolic
+// link (planted by the user who owns the state directory, for a run as
+// root) is refused, and what it names is left untouched.
+func TestSymlinksNeverFollowed(t *testing.T) {
+	key := Key("check_x", "1")
+	for _, link := range []string{key, key + ".lock"} {
+		base := t.TempDir()
+		victim := filepath.Join(base, "shadow")
+		if err := os.WriteFile(victim, []byte("root:secret\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(base, "state")
+		if err := os.Mkdir(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(victim, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+		err := Update(Dir(dir), key, time.Now().Add(time.Second), func(prev *Counters, found bool, note string) *Counters {
+			return &Counters{Time: time.Now(), Values: map[string]float64{"a": 1}}
+		})
+		if err == nil || !strings.Contains(err.Error(), "it is a symbolic link, which the check never follows") || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s a symlink: %v", link, err)
+		}
+		if b, _ := os.ReadFile(victim); string(b) != "root:secret\n" {
+			t.Errorf("%s a symlink: the file it names now holds %q", link, b)
+		}
+	}
+}
+
 func TestKeyKeepsInstancesApart(t *testing.T) {
 	keys := map[string]bool{}
 	for _, parts := range [][]string{
