@@ -108,6 +108,10 @@ func Open(dir Dir, key string, deadline time.Time) (*File, error) {
 	if err != nil {
 		return nil, describe("open state lock "+path+".lock", err)
 	}
+	if err := ownLikeDir(lf, string(dir)); err != nil {
+		lf.Close()
+		return nil, describe("open state lock "+path+".lock", err)
+	}
 	for {
 		err = unix.Flock(int(lf.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
@@ -162,7 +166,10 @@ func (f *File) Save(v any) error {
 	if err != nil {
 		return describe("write state file "+f.path, err)
 	}
-	_, err = fd.WriteAt(b, 0)
+	err = ownLikeDir(fd, filepath.Dir(f.path))
+	if err == nil {
+		_, err = fd.WriteAt(b, 0)
+	}
 	if err == nil {
 		err = fd.Truncate(int64(len(b)))
 	}
@@ -213,6 +220,22 @@ func encode(v any) ([]byte, error) {
 		return m.MarshalJSON()
 	}
 	return json.Marshal(v)
+}
+
+// ownLikeDir gives f, a state file or lock, to the owner of its directory
+// when root writes it into a directory root does not own: a check run by
+// hand as root in the packages' /var/lib/opschecks (the nagios user's)
+// left root's files there, and every later run of the service as nagios
+// was UNKNOWN, "permission denied".
+func ownLikeDir(f *os.File, dir string) error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(dir, &st); err != nil || st.Uid == 0 {
+		return err
+	}
+	return f.Chown(int(st.Uid), int(st.Gid))
 }
 
 // readNoFollow reads a state file that is not a symbolic link. The state

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,6 +39,38 @@ func TestSymlinksNeverFollowed(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(victim); string(b) != "root:secret\n" {
 			t.Errorf("%s a symlink: the file it names now holds %q", link, b)
+		}
+	}
+}
+
+// TestRootKeepsTheDirOwner: root writing into a state directory another
+// user owns (the packages' /var/lib/opschecks is nagios') gives the files
+// to that user, so that the service's next run can still use them.
+func TestRootKeepsTheDirOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	dir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, 65534, 65534); err != nil {
+		t.Fatal(err)
+	}
+	key := Key("check_x", "1")
+	err := Update(Dir(dir), key, time.Now().Add(time.Second), func(prev *Counters, found bool, note string) *Counters {
+		return &Counters{Time: time.Now(), Values: map[string]float64{"a": 1}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{key, key + ".lock"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 65534 || st.Gid != 65534 || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: owner %d:%d mode %v, want 65534:65534 0600", name, st.Uid, st.Gid, fi.Mode().Perm())
 		}
 	}
 }
