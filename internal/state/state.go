@@ -227,15 +227,39 @@ func encode(v any) ([]byte, error) {
 // hand as root in the packages' /var/lib/opschecks (the nagios user's)
 // left root's files there, and every later run of the service as nagios
 // was UNKNOWN, "permission denied".
+//
+// Root also refuses a state file or lock that is not a plain file of its
+// own name: the directory's owner could have made it a hard link to a
+// file of root's (where fs.protected_hardlinks is 0), which root would
+// then overwrite, or give away.
 func ownLikeDir(f *os.File, dir string) error {
 	if os.Geteuid() != 0 {
 		return nil
+	}
+	if err := plainFile(f); err != nil {
+		return err
 	}
 	var st syscall.Stat_t
 	if err := syscall.Stat(dir, &st); err != nil || st.Uid == 0 {
 		return err
 	}
 	return f.Chown(int(st.Uid), int(st.Gid))
+}
+
+// errNotPlain is a state file that is a hard link or no regular file.
+var errNotPlain = errors.New("it is not a plain file (a hard link, or no regular file), which the check never writes as root (remove it)")
+
+// plainFile refuses a regular file with more than one link, or anything
+// else than a regular file.
+func plainFile(f *os.File) error {
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		return err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG || st.Nlink != 1 {
+		return errNotPlain
+	}
+	return nil
 }
 
 // readNoFollow reads a state file that is not a symbolic link. The state
@@ -250,6 +274,11 @@ func readNoFollow(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer fd.Close()
+	if os.Geteuid() == 0 {
+		if err := plainFile(fd); err != nil {
+			return nil, err
+		}
+	}
 	return io.ReadAll(fd)
 }
 
@@ -266,6 +295,9 @@ func (f *File) Close() error {
 func describe(what string, err error) error {
 	if errors.Is(err, syscall.ELOOP) {
 		return fmt.Errorf("cannot %s: it is a symbolic link, which the check never follows (remove it)", what)
+	}
+	if errors.Is(err, errNotPlain) {
+		return fmt.Errorf("cannot %s: %v", what, err)
 	}
 	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) {
 		return fmt.Errorf("cannot %s: permission denied, run as the user that owns it (the packages create %s for the nagios user) or pass --state-dir with a directory this user can write", what, DefaultDir)
