@@ -260,6 +260,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-password-file", "/x"}, 3, "NGINX_QUEUE UNKNOWN - --status-password-file needs --status-user"},
 		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-user", "op", "--status-password-file", state + "/none"}, 3, "NGINX_QUEUE UNKNOWN - --status-password-file: cannot read " + state + "/none: no such file"},
 		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-user", "op", "--status-password-file", "/dev/null"}, 3, "NGINX_QUEUE UNKNOWN - --status-password-file /dev/null is empty: expected the password on its first line"},
+		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-user", "op", "--status-password-file", "/dev/zero", "-t", "3"}, 3, "NGINX_QUEUE UNKNOWN - --status-password-file: /dev/zero has no line end in its first 4096 bytes: expected a short first line"},
 	} {
 		r := testenv.RunCheck(t, bin, nil, append([]string{"--state-dir", state}, tc.args...)...)
 		if r.Code != tc.code || !strings.HasPrefix(r.FirstLine(), tc.line) || r.Stderr != "" {

@@ -3,6 +3,8 @@ package linux_test
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -26,5 +28,44 @@ func TestDescribeHints(t *testing.T) {
 	}
 	if err := linux.DescribeFile("/etc/pw", fs.ErrPermission); !errors.Is(err, linux.ErrPermission) {
 		t.Errorf("%v does not wrap ErrPermission", err)
+	}
+}
+
+// TestReadFirstLine: a password file's first line, its line end cut; a
+// device or a file without a line end in MaxSecretLine bytes is an error,
+// read no further.
+func TestReadFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		path, line, err string
+	}{
+		{write("pw", "s3cret\nsecond line\n"), "s3cret", ""},
+		{write("crlf", "s3cret\r\n"), "s3cret", ""},
+		{write("noeol", "s3cret"), "s3cret", ""},
+		{write("empty", ""), "", ""},
+		{write("long", strings.Repeat("x", linux.MaxSecretLine)+"\n"), strings.Repeat("x", linux.MaxSecretLine), ""},
+		{write("longer", strings.Repeat("x", linux.MaxSecretLine+1)), "", "has no line end in its first 4096 bytes"},
+		{"/dev/zero", "", "/dev/zero has no line end in its first 4096 bytes: expected a short first line"},
+		{filepath.Join(dir, "none"), "", "no such file"},
+	} {
+		var line string
+		var err error
+		within(t, tc.path, func() { line, err = linux.ReadFirstLine(tc.path, linux.MaxSecretLine) })
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %q, %v; want an error with %q", tc.path, line, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || line != tc.line {
+			t.Errorf("%s: %q, %v; want %q", tc.path, line, err, tc.line)
+		}
 	}
 }

@@ -32,12 +32,10 @@ type credentials struct {
 // then MONGODB_PASSWORD. The file's first line is the password.
 func resolvePassword(o *Options) (string, bool, error) {
 	if o.PasswordFile != "" {
-		b, err := os.ReadFile(o.PasswordFile)
+		line, err := linux.ReadFirstLine(o.PasswordFile, linux.MaxSecretLine)
 		if err != nil {
-			return "", false, fmt.Errorf("--password-file: %w", linux.DescribeFile(o.PasswordFile, err))
+			return "", false, fmt.Errorf("--password-file: %w", err)
 		}
-		line, _, _ := strings.Cut(string(b), "\n")
-		line = strings.TrimSuffix(line, "\r")
 		if line == "" {
 			return "", false, fmt.Errorf("--password-file %s is empty: expected the password on its first line", o.PasswordFile)
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/opschecks/opschecks/internal/linux"
@@ -242,12 +240,11 @@ func (o *Options) statusRequest() (StatusRequest, error) {
 	if o.StatusPassFile == "" {
 		return r, nil
 	}
-	b, err := os.ReadFile(o.StatusPassFile)
+	pw, err := linux.ReadFirstLine(o.StatusPassFile, linux.MaxSecretLine)
 	if err != nil {
-		return r, fmt.Errorf("--status-password-file: %w", linux.DescribeFile(o.StatusPassFile, err))
+		return r, fmt.Errorf("--status-password-file: %w", err)
 	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	r.Password = strings.TrimSuffix(line, "\r")
+	r.Password = pw
 	if r.Password == "" {
 		return r, fmt.Errorf("--status-password-file %s is empty: expected the password on its first line", o.StatusPassFile)
 	}

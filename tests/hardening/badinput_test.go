@@ -74,7 +74,8 @@ func TestBadInputMatrix(t *testing.T) {
 		if b.has("password-file") {
 			cases = append(cases, tc{"nonexistent password file", []string{"--password-file", "/nonexistent/pw"}, "/nonexistent/pw"},
 				tc{"password file is a directory", []string{"-u", "x", "--password-file", dir}, "cannot read " + dir},
-				tc{"empty password file", []string{"-u", "x", "--password-file", empty}, empty})
+				tc{"empty password file", []string{"-u", "x", "--password-file", empty}, empty},
+				tc{"password file is a device", []string{"-u", "x", "--password-file", "/dev/zero", "-t", "3"}, "/dev/zero has no line end in its first 4096 bytes"})
 		}
 		for _, c := range cases {
 			t.Run(b.name+"/"+c.name, func(t *testing.T) {
