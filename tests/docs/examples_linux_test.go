@@ -306,6 +306,16 @@ func init() {
 			},
 			volatile: []string{`PIDs? [0-9, ]+`},
 		},
+		"check_numa --pid 1 # as the nagios user; PID 1 is root's": {
+			start: func(t *testing.T, l *lab, r *exampleRun) {
+				// numa_maps is read on a NUMA machine only: the /sys
+				// tree of a two-node one.
+				uid, gid := testenv.UnprivilegedUser(t)
+				r.user = &[2]uint32{uid, gid}
+				r.args = append(r.args, "--sysfs", filepath.Join(testenv.ModuleRoot(t), "internal", "numa", "testdata", "host2", "sys"),
+					"--state-dir", testenv.OwnedDir(t, uid, gid))
+			},
+		},
 	})
 }
 
@@ -356,6 +366,14 @@ func init() {
 				}
 			},
 			volatile: []string{netnsID, `[0-9.]+/s`, `_rate'?=[0-9.]+`, `buckets'?=[0-9]+`, `over [0-9]+ CPUs`},
+		},
+		"check_conntrack --netns blue # as the nagios user": {
+			start: func(t *testing.T, l *lab, r *exampleRun) {
+				uid, gid := testenv.UnprivilegedUser(t)
+				r.user = &[2]uint32{uid, gid}
+				r.replace("blue", testenv.NewNetns(t, "docblue").Name)
+				r.args = append(r.args, "--state-dir", testenv.OwnedDir(t, uid, gid))
+			},
 		},
 	})
 }

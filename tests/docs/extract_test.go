@@ -110,13 +110,72 @@ func markdownUnits(file, text string, isCheck func(string) bool) []unit {
 			if c := strings.Trim(strings.TrimSpace(cells[1]), "`"); isCheck(c) {
 				check = c
 			}
+		} else {
+			// A code span goes on over the paragraph's line breaks:
+			// the lines up to its closing backticks are one unit.
+			for i+1 < len(lines) && continues(lines[i+1]) {
+				if _, open := inlineSpans(trim); !open {
+					break
+				}
+				i++
+				trim += " " + strings.TrimSpace(lines[i])
+			}
 		}
 		out = append(out, unit{src: src, text: trim, check: check, prose: true})
-		for _, m := range codeSpan.FindAllStringSubmatch(l, -1) {
-			out = append(out, unit{src: src, text: strings.TrimSpace(m[1]), check: check, span: true})
+		spans, _ := inlineSpans(trim)
+		for _, s := range spans {
+			out = append(out, unit{src: src, text: s, check: check, span: true})
 		}
 	}
 	return out
+}
+
+// inlineSpans returns the code spans of a paragraph's text as Markdown
+// reads them (CommonMark, "Code spans"): a run of backticks opens a span
+// that the next run of the same length closes (a span written with two
+// backticks may hold one); the spaces at its ends are dropped. open
+// reports a run left without its closing run, which the paragraph's next
+// line may hold.
+func inlineSpans(s string) (spans []string, open bool) {
+	run := func(i int) int {
+		n := 0
+		for i+n < len(s) && s[i+n] == '`' {
+			n++
+		}
+		return n
+	}
+	for i := 0; i < len(s); {
+		n := run(i)
+		if n == 0 {
+			i++
+			continue
+		}
+		closed := false
+		for j := i + n; j < len(s); {
+			m := run(j)
+			if m == 0 {
+				j++
+				continue
+			}
+			if m == n {
+				spans = append(spans, strings.TrimSpace(s[i+n:j]))
+				i, closed = j+m, true
+				break
+			}
+			j += m
+		}
+		if !closed {
+			return spans, true
+		}
+	}
+	return spans, false
+}
+
+// continues reports whether a line goes on the paragraph before it
+// (rather than ending it: a blank line, a heading, a fence, a table).
+func continues(l string) bool {
+	t := strings.TrimSpace(l)
+	return t != "" && !heading.MatchString(l) && !strings.HasPrefix(t, "```") && !strings.HasPrefix(t, "|")
 }
 
 // commentMark opens a comment line of a configuration file.
