@@ -36,6 +36,7 @@ func FuzzOutput(f *testing.F) {
 	f.Add("-w", strings.Repeat("€", 400), strings.Repeat("é", 700), "", -3.0, true)
 	f.Add("--bogus", "\xe2\x82", "\xc3", "0.0.0.0:80", math.Inf(1), false)
 	f.Add("-w", "@~:5", "ok", "Queue", 5.0, true)
+	f.Add("-w", "10", strings.Repeat("é", 3000), "db1:27017", 1.0, false)
 	f.Add("--name", "; x", "a; b", "c;d", 1.0, false)
 	f.Add("--bogus;", "", "a; b", "", 1.0, true)
 	f.Fuzz(func(t *testing.T, flag, arg, text, part string, value float64, fail bool) {

@@ -216,7 +216,10 @@ func Render(label string, r *Result) (string, State) {
 		details = append(details, OneLine(d))
 	}
 
-	first := fmt.Sprintf("%s %s - %s", label, state, strings.Join(summary, Separator))
+	// The summary is cut as every first line is (maxLine), on a character
+	// boundary: the perfdata after it must not be pushed past where a
+	// consumer truncates, whatever length the findings' texts have.
+	first := fmt.Sprintf("%s %s - %s", label, state, Clip(strings.Join(summary, Separator), maxLine))
 	if len(perf) > 0 {
 		first += " | " + strings.Join(perf, " ")
 	}

@@ -294,3 +294,24 @@ func TestBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderBoundsSummary: findings' texts of any length give a first
+// line whose summary is cut at maxLine on a character boundary, with the
+// perfdata whole after it.
+func TestRenderBoundsSummary(t *testing.T) {
+	var r Result
+	r.Add(Warning, strings.Repeat("é", 700), Perf{Label: "a", Value: 1})
+	r.Add(Warning, strings.Repeat("€", 700), Perf{Label: "b", Value: 2})
+	out, st := Render("X", &r)
+	first, _, _ := strings.Cut(out, "\n")
+	summary, perf, ok := strings.Cut(first, " | ")
+	if st != Warning || !ok || perf != "a=1 b=2" {
+		t.Fatalf("state %s, perfdata %q: %q", st, perf, first)
+	}
+	if n := len(summary) - len("X WARNING - "); n > maxLine+len("...") || !strings.HasSuffix(summary, "...") || !utf8.ValidString(first) {
+		t.Errorf("summary of %d bytes (valid UTF-8 %v): %q", n, utf8.ValidString(first), summary)
+	}
+	if !strings.Contains(out, "\n[WARNING] "+strings.Repeat("€", 700)+"\n") {
+		t.Errorf("the long output lost a finding's whole text:\n%s", out)
+	}
+}
