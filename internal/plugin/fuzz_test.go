@@ -99,3 +99,24 @@ func FuzzOutput(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDropExpectedType: dropExpectedType removes exactly what the regexp
+// it replaces matched, and OneLine's shortcut for printable ASCII returns
+// what its general path returns.
+func FuzzDropExpectedType(f *testing.F) {
+	re := regexp.MustCompile(` \(expected \*?[A-Za-z0-9_.]+\)`)
+	f.Add("invalid argument for flag -w, --warning (expected *thresholds.Range): bad")
+	f.Add(" (expected ) (expected *) (expected x.y_Z9) (expected  (expected int)")
+	f.Add("a (expected **T) b (expected T)) (expected T")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := dropExpectedType(s), re.ReplaceAllString(s, ""); got != want {
+			t.Errorf("dropExpectedType(%q) = %q, want %q", s, got, want)
+		}
+		if printable(s) && s != oneLineSlow(s) {
+			t.Errorf("OneLine(%q) changed printable text: %q", s, oneLineSlow(s))
+		}
+	})
+}
+
+// oneLineSlow is OneLine without its shortcut.
+func oneLineSlow(s string) string { return OneLine(s + "\n")[:len(s)] }
