@@ -111,19 +111,22 @@ func Main(spec Spec, opts Options, check CheckFunc) {
 type printer struct {
 	mu   sync.Mutex
 	done bool
+	code int // the exit code of what was written
 }
 
-func (p *printer) print(out string, code int) (int, bool) {
+// print writes out, unless a result was written already, and returns the
+// exit code of the result written: code, or the earlier one's.
+func (p *printer) print(out string, code int) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.done {
-		return 0, false
+		return p.code
 	}
-	p.done = true
+	p.done, p.code = true, code
 	// The last guard of the UTF-8 promise (text.go): whatever slipped past
 	// OneLine, such as --help text or a go-flags message, is repaired here.
 	fmt.Fprint(rt.stdout, strings.ToValidUTF8(out, "\uFFFD"))
-	return code, true
+	return code
 }
 
 // maxLine bounds the first line: monitoring systems truncate far earlier
@@ -178,9 +181,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	}
 	defer func() {
 		if v := recover(); v != nil {
-			if cd, ok := pr.print(panicLine(v), int(Unknown)); ok {
-				code = cd
-			}
+			code = pr.print(panicLine(v), int(Unknown))
 		}
 	}()
 
@@ -246,42 +247,29 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 		return oneLine(spec, tstate, "timed out after %s %s (-t %s)", timeout, what, timeout)
 	}
 
-	type answer struct {
-		out  string
-		code int
+	// The check runs on this goroutine. The watchdog answers for it when
+	// it is stuck where its context does not reach (a syscall, a driver
+	// call) and ends the process. Not a goroutine of its own for the check
+	// and a select: its new stack, grown again by copying, and the hand-over
+	// cost every run 20-55 thousand instructions (callgrind) and 0.04-0.08
+	// ms (check_keepalive 1.97 -> 1.89 ms, check_numa 2.03 -> 1.99 ms,
+	// medians of 800 interleaved runs, 2026-12-06).
+	watchdog := time.AfterFunc(watchdogAt, func() {
+		rt.exit(pr.print(timedOut("without an answer"), int(tstate)))
+	})
+	defer watchdog.Stop()
+	res, err := check(ctx, Env{Verbose: len(c.Verbose), Timeout: timeout})
+	switch {
+	case err != nil && (errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil):
+		return pr.print(timedOut("while "+err.Error()), int(tstate))
+	case err != nil:
+		s := StateOf(err)
+		return pr.print(oneLine(spec, s, "%s", err.Error()), int(s))
+	case res == nil:
+		return pr.print(oneLine(spec, Unknown, "internal error: no result"), int(Unknown))
 	}
-	done := make(chan answer, 1)
-	go func() {
-		defer func() {
-			if v := recover(); v != nil {
-				done <- answer{panicLine(v), int(Unknown)}
-			}
-		}()
-		res, err := check(ctx, Env{Verbose: len(c.Verbose), Timeout: timeout})
-		switch {
-		case err != nil && (errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil):
-			done <- answer{timedOut("while " + err.Error()), int(tstate)}
-		case err != nil:
-			s := StateOf(err)
-			done <- answer{oneLine(spec, s, "%s", err.Error()), int(s)}
-		case res == nil:
-			done <- answer{oneLine(spec, Unknown, "internal error: no result"), int(Unknown)}
-		default:
-			out, s := Render(spec.Label, res)
-			done <- answer{out, int(s)}
-		}
-	}()
-
-	timer := time.NewTimer(watchdogAt)
-	defer timer.Stop()
-	select {
-	case a := <-done:
-		code, _ = pr.print(a.out, a.code)
-	case <-timer.C:
-		// The check is stuck (a syscall, a driver call): answer anyway.
-		code, _ = pr.print(timedOut("without an answer"), int(tstate))
-	}
-	return code
+	out, s := Render(spec.Label, res)
+	return pr.print(out, int(s))
 }
 
 // deadlines returns when the watchdog fires and when the check's context
