@@ -5,9 +5,6 @@ VERSION ?= $(shell cat VERSION 2>/dev/null || git describe --tags --always 2>/de
 COMMIT  ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS := -s -w -X $(PKG)/internal/plugin.Version=$(VERSION) -X $(PKG)/internal/plugin.Commit=$(COMMIT)
 CHECKS  := $(notdir $(wildcard cmd/check_*))
-# Programs the checks run (opschecks-tls: the TLS client of
-# check_nginx_queue's https status URLs), installed next to them.
-HELPERS := $(notdir $(wildcard cmd/opschecks-*))
 FUZZTIME ?= 10s
 # make test fuzzes each target for a count of inputs, not a duration: go1.26's
 # fuzz coordinator can fail a target with "context deadline exceeded" when a
@@ -21,10 +18,10 @@ all: build
 
 build:
 	@mkdir -p bin
-	@for c in $(CHECKS) $(HELPERS); do \
+	@for c in $(CHECKS); do \
 	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/$$c ./cmd/$$c || exit 1; \
 	done
-	@echo "built: $(addprefix bin/,$(CHECKS) $(HELPERS))"
+	@echo "built: $(addprefix bin/,$(CHECKS))"
 
 # Installs the test prerequisites when missing (Debian packages, FerretDB),
 # then runs every test with -race, then every fuzz target briefly.

@@ -314,13 +314,6 @@ func TestDebInstall(t *testing.T) {
 			t.Errorf("man -w %s finds %q", n, out)
 		}
 	}
-	// opschecks-tls, the TLS client check_nginx_queue runs for an https
-	// status URL, is installed next to the checks.
-	if st, err := os.Stat(plugins + "opschecks-tls"); err != nil || st.Mode().Perm() != 0o755 {
-		t.Errorf("%sopschecks-tls: %v (%v), want an executable next to the checks", plugins, err, st)
-	} else {
-		assertStatic(t, plugins+"opschecks-tls")
-	}
 	for inst, src := range map[string]string{
 		"/etc/nagios-plugins/config/opschecks.cfg":             "nagios/opschecks-commands.cfg",
 		"/etc/nagios/nrpe.d/opschecks.cfg":                     "nrpe/opschecks.cfg",
@@ -405,7 +398,6 @@ func TestRPMContents(t *testing.T) {
 		"/usr/share/opschecks/nagios/opschecks-services.cfg",
 		"/usr/share/opschecks/nrpe/opschecks.cfg",
 		"/usr/share/opschecks/sudoers/opschecks",
-		"/usr/lib64/nagios/plugins/opschecks-tls",
 		"/var/lib/opschecks",
 	}
 	for _, n := range checkNames(t) {

@@ -27,7 +27,6 @@ import (
 func TestStubStatusHTTPS(t *testing.T) {
 	testenv.Require(t, "nginx")
 	bin := testenv.BuildCheck(t, "check_nginx_queue")
-	testenv.BuildCheck(t, "opschecks-tls") // next to it: the TLS client of https status URLs
 	dir := t.TempDir()
 	good := testenv.WriteTLSFiles(t, dir, "good")
 	other := testenv.WriteTLSFiles(t, dir, "other")
@@ -96,15 +95,6 @@ func TestStubStatusHTTPS(t *testing.T) {
 			t.Errorf("%s: stub_status perfdata without a verified page:\n%s", name, r.Stdout)
 		}
 	}
-
-	// Without opschecks-tls next to the check an https URL cannot be
-	// read: UNKNOWN, saying what is missing.
-	alone := filepath.Join(t.TempDir(), "check_nginx_queue")
-	if b, err := os.ReadFile(bin); err != nil || os.WriteFile(alone, b, 0o755) != nil {
-		t.Fatal(err)
-	}
-	r = testenv.RunCheck(t, alone, nil, "--port", strconv.Itoa(ng.Port), "--state-dir", t.TempDir(), "--status-url", url, "--status-insecure")
-	expect(t, r, 3, "NGINX_QUEUE UNKNOWN - an https status URL needs "+filepath.Dir(alone)+"/opschecks-tls, which is missing: install opschecks-tls next to check_nginx_queue (the packages do)")
 
 	// Plain http to the TLS port: nginx answers 400, UNKNOWN.
 	plain := strings.Replace(url, "https:", "http:", 1)
@@ -301,7 +291,6 @@ func TestStubStatusForks(t *testing.T) {
 func TestStubStatusAuthAndHost(t *testing.T) {
 	testenv.Require(t, "nginx")
 	bin := testenv.BuildCheck(t, "check_nginx_queue")
-	testenv.BuildCheck(t, "opschecks-tls") // next to it: the TLS client of https status URLs
 	dir := t.TempDir()
 	const password = "s3cret-Pw"
 	htpasswd := filepath.Join(dir, "htpasswd")

@@ -17,8 +17,8 @@
 // options, tested by judge_test's literal tables. listeners.go (the
 // LISTEN-only and SYN_RECV-only sock_diag dumps, Selector, Listener and
 // its fill); stubstatus.go (the stub_status parser, by the names the page
-// prints); fetch.go (a minimal HTTP/1.0 client for the status page, its
-// failures, and the hand-over of https to the opschecks-tls helper).
+// prints); fetch.go (a minimal HTTP/1.0 client for the status page, over
+// TLS for https, and its failures).
 //
 // Which nginx is watched (--pid, --pidfile, --process; its workers with
 // it) and what its absence means is internal/target's: nginx not running

@@ -3,20 +3,17 @@ package nginx
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 )
@@ -85,18 +82,15 @@ func FetchStubStatus(ctx context.Context, req StatusRequest) (StubStatus, error)
 		if ctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded) {
 			return StubStatus{}, fmt.Errorf("fetching %s: %w", shown, context.DeadlineExceeded)
 		}
-		var nh errNoHelper
-		if errors.As(err, &nh) {
-			return StubStatus{}, nh.error
-		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return StubStatus{}, &FetchError{Kind: FetchRefused, Msg: shown + " refused the connection"}
 		}
 		fe := &FetchError{Kind: FetchNetwork, Msg: fmt.Sprintf("cannot fetch %s: %s", shown, redactErr(err, u, req.Password))}
+		var cv *tls.CertificateVerificationError
 		switch {
 		case errors.Is(err, errNoAnswer):
 			fe.Kind = FetchNoAnswer
-		case errors.Is(err, errTLSVerify):
+		case errors.As(err, &cv):
 			fe.Kind = FetchTLSVerify
 		}
 		return StubStatus{}, fe
@@ -129,8 +123,19 @@ const maxStubBody = 64 * 1024
 // to EOF) and returns the status code, the status text and the body. The
 // status page is a few hundred bytes from a local server; net/http would
 // double the binary and the start-up cost of every run, --status-url or
-// not, for features this request never uses. Over https the TLS client is
-// the program opschecks-tls (tlsExchange).
+// not, for features this request never uses.
+//
+// Over https the handshake is crypto/tls's, in the check. Linking it costs
+// every run of check_nginx_queue, https or not, about 0.16 ms (2.12 ->
+// 2.28 ms, medians of 800 interleaved runs, check_dummy 0.79 ms;
+// 200 thousand instructions, callgrind; 2026-12-06). From 598f886 to
+// this change the handshake was made by a helper program, opschecks-tls,
+// that got the connected socket as descriptor 3: a second binary, a
+// protocol between the two, packaging, and a second process for every
+// https run, to save that. It was removed because the check misses the
+// 3x check_dummy budget with the helper as without it (bench/analysis.md:
+// go-flags' 48 options and the kernel's LISTEN and netstat walks, not
+// TLS), so the saving buys no target.
 func httpGet(ctx context.Context, u *url.URL, r StatusRequest) (int, string, []byte, error) {
 	port := u.Port()
 	if port == "" {
@@ -161,12 +166,22 @@ func httpGet(ctx context.Context, u *url.URL, r StatusRequest) (int, string, []b
 		return 0, "", nil, err
 	}
 	defer conn.Close()
-	var raw []byte
-	if u.Scheme == "https" {
-		raw, err = tlsExchange(ctx, conn.(*net.TCPConn), name, r.Insecure, req.String())
-	} else {
-		raw, err = exchange(ctx, conn, req.String())
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
 	}
+	if u.Scheme == "https" {
+		tc := tls.Client(conn, &tls.Config{ServerName: name, InsecureSkipVerify: r.Insecure}) //nolint:gosec // asked for by --status-insecure
+		if err := tc.HandshakeContext(ctx); err != nil {
+			// A server that closes without a byte of handshake had no
+			// room for the connection, as over http.
+			if errors.Is(err, io.EOF) {
+				err = errNoAnswer
+			}
+			return 0, "", nil, noAnswer(err)
+		}
+		conn = tc
+	}
+	raw, err := exchange(conn, req.String())
 	if err != nil {
 		return 0, "", nil, err
 	}
@@ -182,10 +197,7 @@ func httpGet(ctx context.Context, u *url.URL, r StatusRequest) (int, string, []b
 
 // exchange sends req on conn and reads the answer until the server
 // closes; an answer of no byte is errNoAnswer.
-func exchange(ctx context.Context, conn net.Conn, req string) ([]byte, error) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	}
+func exchange(conn net.Conn, req string) ([]byte, error) {
 	if _, err := io.WriteString(conn, req); err != nil {
 		return nil, noAnswer(err)
 	}
@@ -197,91 +209,6 @@ func exchange(ctx context.Context, conn net.Conn, req string) ([]byte, error) {
 		}
 	}
 	return raw, err
-}
-
-// TLSHelper is the path of opschecks-tls; empty: next to this program.
-var TLSHelper string
-
-// errNoHelper is a missing opschecks-tls: the installation is
-// incomplete, which is no verdict on nginx (the check answers UNKNOWN).
-type errNoHelper struct{ error }
-
-// errTLSVerify marks a certificate that could not be verified.
-var errTLSVerify = errors.New("certificate verification failed")
-
-// verifyError is the helper's reason, which is errTLSVerify.
-type verifyError string
-
-func (e verifyError) Error() string        { return string(e) }
-func (e verifyError) Is(target error) bool { return target == errTLSVerify }
-
-// tlsExchange makes the TLS handshake on conn and the request through
-// opschecks-tls, which gets the connection as descriptor 3 and the
-// request on stdin, and answers on stdout. Not linking crypto/tls here
-// is the measured reason: its 43 packages' initialisation and page
-// faults cost every run of check_nginx_queue 0.27 ms (3.42x -> 3.14x
-// check_dummy, 400 interleaved runs, 2026-12-06), https status URL or
-// not; an https run pays the helper's start instead (about 1.5 ms).
-func tlsExchange(ctx context.Context, conn *net.TCPConn, name string, insecure bool, req string) ([]byte, error) {
-	helper := TLSHelper
-	if helper == "" {
-		self, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("cannot find opschecks-tls for an https status URL: %v", err)
-		}
-		helper = filepath.Join(filepath.Dir(self), "opschecks-tls")
-	}
-	f, err := conn.File()
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	args := []string{"--server-name", name, "--max", strconv.Itoa(maxStubBody)}
-	if dl, ok := ctx.Deadline(); ok {
-		args = append(args, "--timeout", time.Until(dl).String())
-	}
-	if insecure {
-		args = append(args, "--insecure")
-	}
-	cmd := exec.CommandContext(ctx, helper, args...)
-	cmd.ExtraFiles = []*os.File{f}
-	cmd.Stdin = strings.NewReader(req)
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	// A helper that cannot be started (missing, not executable, not a
-	// program) is an incomplete installation, no verdict on nginx.
-	if err := cmd.Start(); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, errNoHelper{fmt.Errorf("an https status URL needs %s, which is missing: install opschecks-tls next to check_nginx_queue (the packages do)", helper)}
-		}
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, errNoHelper{fmt.Errorf("an https status URL needs %s, which cannot be run (%v): reinstall opschecks-tls next to check_nginx_queue, executable by the user the check runs as (the packages do)", helper, err)}
-	}
-	err = cmd.Wait()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		msg := strings.TrimSpace(stderr.String())
-		if m, ok := strings.CutPrefix(msg, "verify: "); ok {
-			return nil, verifyError(m)
-		}
-		msg = strings.TrimPrefix(strings.TrimPrefix(msg, "handshake: "), "io: ")
-		if out.Len() == 0 && (strings.Contains(msg, "connection reset") || strings.HasSuffix(msg, "EOF")) {
-			return nil, errNoAnswer
-		}
-		return nil, errors.New(msg)
-	case err != nil:
-		return nil, err
-	case out.Len() == 0:
-		return nil, errNoAnswer
-	}
-	return out.Bytes(), nil
 }
 
 func redact(raw string) string {
