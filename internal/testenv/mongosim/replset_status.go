@@ -150,7 +150,21 @@ func (sn snapshot) memberStatus(j int, term int64) bson.D {
 		d = append(d, bson.E{Key: "health", Value: 0.0}, bson.E{Key: "state", Value: int32(state)},
 			bson.E{Key: "stateStr", Value: "(not reachable/healthy)"}, bson.E{Key: "uptime", Value: int32(0)})
 		if m.State != Arbiter {
-			d = append(d, sn.nullOptimeFields()...)
+			// The optimes come from the last heartbeat response,
+			// which setDownValues and setAuthIssue replace with an
+			// empty one (null optimes, 1970 dates); the wall times
+			// come from MemberData's _lastAppliedWallTime and
+			// _lastDurableWallTime, which "don't get cleared merely
+			// by missing a heartbeat" (member_data.cpp;
+			// topology_coordinator.cpp prepareStatusResponse:
+			// getHeartbeatAppliedOpTime for optime,
+			// getLastAppliedWallTime for lastAppliedWallTime): the
+			// time the member last applied, as last heard.
+			last := epoch
+			if m.hasOptime() {
+				last = sn.optime(j)
+			}
+			d = append(d, sn.nullOptimeFields(last)...)
 		}
 		d = append(d,
 			bson.E{Key: "lastHeartbeat", Value: date(hbSent)},
@@ -208,7 +222,7 @@ func (sn snapshot) memberTail(d bson.D, j int, term int64, unreachable bool) bso
 // members' documents) adds optimeDurable.
 func (sn snapshot) optimeFields(j int, term int64, durable bool) bson.D {
 	if !sn.sc.Members[j].hasOptime() {
-		return sn.nullOptimeFields()
+		return sn.nullOptimeFields(epoch)
 	}
 	op := sn.optime(j)
 	d := bson.D{{Key: "optime", Value: opTime(op, term)}}
@@ -235,8 +249,9 @@ func (sn snapshot) optimeFields(j int, term int64, durable bool) bson.D {
 }
 
 // nullOptimeFields: nothing applied or nothing heard (OpTime() and the
-// epoch).
-func (sn snapshot) nullOptimeFields() bson.D {
+// epoch), with wall, the wall time of the member's last applied (and
+// durable, written) operation as far as known, for the 4.4+ fields.
+func (sn snapshot) nullOptimeFields(wall time.Time) bson.D {
 	d := bson.D{{Key: "optime", Value: nullOpTime()}, {Key: "optimeDurable", Value: nullOpTime()}}
 	if sn.ver.since80 {
 		d = append(d, bson.E{Key: "optimeWritten", Value: nullOpTime()})
@@ -246,9 +261,9 @@ func (sn snapshot) nullOptimeFields() bson.D {
 		d = append(d, bson.E{Key: "optimeWrittenDate", Value: date(epoch)})
 	}
 	if sn.ver.since44 {
-		d = append(d, bson.E{Key: "lastAppliedWallTime", Value: date(epoch)}, bson.E{Key: "lastDurableWallTime", Value: date(epoch)})
+		d = append(d, bson.E{Key: "lastAppliedWallTime", Value: date(wall)}, bson.E{Key: "lastDurableWallTime", Value: date(wall)})
 		if sn.ver.since80 {
-			d = append(d, bson.E{Key: "lastWrittenWallTime", Value: date(epoch)})
+			d = append(d, bson.E{Key: "lastWrittenWallTime", Value: date(wall)})
 		}
 	}
 	return d

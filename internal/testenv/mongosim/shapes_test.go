@@ -17,7 +17,7 @@ func TestShapesPerVersion(t *testing.T) {
 		{State: Secondary, Hidden: true},
 		{State: Arbiter},
 		{State: Secondary, Priority: new(float64)},
-		{State: Secondary, Unreachable: true},
+		{State: Secondary, Unreachable: true, Lag: 90 * time.Second},
 		{State: Secondary, AuthFailed: true},
 		{State: Startup2},
 	}}
@@ -52,6 +52,22 @@ func TestShapesPerVersion(t *testing.T) {
 			want("lastHeartbeat != lastHeartbeatRecv", m(1).Lookup("lastHeartbeat").DateTime() != m(1).Lookup("lastHeartbeatRecv").DateTime(), true)
 			t2, _ := m(8).Lookup("optime", "ts").Timestamp()
 			want("STARTUP2: optime 0, term -1, 1970", t2 == 0 && m(8).Lookup("optime", "t").Int64() == -1 && m(8).Lookup("optimeDate").DateTime() == 0, true)
+			// DOWN and authentication-failed members: the optimes of the
+			// emptied heartbeat response are null, the wall times the
+			// last known (member_data.cpp setDownValues/setAuthIssue keep
+			// _lastAppliedWallTime; 4.4+ only).
+			for _, i := range []int{6, 7} {
+				ts, _ := m(i).Lookup("optime", "ts").Timestamp()
+				want("unreachable: optime 0, 1970", ts == 0 && m(i).Lookup("optimeDate").DateTime() == 0, true)
+				want("unreachable: lastAppliedWallTime (4.4+)", has(m(i), "lastAppliedWallTime"), ver.since44)
+				want("unreachable: lastWrittenWallTime (8.0)", has(m(i), "lastWrittenWallTime"), ver.since80)
+				last := m(0).Lookup("optimeDate").DateTime() - 90000*int64(7-i)
+				for _, k := range []string{"lastAppliedWallTime", "lastDurableWallTime", "lastWrittenWallTime"} {
+					if has(m(i), k) {
+						want("unreachable: "+k+" the last known, not 1970", m(i).Lookup(k).DateTime() == last, true)
+					}
+				}
+			}
 			for _, k := range []string{"_id", "state", "uptime", "configVersion", "syncSourceId"} {
 				want(k+" int32", m(1).Lookup(k).Type == bson.TypeInt32, true)
 			}
