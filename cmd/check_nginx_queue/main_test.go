@@ -61,7 +61,7 @@ func TestQueueFillAndDrops(t *testing.T) {
 	if o := testenv.PerfValue(t, r, "listen_overflows_total"); o != 0 {
 		t.Fatalf("listen_overflows_total %v in a fresh namespace, want 0", o)
 	}
-	if b := testenv.PerfValue(t, r, plugin.Label("backlog", plugin.Endpoint(ng.Addr))); b != 8 {
+	if b := testenv.PerfValue(t, r, plugin.Label("backlog", plugin.Endpoint(ng.Addr)...)); b != 8 {
 		t.Fatalf("backlog %v, want 8 (listen backlog=8)", b)
 	}
 
@@ -100,7 +100,7 @@ func TestQueueFillAndDrops(t *testing.T) {
 	}
 	r = testenv.RunCheck(t, bin, nil, args...)
 	expect(t, r, 2, "NGINX_QUEUE CRITICAL - "+ng.Addr+" accept queue 9/8 (112.5%)")
-	if q := testenv.PerfValue(t, r, plugin.Label("queue", plugin.Endpoint(ng.Addr))); q != 9 {
+	if q := testenv.PerfValue(t, r, plugin.Label("queue", plugin.Endpoint(ng.Addr)...)); q != 9 {
 		t.Fatalf("queue %v, want 9", q)
 	}
 	if !strings.Contains(r.Stdout, "workers are blocked") {

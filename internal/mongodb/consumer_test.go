@@ -58,6 +58,11 @@ func TestConsumers(t *testing.T) {
 		samples = append(samples, testenv.Sample{Name: "cluster_" + strings.ReplaceAll(mode, "-", "_"), Run: r})
 	}
 
+	// Collections whose names differ only by case or by '.' against '-':
+	// the consumers keep their labels apart as the check writes them.
+	look := mongosim.StartCluster(t, lookalikes())
+	samples.Add(t, "cluster_lookalike_collections", 0, rsRun(t, nil, "--uri", look.URI(), "--mode", "chunk-balance", "-w", "90"))
+
 	// Modes that read data, on FerretDB.
 	f := testenv.StartFerretDB(t, testenv.FerretDBOptions{})
 	mustInsert(t, ferretClient(t, f, "", ""), "app", "canary", bson.D{{Key: "_id", Value: "canary"}})

@@ -181,14 +181,14 @@ func collectionsResult(dbs []dbSeen, of int, target string, o *Options) *plugin.
 		for _, n := range d.Indexes {
 			total += n
 		}
-		p := plugin.Perf{Label: plugin.Label("collections", d.Name), Value: float64(len(d.Indexes) + len(d.Uncounted)), Thresholds: countPair, Min: plugin.F(0)}
-		perf = append(perf, p, plugin.Perf{Label: plugin.Label("indexes", d.Name), Value: float64(total), Min: plugin.F(0)})
+		p := plugin.Perf{Label: plugin.Label("collections", plugin.Split(d.Name, "_")...), Value: float64(len(d.Indexes) + len(d.Uncounted)), Thresholds: countPair, Min: plugin.F(0)}
+		perf = append(perf, p, plugin.Perf{Label: plugin.Label("indexes", plugin.Split(d.Name, "_")...), Value: float64(total), Min: plugin.F(0)})
 		if st := p.State(); st != plugin.OK {
 			r.Add(st, fmt.Sprintf("database %s holds %.0f collections", d.Name, p.Value)).
 				Detailf("every collection and index is a file of WiredTiger with its cache and checkpoint cost; consolidate collections")
 		}
 	}
-	most := plugin.Perf{Label: "indexes_max", Value: float64(maxIdx), Thresholds: pair, Min: plugin.F(0), Max: plugin.F(indexLimit)}
+	most := plugin.Perf{Label: "max_indexes", Value: float64(maxIdx), Thresholds: pair, Min: plugin.F(0), Max: plugin.F(indexLimit)}
 	text := fmt.Sprintf("%s: %d collections (and %d views) in %d databases, at most %d indexes in one collection", target, colls, views, len(dbs), maxIdx)
 	if maxAt != "" {
 		text += " (" + maxAt + ")"

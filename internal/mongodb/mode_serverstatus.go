@@ -121,6 +121,10 @@ func typeName(t bsontype.Type) string {
 	return "of BSON type " + t.String()
 }
 
+// fieldLabel is the perfdata label of a serverStatus field: its path, the
+// dots as '_' (metrics_cursor_timedOut).
+func fieldLabel(field string) string { return plugin.Name(plugin.Split(field, ".")...) }
+
 // fieldResult judges the field's value (rates nil) or its rate by -w/-c.
 // Without a previous sample the rate is pending: OK "collecting baseline"
 // with U, or UNKNOWN when the state file cannot be used.
@@ -129,10 +133,10 @@ func fieldResult(field string, v float64, rates *state.Rates, target string, o *
 	pair := o.pair("", "")
 	if rates == nil {
 		r.Judge(fmt.Sprintf("%s: serverStatus %s = %s", target, field, strconv.FormatFloat(v, 'f', -1, 64)),
-			plugin.Perf{Label: plugin.Label(field), Value: v, Thresholds: pair})
+			plugin.Perf{Label: fieldLabel(field), Value: v, Thresholds: pair})
 		return &r
 	}
-	label := plugin.Label(field, "rate")
+	label := plugin.Label(fieldLabel(field), "rate")
 	if st, why, ready := rates.Pending(); !ready {
 		r.Add(st, fmt.Sprintf("%s: serverStatus %s = %s: %s", target, field, strconv.FormatFloat(v, 'f', -1, 64), why),
 			plugin.Perf{Label: label, Value: math.NaN(), Thresholds: pair})

@@ -144,8 +144,8 @@ func TestServerStatusFieldOnFerretDB(t *testing.T) {
 	t.Run("gauge", func(t *testing.T) {
 		r := run("--field", "catalogStats.collections", "-w", "100", "-c", "200")
 		rsWant(t, r, 0, "MONGODB OK - 127.0.0.1:"+port+": serverStatus catalogStats.collections = 0", ";100;200")
-		if v := testenv.PerfValue(t, r, "catalogstats-collections"); v != 0 {
-			t.Fatalf("catalogstats-collections %v", v)
+		if v := testenv.PerfValue(t, r, "catalogStats_collections"); v != 0 {
+			t.Fatalf("catalogStats_collections %v", v)
 		}
 	})
 	t.Run("gauge above critical", func(t *testing.T) {
@@ -209,8 +209,8 @@ func TestCollectionsOnFerretDB(t *testing.T) {
 	// app.big: 51 indexes and _id's.
 	r := run()
 	rsWant(t, r, 1, "MONGODB WARNING - app.big has 52 indexes (a collection holds at most 64)")
-	if v := testenv.PerfValue(t, r, "indexes_max"); v != 52 {
-		t.Fatalf("indexes_max %v", v)
+	if v := testenv.PerfValue(t, r, "max_indexes"); v != 52 {
+		t.Fatalf("max_indexes %v", v)
 	}
 	for label, want := range map[string]float64{"collections_app": 2, "indexes_app": 53, "collections_logs": 1, "indexes_logs": 1} {
 		if v := testenv.PerfValue(t, r, label); v != want {

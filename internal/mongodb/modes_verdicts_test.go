@@ -81,11 +81,11 @@ func TestFieldValue(t *testing.T) {
 func TestFieldResult(t *testing.T) {
 	o := &Options{Warning: rng("10"), Critical: rng("20")}
 	out, st := rendered(fieldResult("metrics.cursor.timedOut", 15, nil, "db1:27017", o))
-	if st != plugin.Warning || !strings.Contains(out, "serverStatus metrics.cursor.timedOut = 15 | metrics-cursor-timedout=15;10;20") {
+	if st != plugin.Warning || !strings.Contains(out, "serverStatus metrics.cursor.timedOut = 15 | metrics_cursor_timedOut=15;10;20") {
 		t.Fatalf("%s %q", st, out)
 	}
 	out, st = rendered(fieldResult("metrics.cursor.timedOut", 15, &state.Rates{PerSecond: map[string]float64{"value": 25}}, "db1:27017", o))
-	if st != plugin.Critical || !strings.Contains(out, "rises by 25.00/s (now 15) | metrics-cursor-timedout_rate=25;10;20") {
+	if st != plugin.Critical || !strings.Contains(out, "rises by 25.00/s (now 15) | metrics_cursor_timedOut_rate=25;10;20") {
 		t.Fatalf("%s %q", st, out)
 	}
 	out, st = rendered(fieldResult("x", 1, &state.Rates{Note: "collecting baseline"}, "db1:27017", o))
@@ -109,7 +109,7 @@ func TestCollectionsVerdicts(t *testing.T) {
 	}
 	for _, want := range []string{
 		"MONGODB CRITICAL - app.users has 61 indexes (a collection holds at most 64) - app.orders has 52 indexes",
-		"indexes_max=61;50;60;0;64", "collections_app=3;;;0", "indexes_app=114;;;0", "collections_logs=1;;;0",
+		"max_indexes=61;50;60;0;64", "collections_app=3;;;0", "indexes_app=114;;;0", "collections_logs=1;;;0",
 		"4 collections (and 1 views) in 2 databases, at most 61 indexes in one collection (app.users)",
 	} {
 		if !strings.Contains(out, want) {

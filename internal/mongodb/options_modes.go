@@ -112,6 +112,11 @@ func (p *FieldPath) UnmarshalFlag(s string) error {
 			return plugin.OptionError("invalid --field %q: expected serverStatus keys separated by dots, such as metrics.cursor.timedOut", plugin.Clip(s, 60))
 		}
 	}
+	// Every serverStatus section starts with a letter, and so must the
+	// perfdata label the path becomes (fieldLabel).
+	if c := s[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return plugin.OptionError("invalid --field %q: expected serverStatus keys separated by dots, the first starting with a letter, such as metrics.cursor.timedOut", plugin.Clip(s, 60))
+	}
 	*p = FieldPath(s)
 	return nil
 }

@@ -56,7 +56,7 @@ func rsLacks(t *testing.T, r testenv.Run, substrings ...string) {
 }
 
 // rsLag is the perfdata label of a member's lag (plugin.Label scheme).
-func rsLag(addr string) string { return plugin.Label("lag", plugin.Endpoint(addr)) }
+func rsLag(addr string) string { return plugin.Label("lag", plugin.Endpoint(addr)...) }
 
 // rsPerf returns the perfdata value of label; a member's host:port stands
 // for its lag label (lag_127-0-0-1_PORT). A label the run left out of the

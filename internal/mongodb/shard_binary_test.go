@@ -1,6 +1,8 @@
 package mongodb_test
 
 import (
+	"math"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -170,8 +172,8 @@ func TestChunkBalanceMode(t *testing.T) {
 			rsWant(t, r, 1, "MONGODB WARNING - app.users: chunks shard01 6, shard02 3, shard03 1, imbalance 50%",
 				c.Addr()+": 2 sharded collections on 3 shards, largest imbalance 50% (app.users)")
 			for label, want := range map[string]float64{
-				"imbalance_app-users": 50, "chunks_app-users_shard01": 6, "chunks_app-users_shard02": 3, "chunks_app-users_shard03": 1,
-				"imbalance_app-logs": 0, "chunks_app-logs_shard01": 4, "chunks_app-logs_shard02": 4, "chunks_app-logs_shard03": 0,
+				"imbalance_app_users": 50, "chunks_app_users_shard01": 6, "chunks_app_users_shard02": 3, "chunks_app_users_shard03": 1,
+				"imbalance_app_logs": 0, "chunks_app_logs_shard01": 4, "chunks_app_logs_shard02": 4, "chunks_app_logs_shard03": 0,
 			} {
 				if got := perf(t, r, label); got != want {
 					t.Errorf("%s = %v, want %v", label, got, want)
@@ -179,7 +181,7 @@ func TestChunkBalanceMode(t *testing.T) {
 			}
 			r = rsRun(t, nil, "--uri", c.URI(), "--mode", "chunk-balance", "--database", "app", "--collection", "logs", "-w", "30")
 			rsWant(t, r, 0, "MONGODB OK - "+c.Addr()+": 1 sharded collections on 3 shards, largest imbalance 0% (app.logs)")
-			rsLacks(t, r, "app-users")
+			rsLacks(t, r, "app_users")
 		})
 	}
 	c := mongosim.StartCluster(t, cluster("8.0"))
@@ -194,13 +196,71 @@ func TestJumboChunksMode(t *testing.T) {
 		c := mongosim.StartCluster(t, cluster(v))
 		r := rsRun(t, nil, "--uri", c.URI(), "--mode", "jumbo-chunks")
 		rsWant(t, r, 1, "MONGODB WARNING - "+c.Addr()+": 1 jumbo chunks in 2 sharded collections: app.users 1", "clearJumboFlag")
-		for label, want := range map[string]float64{"jumbo_chunks": 1, "jumbo_app-users": 1, "jumbo_app-logs": 0} {
+		for label, want := range map[string]float64{"jumbo_chunks": 1, "jumbo_app_users": 1, "jumbo_app_logs": 0} {
 			if got := perf(t, r, label); got != want {
 				t.Errorf("%s %s = %v, want %v", v, label, got, want)
 			}
 		}
 		r = rsRun(t, nil, "--uri", c.URI(), "--mode", "jumbo-chunks", "--database", "app", "--collection", "logs")
 		rsWant(t, r, 0, "MONGODB OK - "+c.Addr()+": 0 jumbo chunks in 1 sharded collections")
+	}
+}
+
+// lookalikes are sharded collections whose names the first label
+// writing could not tell apart: by case, '.' against '-', '_' inside a
+// name against the '_' between parts.
+func lookalikes() mongosim.ClusterScenario {
+	return mongosim.ClusterScenario{
+		Shards: []mongosim.Shard{{Name: "rs_a"}, {Name: "rs-a"}},
+		Collections: []mongosim.ShardedCollection{
+			{NS: "app.users", Chunks: map[string]int{"rs_a": 1, "rs-a": 1}},
+			{NS: "app.Users", Chunks: map[string]int{"rs_a": 2, "rs-a": 1}, Jumbo: map[string]int{"rs_a": 1}},
+			{NS: "app.a.b", Chunks: map[string]int{"rs_a": 3, "rs-a": 1}},
+			{NS: "app.a-b", Chunks: map[string]int{"rs_a": 4, "rs-a": 1}, Jumbo: map[string]int{"rs-a": 1}},
+			{NS: "app.user_events", Chunks: map[string]int{"rs_a": 5, "rs-a": 1}},
+		},
+	}
+}
+
+// TestLookalikeCollections: collections whose names differ only by case
+// or by '.' against '-' (app.users and app.Users, app.a.b and app.a-b),
+// and shards rs_a and rs-a, each get perfdata labels of their own in
+// chunk-balance and jumbo-chunks (the first writing gave them one and
+// the run ended UNKNOWN "duplicate perfdata label"), the same labels
+// run after run.
+func TestLookalikeCollections(t *testing.T) {
+	c := mongosim.StartCluster(t, lookalikes())
+	r := rsRun(t, nil, "--uri", c.URI(), "--mode", "chunk-balance", "-w", "90")
+	rsWant(t, r, 0, "MONGODB OK - "+c.Addr()+": 5 sharded collections on 2 shards")
+	shards := []string{"rs_a", "rs-a"}
+	for ns, chunks := range map[string][2]float64{
+		"app.users": {1, 1}, "app.Users": {2, 1}, "app.a.b": {3, 1}, "app.a-b": {4, 1}, "app.user_events": {5, 1},
+	} {
+		for i, shard := range shards {
+			label := plugin.Label("chunks", append(plugin.Split(ns, "."), shard)...)
+			if got := perf(t, r, label); got != chunks[i] {
+				t.Errorf("%s on %s (%s) = %v, want %v", ns, shard, label, got, chunks[i])
+			}
+		}
+		want := (chunks[0] - chunks[1]) / chunks[0] * 100
+		if got := perf(t, r, plugin.Label("imbalance", plugin.Split(ns, ".")...)); math.Abs(got-want) > 0.01 {
+			t.Errorf("imbalance of %s = %v, want %v", ns, got, want)
+		}
+	}
+	for _, label := range []string{"chunks_app_users_rs-a", "chunks_app_Users_rs-a", "chunks_app_a_b_rs-a", "chunks_app_a-b_rs-a", "imbalance_app_Users"} {
+		perf(t, r, label)
+	}
+	again := rsRun(t, nil, "--uri", c.URI(), "--mode", "chunk-balance", "-w", "90")
+	if a, b := testenv.Printed(t, r), testenv.Printed(t, again); !reflect.DeepEqual(a, b) {
+		t.Errorf("labels changed between runs:\n%v\n%v", a, b)
+	}
+
+	r = rsRun(t, nil, "--uri", c.URI(), "--mode", "jumbo-chunks")
+	rsWant(t, r, 1, "MONGODB WARNING - "+c.Addr()+": 2 jumbo chunks in 5 sharded collections")
+	for ns, want := range map[string]float64{"app.users": 0, "app.Users": 1, "app.a.b": 0, "app.a-b": 1, "app.user_events": 0} {
+		if got := perf(t, r, plugin.Label("jumbo", plugin.Split(ns, ".")...)); got != want {
+			t.Errorf("jumbo chunks of %s = %v, want %v", ns, got, want)
+		}
 	}
 }
 
@@ -238,7 +298,7 @@ func TestShardedMongoshCrossCheck(t *testing.T) {
 				seen := 0
 				for _, m := range mongoshChunk.FindAllStringSubmatch(out[b[1]:end], -1) {
 					n, _ := strconv.Atoi(m[2])
-					label := plugin.Label("chunks", ns, m[1])
+					label := plugin.Label("chunks", append(plugin.Split(ns, "."), m[1])...)
 					if got := perf(t, r, label); got != float64(n) {
 						t.Errorf("%s on %s: mongosh prints %d chunks, the check %v (%s)", ns, m[1], n, got, label)
 					}

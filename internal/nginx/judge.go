@@ -76,15 +76,15 @@ func queues(res *plugin.Result, obs *Observation, o *Options) error {
 		// queue_127-0-0-1_8080, queue_ip6--1_8080 for [::1]:8080. Never a
 		// position: another address on the port renames no graph.
 		ep := plugin.Endpoint(l.Name())
-		fill := plugin.Perf{Label: plugin.Label("fill", ep), Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
+		fill := plugin.Perf{Label: plugin.Label("fill", ep...), Value: round(l.Fill()), UOM: "%", Thresholds: o.fillThresholds(), Min: plugin.F(0)}
 		st := fill.State()
 		text := fmt.Sprintf("%s accept queue %d/%d (%s%%)", l.Name(), l.Queue, l.Backlog, num(fill.Value))
 		if l.Sockets > 1 {
 			text += fmt.Sprintf(" (fullest of %d sockets)", l.Sockets)
 		}
 		f := res.Add(st, text,
-			plugin.Perf{Label: plugin.Label("queue", ep), Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
-			plugin.Perf{Label: plugin.Label("backlog", ep), Value: float64(l.Backlog), Min: plugin.F(0)},
+			plugin.Perf{Label: plugin.Label("queue", ep...), Value: float64(l.Queue), Min: plugin.F(0), Max: plugin.F(float64(l.Backlog) + 1)},
+			plugin.Perf{Label: plugin.Label("backlog", ep...), Value: float64(l.Backlog), Min: plugin.F(0)},
 			fill,
 		)
 		if st != plugin.OK {
@@ -164,7 +164,7 @@ func stubStatus(res *plugin.Result, obs *Observation, o *Options) {
 	// Name: N pairs as gauges.
 	seen := map[string]bool{}
 	for i, c := range append(append([]Column(nil), s.Counters...), s.Gauges...) {
-		label := plugin.Label("stub", c.Name)
+		label := plugin.Label("stub", plugin.Split(c.Name, "_")...)
 		if seen[label] {
 			continue
 		}

@@ -85,7 +85,7 @@ func synRecv(res *plugin.Result, obs *Observation, o *Options) {
 	}
 	for _, l := range obs.Listeners {
 		fd := res.Judge(fmt.Sprintf("%s SYN_RECV %d (SYN queue limit %d)", l.Name(), l.SynRecv, l.Backlog),
-			plugin.Perf{Label: plugin.Label("synrecv", plugin.Endpoint(l.Name())), Value: float64(l.SynRecv), Thresholds: o.synRecvThresholds(), Min: plugin.F(0)})
+			plugin.Perf{Label: plugin.Label("synrecv", plugin.Endpoint(l.Name())...), Value: float64(l.SynRecv), Thresholds: o.synRecvThresholds(), Min: plugin.F(0)})
 		fd.Quiet = true
 		if fd.State != plugin.OK {
 			fd.Detailf("half-open connections wait for the client's final ACK (lost ACKs, slow or far clients, or a SYN flood from forged addresses: ss -tn state syn-recv sport = :%d shows the peers); beyond %d the kernel sends syncookies (tcp_syncookies=1) or drops SYNs (0)", l.Addr.Port(), l.Backlog)

@@ -173,7 +173,10 @@ func TestJudge(t *testing.T) {
 				Counters: []Column{{"request_time", 98321}}, Gauges: []Column{{"Queued.x", 4}, {"Queued:x", 5}}}
 			o.StubRates = baseline
 		}), nil, plugin.OK, []string{
-			"requests=4056c;;;0 stub_request_time=98321c;;;0 stub_queued-x=4;;;0 listen_drops_rate", "stub_status column Queued.x: 4 (perfdata stub_queued-x)",
+			// Queued.x and Queued:x: two columns, two labels (the
+			// first label scheme wrote both stub_queued-x).
+			"requests=4056c;;;0 stub_request_time=98321c;;;0 " + plugin.Label("stub", "Queued.x") + "=4;;;0 " + plugin.Label("stub", "Queued:x") + "=5;;;0 listen_drops_rate",
+			"stub_status column Queued.x: 4 (perfdata " + plugin.Label("stub", "Queued.x") + ")",
 			"stub_status column request_time: 98321 (perfdata stub_request_time)"}},
 		{"nginx drops connections", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(2) }), nil, plugin.Warning, []string{
 			"WARNING - nginx dropped 2/s connections (accepts - handled)", "raise worker_connections (and worker_rlimit_nofile)"}},

@@ -235,7 +235,7 @@ func counters(res *plugin.Result, obs *Observation, o *Options) {
 		}
 		hit, miss = hit+h, miss+m
 		ratio := pct(m, h+m)
-		perf = append(perf, plugin.Perf{Label: plugin.Label(id, "miss_ratio"), Value: ratio, UOM: "%", Min: plugin.F(0), Max: plugin.F(100)})
+		perf = append(perf, plugin.Perf{Label: plugin.Label(id + "_miss_ratio"), Value: ratio, UOM: "%", Min: plugin.F(0), Max: plugin.F(100)})
 		line := fmt.Sprintf("%s: numa_miss %.2f%% of allocations", id, ratio)
 		for _, c := range counterNames[1:] {
 			v := math.NaN()
@@ -243,7 +243,7 @@ func counters(res *plugin.Result, obs *Observation, o *Options) {
 				v = round(obs.Rates.PerSecond[id+"."+c])
 				line += fmt.Sprintf(", %s %g/s", c, v)
 			}
-			perf = append(perf, plugin.Perf{Label: plugin.Label(id, c, "rate"), Value: v, Min: plugin.F(0)})
+			perf = append(perf, plugin.Perf{Label: plugin.Label(id+"_"+c, "rate"), Value: v, Min: plugin.F(0)})
 		}
 		details = append(details, line)
 	}

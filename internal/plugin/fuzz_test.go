@@ -48,7 +48,7 @@ func FuzzOutput(f *testing.F) {
 			var r Result
 			st, _ := thresholds.Evaluate(value, o.Warning, nil)
 			r.Add(st, text+o.Name,
-				Perf{Label: Label("lag", Endpoint(part)), Value: value, UOM: "%", Thresholds: thresholds.NewPair(o.Warning, nil), Min: F(0)},
+				Perf{Label: Label("lag", Endpoint(part)...), Value: value, UOM: "%", Thresholds: thresholds.NewPair(o.Warning, nil), Min: F(0)},
 				Perf{Label: Label("total"), Value: 1, UOM: "c"},
 			).Detailf("%s %s", part, text)
 			r.Detailf("%s", arg)

@@ -81,7 +81,6 @@ func TestRenderRejectsBadPerfdata(t *testing.T) {
 		{Label: "db1.example.com:27017", Value: 1},
 		{Label: "a b", Value: 1},
 		{Label: "'quoted'", Value: 1},
-		{Label: "Queue", Value: 1},
 		{Label: "8080_queue", Value: 1},
 		{Label: "_x", Value: 1},
 		{Label: "lag_\xff", Value: 1},

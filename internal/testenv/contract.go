@@ -15,7 +15,7 @@ var (
 	// the scheme (internal/plugin/label.go), unquoted, a plain decimal
 	// value (never 'U', never an exponent), a unit of the guidelines, then
 	// up to four fields.
-	perfItem   = regexp.MustCompile(`^[a-z][a-z0-9_-]*=-?[0-9]+(\.[0-9]+)?(s|ms|us|%|B|KB|MB|GB|TB|c)?(;[-0-9.:~@]*){0,4}$`)
+	perfItem   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*=-?[0-9]+(\.[0-9]+)?(s|ms|us|%|B|KB|MB|GB|TB|c)?(;[-0-9.:~@]*){0,4}$`)
 	stateCodes = map[string]int{"OK": 0, "WARNING": 1, "CRITICAL": 2, "UNKNOWN": 3}
 )
 

@@ -80,7 +80,7 @@ func passwordFile(t *testing.T, r *exampleRun, readme, password string) {
 // the part of the perfdata labels made of it (lag_db1_27017).
 func member(r *exampleRun, addr, readme string) {
 	r.name(addr, readme)
-	r.name(plugin.Endpoint(addr), plugin.Endpoint(readme))
+	r.name(plugin.Name(plugin.Endpoint(addr)...), plugin.Name(plugin.Endpoint(readme)...))
 }
 
 // fixtureDoc reads a real server's reply from internal/mongodb/testdata.

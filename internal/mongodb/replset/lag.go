@@ -154,7 +154,7 @@ func Lag(v *View, scope LagScope, w, c *thresholds.Range, window *Window) (*plug
 				unit = "%"
 			}
 		}
-		perf := plugin.Perf{Label: plugin.Label("lag", plugin.Endpoint(m.Name)), Value: value, UOM: unit, Thresholds: thresholds.NewPair(w, c), Min: plugin.F(0)}
+		perf := plugin.Perf{Label: plugin.Label("lag", plugin.Endpoint(m.Name)...), Value: value, UOM: unit, Thresholds: thresholds.NewPair(w, c), Min: plugin.F(0)}
 		if !ml.Measured {
 			perf.UOM = ""
 			vst, text, hint := m.Verdict(st.initialSyncOf(m))

@@ -178,9 +178,9 @@ func TestLag44DaysAndConfigDelay(t *testing.T) {
 		// Three days and ten seconds: the days are not dropped.
 		"MONGODB CRITICAL - db2.example.net:27017 lag 259210 s",
 		"rs44 via db1.example.net:27017 (PRIMARY): max lag 259210 s (db2.example.net:27017) behind primary db1.example.net:27017",
-		"lag_db2-example-net_27017=259210s;60;300;0",
+		"lag_db2_example_net_27017=259210s;60;300;0",
 		// slaveDelay from the configuration is subtracted.
-		"lag_db3-example-net_27017=10s;60;300;0",
+		"lag_db3_example_net_27017=10s;60;300;0",
 		"db3.example.net:27017 (hidden, delayed 3600 s) lag 10 s",
 		"3610 s behind primary db1.example.net:27017, minus the configured delay of 3600 s",
 		"arbiter arb.example.net:27017 skipped",
@@ -260,7 +260,7 @@ func TestLagPercentPure(t *testing.T) {
 	w := &Window{Span: 100 * time.Hour, Member: "db1.example.net:27017"}
 	out, state := rsRender(t)(Lag(&View{Status: st}, "all", rng("50"), rng("80"), w))
 	// 259210 s of 360000 s = 72 %: warning.
-	if state != plugin.Warning || !strings.Contains(out, "lag_db2-example-net_27017=72%;50;80;0") {
+	if state != plugin.Warning || !strings.Contains(out, "lag_db2_example_net_27017=72%;50;80;0") {
 		t.Fatalf("state %v\n%s", state, out)
 	}
 	_, err := Lag(&View{Status: st}, "all", nil, nil, &Window{Member: "x"})

@@ -174,11 +174,11 @@ func ChunkBalanceResult(d Distribution, pair thresholds.Pair) *plugin.Result {
 	for _, c := range d.Collections {
 		pct, most, fewest := d.Imbalance(c.NS)
 		pct = round2(pct)
-		perf := []plugin.Perf{{Label: plugin.Label("imbalance", c.NS), Value: pct, UOM: "%", Thresholds: pair, Min: plugin.F(0), Max: plugin.F(100)}}
+		perf := []plugin.Perf{{Label: plugin.Label("imbalance", plugin.Split(c.NS, ".")...), Value: pct, UOM: "%", Thresholds: pair, Min: plugin.F(0), Max: plugin.F(100)}}
 		var parts, draining []string
 		for _, s := range d.Shards {
 			n := d.count(c.NS, s.ID).Chunks
-			perf = append(perf, plugin.Perf{Label: plugin.Label("chunks", c.NS, s.ID), Value: float64(n), Min: plugin.F(0)})
+			perf = append(perf, plugin.Perf{Label: plugin.Label("chunks", append(plugin.Split(c.NS, "."), s.ID)...), Value: float64(n), Min: plugin.F(0)})
 			parts = append(parts, fmt.Sprintf("%s %d", s.ID, n))
 			if s.Draining && n > 0 {
 				draining = append(draining, fmt.Sprintf("%s %d", s.ID, n))
@@ -221,7 +221,7 @@ func JumboResult(d Distribution, pair thresholds.Pair) *plugin.Result {
 			n += d.count(c.NS, s.ID).Jumbo
 		}
 		total += n
-		perf = append(perf, plugin.Perf{Label: plugin.Label("jumbo", c.NS), Value: float64(n), Min: plugin.F(0)})
+		perf = append(perf, plugin.Perf{Label: plugin.Label("jumbo", plugin.Split(c.NS, ".")...), Value: float64(n), Min: plugin.F(0)})
 		if n > 0 {
 			found = append(found, fmt.Sprintf("%s %d", c.NS, n))
 		}

@@ -119,7 +119,7 @@ func TestChunkVerdicts(t *testing.T) {
 	}
 	out, st := render(ChunkBalanceResult(d, thresholds.NewPair(rng("40"), rng("90"))))
 	for _, want := range []string{"app.logs: chunks s1 4, s2 0, s3 0, imbalance 100%", "app.users: chunks s1 6, s2 3, s3 0, imbalance 50%",
-		"imbalance_app-users=50%;40;90;0;100", "chunks_app-users_s1=6;;;0", "chunks_app-logs_s3=0;;;0"} {
+		"imbalance_app_users=50%;40;90;0;100", "chunks_app_users_s1=6;;;0", "chunks_app_logs_s3=0;;;0"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("chunk-balance lacks %q:\n%s", want, out)
 		}
@@ -128,7 +128,7 @@ func TestChunkVerdicts(t *testing.T) {
 		t.Errorf("state %s", st)
 	}
 	out, st = render(JumboResult(d, thresholds.NewPair(rng("0"), nil)))
-	if st != plugin.Warning || !strings.Contains(out, "1 jumbo chunks in 2 sharded collections: app.users 1 | jumbo_chunks=1;0;;0 jumbo_app-users=1;;;0 jumbo_app-logs=0;;;0") {
+	if st != plugin.Warning || !strings.Contains(out, "1 jumbo chunks in 2 sharded collections: app.users 1 | jumbo_chunks=1;0;;0 jumbo_app_users=1;;;0 jumbo_app_logs=0;;;0") {
 		t.Errorf("%s %q", st, out)
 	}
 	out, st = render(ChunkBalanceResult(Distribution{}, thresholds.Pair{}))
