@@ -155,7 +155,7 @@ func modePrimaryChange(ctx context.Context, s *Session, o *Options, _ plugin.Env
 	key := state.Key("check_mongodb", "primary-change", h.SetName, s.Target)
 	err = state.Update(o.StateDir, key, state.Deadline(ctx), func(prev *replset.PrimaryState, found bool, note string) *replset.PrimaryState {
 		var next *replset.PrimaryState
-		res, next = replset.PrimaryChange(h, *prev, found, note, time.Now(), o.Hold.D())
+		res, next = replset.PrimaryChange(h, *prev, found, note, time.Now(), o.hold())
 		return next
 	})
 	if err != nil {

@@ -44,6 +44,7 @@ var modeOptions = []modeOption{
 	{"--rate-critical", func(o *Options) bool { return o.RateCritical != nil }, []string{"connections"}},
 	{"--balancer-off", func(o *Options) bool { return o.BalancerOff != "" }, []string{"balancer"}},
 	{"--member", func(o *Options) bool { return o.Member != "" }, []string{"replication-lag", "replication-lag-percent"}},
+	{"--hold", func(o *Options) bool { return o.Hold != 0 }, []string{"primary-change"}},
 	{"--dirty-warning", func(o *Options) bool { return o.DirtyWarning != nil }, []string{"wiredtiger-cache"}},
 	{"--dirty-critical", func(o *Options) bool { return o.DirtyCritical != nil }, []string{"wiredtiger-cache"}},
 	{"--ignore-id", func(o *Options) bool { return len(o.IgnoreID) > 0 }, []string{"startup-warnings"}},

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
@@ -86,6 +87,11 @@ func TestThresholdsNeedAMainMetric(t *testing.T) {
 // with any other, named with the modes it belongs to, instead of being
 // ignored without a word; with its own modes it passes.
 func TestModeBoundOptions(t *testing.T) {
+	// --hold has no default tag (so that it can be told from none);
+	// primary-change holds for 15 minutes without it.
+	if h := (&ReplOptions{}).hold(); h != 15*time.Minute {
+		t.Errorf("hold without --hold: %v, want 15m", h)
+	}
 	five := thresholds.MustParse("5")
 	r := &five
 	for _, tc := range []struct {
@@ -96,6 +102,8 @@ func TestModeBoundOptions(t *testing.T) {
 	}{
 		{"--member", func(o *Options) { o.Member = "all" }, []string{"replication-lag", "replication-lag-percent"}, "replset-state"},
 		{"--member", func(o *Options) { o.Member = "self" }, nil, "connect"},
+		{"--hold", func(o *Options) { o.Hold = plugin.Duration(time.Hour) }, []string{"primary-change"}, "replset-state"},
+		{"--hold", func(o *Options) { o.Hold = plugin.Duration(15 * time.Minute) }, nil, "connect"},
 		{"--dirty-warning", func(o *Options) { o.DirtyWarning = r }, []string{"wiredtiger-cache"}, "memory"},
 		{"--dirty-critical", func(o *Options) { o.DirtyCritical = r }, []string{"wiredtiger-cache"}, "connect"},
 		{"--ignore-id", func(o *Options) { o.IgnoreID = LogIDs{22178} }, []string{"startup-warnings"}, "connect"},
