@@ -13,11 +13,11 @@ package state
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"io/fs"
 	"os"
@@ -77,10 +77,19 @@ func safeName(s string) string {
 
 // Key builds the file name of an instance from the check name and what it
 // checks (ports, hosts, pids...), so two services never share a file. The
-// readable part is shortened; a hash of the full key keeps it unique.
+// readable part is shortened; a hash of the full key keeps it unique: the
+// first 48 bits of its FNV-1a hash. Until 2026-12-06 they were SHA-256's,
+// but importing crypto/sha256 (Go's FIPS 140 module, whose DRBG, AES-GCM,
+// SHA-3 and SHA-512 packages initialise at every start) cost every rate
+// check 0.08-0.11 ms a run (check_conntrack 2.44 -> 2.33 ms, check_numa
+// with rates 2.53 -> 2.45 ms, medians of 1,000 interleaved runs, loaded
+// machine) for a file name, which needs no cryptographic strength: the key
+// is the check's own configuration. The files of the older names are left
+// behind, and each instance collects one baseline after the upgrade.
 func Key(check string, parts ...string) string {
-	full := check + "\x00" + strings.Join(parts, "\x00")
-	sum := sha256.Sum256([]byte(full))
+	h := fnv.New64a()
+	h.Write([]byte(check + "\x00" + strings.Join(parts, "\x00")))
+	sum := h.Sum(nil)
 	readable := safeName(strings.Join(append([]string{check}, parts...), "_"))
 	if len(readable) > 80 {
 		readable = readable[:80]
