@@ -343,3 +343,40 @@ func TestUnprivileged(t *testing.T) {
 		}
 	}
 }
+
+// TestNegativeCount: a count below zero read from a procfs tree (a
+// fixture, a broken container runtime's /proc) is no number of entries:
+// UNKNOWN naming the value, not a fill of -0.0019% that -c judged.
+func TestNegativeCount(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_conntrack")
+	root := t.TempDir()
+	for name, v := range map[string]string{
+		"netfilter/nf_conntrack_count": "-5", "netfilter/nf_conntrack_max": "262144", "netfilter/nf_conntrack_buckets": "65536",
+		"netfilter/nf_conntrack_tcp_timeout_established": "432000",
+		"ipv4/tcp_keepalive_time":                        "7200", "ipv4/tcp_keepalive_intvl": "75", "ipv4/tcp_keepalive_probes": "9",
+	} {
+		p := filepath.Join(root, "sys", "net", name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stat, err := os.ReadFile(filepath.Join("..", "..", "internal", "linux", "testdata", "nf_conntrack", "5.4-busy.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "net", "stat"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "net", "stat", "nf_conntrack"), stat, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := testenv.RunCheck(t, bin, nil, "--procfs", root, "--state-dir", t.TempDir())
+	testenv.AssertContract(t, label, r)
+	if r.Code != 3 || !strings.HasPrefix(r.FirstLine(), "CONNTRACK UNKNOWN - nf_conntrack_count is -5 in the check's own network namespace: not a number of entries") ||
+		strings.Contains(r.Stdout, "entries=-5") {
+		t.Fatalf("negative count: exit %d\n%s", r.Code, r.Stdout)
+	}
+}

@@ -31,6 +31,13 @@ func Judge(obs Observation, o *Options) *plugin.Result {
 
 // judgeFill compares the namespace's entries with the global maximum.
 func judgeFill(res *plugin.Result, obs Observation, o *Options) {
+	if obs.Count < 0 {
+		// A count of entries is never below zero: such a value comes
+		// from a broken procfs tree (a fixture, a container runtime's
+		// synthetic /proc), and is no fill to judge.
+		res.Add(plugin.Unknown, fmt.Sprintf("nf_conntrack_count is %d in %s: not a number of entries, the table cannot be judged", obs.Count, obs.Netns.Desc))
+		return
+	}
 	if obs.Max == 0 {
 		noLimit(res, obs)
 		return

@@ -121,6 +121,12 @@ func TestJudge(t *testing.T) {
 		{name: "a negative maximum", obs: full(10, -1, host), state: plugin.Unknown, want: []finding{
 			{plugin.Unknown, "nf_conntrack_max is -1: the table cannot be judged", nil},
 		}},
+		{name: "a negative count", obs: full(-5, 262144, host), state: plugin.Unknown, want: []finding{
+			{plugin.Unknown, "nf_conntrack_count is -5 in the host's network namespace: not a number of entries, the table cannot be judged", nil},
+		}},
+		{name: "a negative count without a maximum", obs: full(-5, 0, host), state: plugin.Unknown, want: []finding{
+			{plugin.Unknown, "nf_conntrack_count is -5", nil},
+		}},
 		{name: "drops since the last run warn", obs: since(healthy(), 300, map[string]float64{"drop": 30, "early_drop": 3}), state: plugin.Warning, want: []finding{
 			{plugin.Warning, "drop 0.1/s, early_drop 0.01/s since the last run", []string{
 				"drop: packets dropped: the table was full",
