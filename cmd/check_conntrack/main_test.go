@@ -248,6 +248,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--netns", "x", "--pid", "1"}, "CONNTRACK UNKNOWN - --netns and --pid/--pidfile/--process both say which network namespace to look into: give one of them"},
 		{[]string{"--pid", "0"}, `CONNTRACK UNKNOWN - invalid --pid "0": expected a process ID`},
 		{[]string{"--procfs", ""}, `CONNTRACK UNKNOWN - invalid --procfs "": expected DIR, not an empty value`},
+		{[]string{"--procfs", "/proc", "--procfs-root", "/"}, "CONNTRACK UNKNOWN - --procfs-root is the old spelling of --procfs (DIR/proc): give one of them"},
+		{[]string{"--sysfs", "/sys", "--sysfs-root", "/"}, "CONNTRACK UNKNOWN - --sysfs-root is the old spelling of --sysfs (DIR/sys): give one of them"},
 		{[]string{"--procfs", "/nonexistent"}, "CONNTRACK UNKNOWN - /nonexistent is not a procfs tree (no sys/net): expected --procfs to name where procfs is mounted"},
 		{[]string{"--pidfile", ""}, `CONNTRACK UNKNOWN - invalid --pidfile "": expected FILE, not an empty value`},
 		{[]string{"--process", ""}, `CONNTRACK UNKNOWN - invalid --process "": expected NAME, not an empty value`},

@@ -301,6 +301,10 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--sysfs-root", "/nonexistent"}, "/nonexistent/sys is not a sysfs tree"},
 		{[]string{"--sysfs", ""}, `invalid --sysfs "": expected DIR, not an empty value`},
 		{[]string{"--sysfs-root", "/", "--sysfs", "/sys2"}, "--sysfs-root is the old spelling of --sysfs (DIR/sys): give one of them"},
+		// The new option given with its default value is still given.
+		{[]string{"--sysfs", "/sys", "--sysfs-root", "/"}, "--sysfs-root is the old spelling of --sysfs (DIR/sys): give one of them"},
+		{[]string{"--procfs", "/proc", "--procfs-root", "/"}, "--procfs-root is the old spelling of --procfs (DIR/proc): give one of them"},
+		{[]string{"--procfs-root", "/", "--procfs=/proc"}, "--procfs-root is the old spelling of --procfs (DIR/proc): give one of them"},
 		{[]string{"--pidfile", t.TempDir()}, "cannot read "},
 		{[]string{"--bogus"}, "unknown flag"},
 	}

@@ -12,22 +12,25 @@ import (
 // container that sees the host's at /host/proc, a fixture tree in tests).
 // --procfs-root and --sysfs-root, the old options naming the directory
 // that holds proc/ and sys/, are still taken for one release.
+//
+// --procfs and --sysfs have no default tag: their defaults, /proc and
+// /sys, are applied by FS (linux.NewFS), so that an empty field means "not given" (the
+// runtime refuses an empty value given) and Validate can refuse an old
+// option given with its new one even when the new one names the default
+// (--procfs /proc --procfs-root /host).
 type Mounts struct {
-	Procfs     string `long:"procfs" default:"/proc" value-name:"DIR" description:"Where procfs is mounted"`
-	Sysfs      string `long:"sysfs" default:"/sys" value-name:"DIR" description:"Where sysfs is mounted"`
+	Procfs     string `long:"procfs" value-name:"DIR" description:"Where procfs is mounted (default /proc)"`
+	Sysfs      string `long:"sysfs" value-name:"DIR" description:"Where sysfs is mounted (default /sys)"`
 	ProcfsRoot string `long:"procfs-root" value-name:"DIR" description:"Deprecated, removed in the next release: the directory that holds proc/; use --procfs DIR/proc"`
 	SysfsRoot  string `long:"sysfs-root" value-name:"DIR" description:"Deprecated, removed in the next release: the directory that holds sys/; use --sysfs DIR/sys"`
 }
 
-// Validate refuses an empty mount point and an old option given with its
-// new one.
+// Validate refuses an old option given with its new one.
 func (m Mounts) Validate() error {
 	switch {
-	case m.Procfs == "" || m.Sysfs == "":
-		return errors.New("--procfs and --sysfs need a directory (defaults /proc and /sys)")
-	case m.ProcfsRoot != "" && m.Procfs != "/proc":
+	case m.ProcfsRoot != "" && m.Procfs != "":
 		return errors.New("--procfs-root is the old spelling of --procfs (DIR/proc): give one of them")
-	case m.SysfsRoot != "" && m.Sysfs != "/sys":
+	case m.SysfsRoot != "" && m.Sysfs != "":
 		return errors.New("--sysfs-root is the old spelling of --sysfs (DIR/sys): give one of them")
 	}
 	return nil
@@ -35,12 +38,12 @@ func (m Mounts) Validate() error {
 
 // FS is the reader of those mounts.
 func (m Mounts) FS() linux.FS {
-	f := linux.NewFS(m.Procfs, m.Sysfs)
+	proc, sys := m.Procfs, m.Sysfs // NewFS: "" is /proc, /sys
 	if m.ProcfsRoot != "" {
-		f.Proc = filepath.Join(m.ProcfsRoot, "proc")
+		proc = filepath.Join(m.ProcfsRoot, "proc")
 	}
 	if m.SysfsRoot != "" {
-		f.Sys = filepath.Join(m.SysfsRoot, "sys")
+		sys = filepath.Join(m.SysfsRoot, "sys")
 	}
-	return f
+	return linux.NewFS(proc, sys)
 }

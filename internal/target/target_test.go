@@ -285,12 +285,16 @@ func TestMounts(t *testing.T) {
 		proc, sys  string
 		invalidErr string
 	}{
+		// Empty is not given (the runtime refuses an empty value given):
+		// the defaults /proc and /sys.
+		{target.Mounts{}, "/proc", "/sys", ""},
 		{target.Mounts{Procfs: "/proc", Sysfs: "/sys"}, "/proc", "/sys", ""},
 		{target.Mounts{Procfs: "/host/proc", Sysfs: "/host/sys/"}, "/host/proc", "/host/sys", ""},
-		{target.Mounts{Procfs: "/proc", Sysfs: "/sys", ProcfsRoot: "/host", SysfsRoot: "/fixture"}, "/host/proc", "/fixture/sys", ""},
-		{target.Mounts{Procfs: "", Sysfs: "/sys"}, "", "", "need a directory"},
-		{target.Mounts{Procfs: "/proc", Sysfs: "/x/sys", SysfsRoot: "/x"}, "", "", "--sysfs-root is the old spelling of --sysfs"},
-		{target.Mounts{Procfs: "/x/proc", Sysfs: "/sys", ProcfsRoot: "/x"}, "", "", "--procfs-root is the old spelling of --procfs"},
+		{target.Mounts{ProcfsRoot: "/host", SysfsRoot: "/fixture"}, "/host/proc", "/fixture/sys", ""},
+		{target.Mounts{Procfs: "/proc", ProcfsRoot: "/host"}, "", "", "--procfs-root is the old spelling of --procfs"},
+		{target.Mounts{Sysfs: "/sys", SysfsRoot: "/host"}, "", "", "--sysfs-root is the old spelling of --sysfs"},
+		{target.Mounts{Sysfs: "/x/sys", SysfsRoot: "/x"}, "", "", "--sysfs-root is the old spelling of --sysfs"},
+		{target.Mounts{Procfs: "/x/proc", ProcfsRoot: "/x"}, "", "", "--procfs-root is the old spelling of --procfs"},
 	} {
 		err := tc.m.Validate()
 		if tc.invalidErr != "" {
