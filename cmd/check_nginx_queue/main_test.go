@@ -252,6 +252,12 @@ func TestBadInput(t *testing.T) {
 		{[]string{"--port", "80", "--active-warning", "100"}, 3, "NGINX_QUEUE UNKNOWN - --active-warning is about the stub_status page: give --status-url too"},
 		{[]string{"--port", "80", "--requests-rate-critical", "1000"}, 3, "NGINX_QUEUE UNKNOWN - --requests-rate-critical is about the stub_status page: give --status-url too"},
 		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--waiting-critical", "5:1"}, 3, "NGINX_QUEUE UNKNOWN - "},
+		// The workers' open files are read only for a process: without
+		// one the thresholds are refused, as the stub_status ones are
+		// without --status-url (even one given with its default value).
+		{[]string{"--port", "80", "--open-files-warning", "50"}, 3, "NGINX_QUEUE UNKNOWN - --open-files-warning is about nginx's workers (their open files against RLIMIT_NOFILE): give --pid, --pidfile or --process too"},
+		{[]string{"--listen", "127.0.0.1:80", "--open-files-critical", "95"}, 3, "NGINX_QUEUE UNKNOWN - --open-files-critical is about nginx's workers (their open files against RLIMIT_NOFILE): give --pid, --pidfile or --process too"},
+		{[]string{"--pid", "1", "--open-files-warning", "5:1"}, 3, "NGINX_QUEUE UNKNOWN - "},
 		{[]string{"--port", "80", "--status-user", "op"}, 3, "NGINX_QUEUE UNKNOWN - --status-user is about the stub_status page: give --status-url too"},
 		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-host", "a b"}, 3, `NGINX_QUEUE UNKNOWN - invalid --status-host "a b": expected a host name or address`},
 		{[]string{"--port", "80", "--status-url", "http://127.0.0.1/s", "--status-host", "x:99999"}, 3, `NGINX_QUEUE UNKNOWN - invalid --status-host "x:99999"`},

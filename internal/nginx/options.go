@@ -73,6 +73,8 @@ func (o *Options) Validate() error {
 		return errors.New("nothing to check: give --port, --listen, --pid, --pidfile or --process (e.g. --process nginx)")
 	case o.ExpectBacklog != nil && *o.ExpectBacklog < 1:
 		return plugin.OptionError("invalid --expect-backlog %d: expected a number of connections, 1 or more", *o.ExpectBacklog)
+	case !o.Process.Set() && o.openFilesGiven() != "":
+		return plugin.OptionError("%s is about nginx's workers (their open files against RLIMIT_NOFILE): give --pid, --pidfile or --process too", o.openFilesGiven())
 	}
 	if o.StatusURL == "" {
 		for _, g := range []struct {
