@@ -127,7 +127,8 @@ func fieldLabel(field string) string { return plugin.Name(plugin.Split(field, ".
 
 // fieldResult judges the field's value (rates nil) or its rate by -w/-c.
 // Without a previous sample the rate is pending: OK "collecting baseline"
-// with U, or UNKNOWN when the state file cannot be used.
+// with the rate not measured (left out of the perfdata), or UNKNOWN when
+// the state file cannot be used.
 func fieldResult(field string, v float64, rates *state.Rates, target string, o *Options) *plugin.Result {
 	var r plugin.Result
 	pair := o.pair("", "")

@@ -219,7 +219,9 @@ func elsewhereVerdict(st plugin.State, obs *Observation, o *Options) (plugin.Sta
 
 // kernelDrops judges the namespace's listen drops per second. Without
 // rates this run (a baseline, an unusable state file) its one finding
-// carries the U perfdata of every kernel rate, and it returns false.
+// carries every kernel rate as not measured (NaN: left out of the
+// perfdata and named in the long output) with the totals, and it returns
+// false.
 func kernelDrops(res *plugin.Result, obs *Observation, o *Options) bool {
 	pair := o.dropThresholds()
 	perf := func(r float64, name string) plugin.Perf {

@@ -38,8 +38,9 @@ type Rates struct {
 // note while a baseline is collected (the first run, a counter reset, a
 // damaged state file), UNKNOWN with the reason when the state file cannot
 // be used. Every rate check reports it the same way: its rate findings
-// take this state and text, with U perfdata, and its other findings are
-// made as usual. ready is false in both cases.
+// take this state and text, their rates not measured (NaN, which the
+// runtime leaves out of the perfdata and names in the long output), and
+// its other findings are made as usual. ready is false in both cases.
 func (r Rates) Pending() (st thresholds.State, why string, ready bool) {
 	switch {
 	case r.Err != nil:
