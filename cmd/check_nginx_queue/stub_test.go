@@ -368,3 +368,27 @@ func TestStubStatusAuthAndHost(t *testing.T) {
 	r = run(trusted, "--status-url", tlsURL, "--status-host", "status.example", "--status-user", "op", "--status-password-file", passFile)
 	expect(t, r, 2, "NGINX_QUEUE CRITICAL - stub_status: cannot fetch "+tlsURL+": tls: failed to verify certificate: x509: certificate is valid for localhost, not status.example")
 }
+
+// TestStubStatusManyColumns: a page with thousands of further columns (a
+// fork's or a broken status location's) gives at most 16 stub_ metrics,
+// in page order; the columns left out are named in the long output.
+func TestStubStatusManyColumns(t *testing.T) {
+	bin := testenv.BuildCheck(t, "check_nginx_queue")
+	var names, values []string
+	for i := range 3000 {
+		names, values = append(names, fmt.Sprintf("c%d", i)), append(values, strconv.Itoa(i))
+	}
+	page := "Active connections: 3\nserver accepts handled requests " + strings.Join(names, " ") + "\n 10 10 20 " + strings.Join(values, " ") +
+		"\nReading: 0 Writing: 1 Waiting: 2 Queued: 5\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, page) }))
+	defer srv.Close()
+	r := testenv.RunCheck(t, bin, nil, "--listen", srv.Listener.Addr().String(), "--state-dir", t.TempDir(), "--status-url", srv.URL+"/nginx_status")
+	testenv.AssertContract(t, "NGINX_QUEUE", r)
+	_, perf, _ := strings.Cut(r.FirstLine(), " | ")
+	if n := strings.Count(" "+perf, " stub_"); n != 16 || !strings.Contains(perf, " stub_c15=15c;;;0 ") || strings.Contains(perf, "stub_c16=") {
+		t.Errorf("%d stub_ metrics, want stub_c0..stub_c15:\n%s", n, r.FirstLine())
+	}
+	if !strings.Contains(r.Stdout, "\n  2985 further stub_status columns left out of the perfdata (at most 16 become perfdata): c16 c17 c18 ") {
+		t.Errorf("the columns left out are not named:\n%s", r.Stdout)
+	}
+}

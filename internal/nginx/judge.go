@@ -161,11 +161,17 @@ func stubStatus(res *plugin.Result, obs *Observation, o *Options) {
 	}
 	// A fork's further columns (Tengine's request_time) become perfdata
 	// under stub_NAME: counters of the accepts row as counters, further
-	// Name: N pairs as gauges.
+	// Name: N pairs as gauges; the first maxStubColumns of them, the rest
+	// named in the long output.
 	seen := map[string]bool{}
+	var left []string
 	for i, c := range append(append([]Column(nil), s.Counters...), s.Gauges...) {
 		label := plugin.Label("stub", plugin.Split(c.Name, "_")...)
 		if seen[label] {
+			continue
+		}
+		if len(seen) == maxStubColumns {
+			left = append(left, c.Name)
 			continue
 		}
 		seen[label] = true
@@ -176,7 +182,19 @@ func stubStatus(res *plugin.Result, obs *Observation, o *Options) {
 		f.Perf = append(f.Perf, p)
 		f.Detailf("stub_status column %s: %d (perfdata %s)", plugin.Clip(c.Name, 40), c.Value, label)
 	}
+	if len(left) > 0 {
+		f.Detailf("%d further stub_status columns left out of the perfdata (at most %d become perfdata): %s", len(left), maxStubColumns, plugin.Clip(strings.Join(left, " "), 400))
+	}
 }
+
+// maxStubColumns bounds the further columns of a status page that become
+// perfdata. The forks add few (Tengine one, request_time; Angie and
+// freenginx none), while a page of thousands (a broken or hostile status
+// location, within the 64 KiB read) would make as many metrics: a graph
+// and a database file each in every consumer, and a first line far past
+// the 8 KiB of plugin output Nagios 4 reads (MAX_PLUGIN_OUTPUT_LENGTH).
+// Sixteen leaves room for any fork we know of.
+const maxStubColumns = 16
 
 // fetchVerdict is the state of a status page that could not be read: a
 // refused or unanswered connection is nginx down or out of room

@@ -2,6 +2,7 @@ package nginx
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -178,6 +179,17 @@ func TestJudge(t *testing.T) {
 			"requests=4056c;;;0 stub_request_time=98321c;;;0 " + plugin.Label("stub", "Queued.x") + "=4;;;0 " + plugin.Label("stub", "Queued:x") + "=5;;;0 listen_drops_rate",
 			"stub_status column Queued.x: 4 (perfdata " + plugin.Label("stub", "Queued.x") + ")",
 			"stub_status column request_time: 98321 (perfdata stub_request_time)"}},
+		{"further columns are capped", obs(func(o *Observation) {
+			st := *busyStub
+			for i := range maxStubColumns + 3 {
+				st.Counters = append(st.Counters, Column{fmt.Sprintf("c%d", i), int64(i)})
+			}
+			st.Gauges = []Column{{"Queued", 7}}
+			o.Stub, o.StubRates = &st, baseline
+		}), nil, plugin.OK, []string{
+			fmt.Sprintf("stub_c%d=%dc;;;0 listen_drops_rate", maxStubColumns-1, maxStubColumns-1),
+			fmt.Sprintf("stub_status column c%d: %d (perfdata stub_c%d)", maxStubColumns-1, maxStubColumns-1, maxStubColumns-1),
+			fmt.Sprintf("4 further stub_status columns left out of the perfdata (at most %d become perfdata): c%d c%d c%d Queued", maxStubColumns, maxStubColumns, maxStubColumns+1, maxStubColumns+2)}},
 		{"nginx drops connections", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(2) }), nil, plugin.Warning, []string{
 			"WARNING - nginx dropped 2/s connections (accepts - handled)", "raise worker_connections (and worker_rlimit_nofile)"}},
 		{"throughput", obs(func(o *Observation) { o.Stub = busyStub; o.StubRates = stubRates(0) }), nil, plugin.OK, []string{
