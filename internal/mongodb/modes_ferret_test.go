@@ -13,6 +13,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/opschecks/opschecks/internal/testenv"
+	"github.com/opschecks/opschecks/internal/testenv/mongosim"
 )
 
 // These tests run the built check against a real FerretDB: the test
@@ -227,4 +228,29 @@ func TestCollectionsOnFerretDB(t *testing.T) {
 
 	r = testenv.RunCheck(t, rsBin(t), nil, "-P", "1", "--mode", "collections", "--collection", "x")
 	rsWant(t, r, 3, "MONGODB UNKNOWN - --mode collections looks at whole databases: drop --collection")
+}
+
+// TestServerStatusFieldLabels: --field paths whose later keys start with
+// a digit (serverStatus.transportSecurity counts connections per TLS
+// version under the keys "1.0" to "1.3" and "unknown": MongoDB manual,
+// serverStatus output, transportSecurity, since 4.0.2) get a label of the
+// scheme from a run against the simulator; a path whose first key does
+// not start with a letter names no serverStatus section and is refused.
+func TestServerStatusFieldLabels(t *testing.T) {
+	set := mongosim.Start(t, mongosim.Scenario{Version: "6.0", Members: []mongosim.Member{{State: mongosim.Primary}},
+		Status: func(int) bson.D {
+			return bson.D{{Key: "transportSecurity", Value: bson.D{{Key: "1.0", Value: int64(0)}, {Key: "1.1", Value: int64(0)},
+				{Key: "1.2", Value: int64(7)}, {Key: "1.3", Value: int64(40)}, {Key: "unknown", Value: int64(0)}}}, {Key: "ok", Value: 1.0}}
+		}})
+	r := rsRun(t, nil, "--uri", set.DirectURI(0), "--mode", "server-status", "--field", "transportSecurity.1.3", "-w", "100")
+	rsWant(t, r, 0, "serverStatus transportSecurity.1.3 = 40 | transportSecurity_1_3=40;100\n")
+	r = rsRun(t, nil, "--uri", set.DirectURI(0), "--mode", "server-status", "--field", "transportSecurity.1.3", "--rate", "--state-dir", t.TempDir())
+	rsWant(t, r, 0, "left out of the perfdata: transportSecurity_1_3_rate")
+	for _, field := range []string{"1abc", "1.3", "_x.y", "2x.metrics"} {
+		r := rsRun(t, nil, "-P", "1", "--mode", "server-status", "--field", field)
+		rsWant(t, r, 3, `MONGODB UNKNOWN - invalid --field "`+field+`": expected serverStatus keys separated by dots, the first starting with a letter`)
+		if strings.Count(r.Stdout, "\n") != 1 {
+			t.Errorf("--field %s: not one line: %q", field, r.Stdout)
+		}
+	}
 }
