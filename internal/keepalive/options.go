@@ -21,7 +21,7 @@ type Options struct {
 	Remote    []plugin.Prefix   `long:"remote" value-name:"CIDR" description:"Only sockets whose remote address is in this range; repeatable (implies --sockets)"`
 	Sockets   bool              `long:"sockets" description:"Also audit every established TCP socket of the namespace (implied by --pid, --pidfile, --process, --port and --remote)"`
 	MaxDetect plugin.Duration   `long:"max-detect" value-name:"DURATION" description:"WARNING when a dead peer is detected later than this (tcp_keepalive_time + intvl * probes)"`
-	Warning   thresholds.Range  `short:"w" long:"warning" default:"1" value-name:"RANGE" description:"Warning range for the number of sockets idle longer than the idle timeout (Nagios range: 1 warns from 2, 0 from 1)"`
+	Warning   thresholds.Range  `short:"w" long:"warning" default:"1" value-name:"RANGE" description:"Warning range for the number of sockets idle longer than the idle timeout (Nagios range: 1 warns above 1 socket, 0 on any)"`
 	Critical  *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range for the number of sockets idle longer than the idle timeout (default: none)"`
 }
 

@@ -42,7 +42,7 @@ var profiles = map[string]profile{
 			{[]string{"-H", "db1", "-u", "nagios", "--password-file", "/etc/nagios/mongodb.pw"},
 				"Connect to db1 as user nagios (password in the file), TLS and authentication included, and ping: WARNING after 1 s, CRITICAL after 3 s."},
 			{[]string{"--uri", "mongodb://db1,db2,db3/?replicaSet=rs0", "--mode", "replication-lag", "-w", "30", "-c", "120"},
-				"How far each member of replica set rs0 is behind the primary: WARNING from 30 s, CRITICAL from 120 s."},
+				"How far each member of replica set rs0 is behind the primary: WARNING above 30 s, CRITICAL above 120 s."},
 			{[]string{"-H", "db2", "--mode", "replication-lag", "--member", "self"},
 				"Only the lag of the secondary db2, from db2 itself."},
 			{[]string{"-H", "db1", "--mode", "oplog-window", "-w", "48:", "-c", "12:"},
@@ -72,7 +72,7 @@ var profiles = map[string]profile{
 			{[]string{"--idle-timeout", "aws-nat", "--process", "postgres"},
 				"The network namespace and the established sockets of every postgres process, against the 350 s of an AWS NAT gateway."},
 			{[]string{"--remote", "10.20.0.0/16", "--port", "5432", "--idle-timeout", "350", "-w", "0", "-c", "10"},
-				"The sockets to port 5432 of hosts in 10.20.0.0/16: WARNING for any at risk, CRITICAL from 11."},
+				"The sockets to port 5432 of hosts in 10.20.0.0/16: WARNING for any at risk, CRITICAL above 10."},
 		},
 		Privileged: "reads the sockets of processes owned by other users (--pid, --process: /proc/PID/fd) and enters their network namespace (/proc/PID/ns/net)",
 	},
@@ -88,8 +88,8 @@ var profiles = map[string]profile{
 	},
 	"check_conntrack": {
 		Examples: []example{
-			{nil, "The connection-tracking table of the check's own network namespace: WARNING from 80 % full, CRITICAL from 90 %, any drop warns."},
-			{[]string{"-w", "70", "-c", "85", "--drop-critical", "10"}, "Earlier alerts, and CRITICAL from 10 drops per second."},
+			{nil, "The connection-tracking table of the check's own network namespace: WARNING above 80 % full, CRITICAL above 90 %, any drop warns."},
+			{[]string{"-w", "70", "-c", "85", "--drop-critical", "10"}, "Earlier alerts (above 70 % and 85 %), and CRITICAL above 10 drops per second."},
 		},
 		// The host's table needs no privilege (the sysctls and
 		// /proc/net/stat/nf_conntrack are world-readable); the rates need
@@ -101,7 +101,7 @@ var profiles = map[string]profile{
 			{nil, "The NUMA topology, vm.zone_reclaim_mode and numa_miss; OK on a machine with one memory node."},
 			{[]string{"--process", "mongod"}, "WARNING when a mongod runs without numactl --interleave=all on a NUMA machine."},
 			{[]string{"--pidfile", "/run/mysqld/mysqld.pid", "--distribution", "-w", "30", "-c", "60"},
-				"The pages of mysqld per node: WARNING when they are 30 % out of balance, CRITICAL at 60 %."},
+				"The pages of mysqld per node: WARNING when they are more than 30 % out of balance, CRITICAL above 60 %."},
 		},
 		Privileged: "reads /proc/PID/numa_maps of database processes owned by other users",
 	},
