@@ -5,13 +5,16 @@
 package packaging_test
 
 import (
+	"archive/tar"
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"os/user"
+	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -571,4 +574,73 @@ func dpkgExcluded(path string) bool {
 		}
 	}
 	return false
+}
+
+// TestManFiles: the FILES section of each man page lists exactly what the
+// packages install for that check: every path it heads an entry with is
+// in the .deb or the .rpm, and every path the packages install is listed,
+// except the other checks' binaries and man pages, and the documentation
+// under /usr/share/doc and /usr/share/man (SEE ALSO names the README).
+func TestManFiles(t *testing.T) {
+	testenv.Require(t, "rpm", "dpkg")
+	deb, rpm := packages(t)
+	installed := map[string]bool{}
+	out, err := exec.Command("rpm", "-qlp", rpm).Output()
+	if err != nil {
+		t.Fatalf("rpm -qlp %s: %v", rpm, err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		installed[p] = true
+	}
+	out, err = exec.Command("dpkg-deb", "--fsys-tarfile", deb).Output()
+	if err != nil {
+		t.Fatalf("dpkg-deb --fsys-tarfile %s: %v", deb, err)
+	}
+	tr := tar.NewReader(bytes.NewReader(out))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := strings.TrimSuffix(strings.TrimPrefix(h.Name, "."), "/")
+		if h.Typeflag != tar.TypeDir || p == "/var/lib/opschecks" {
+			installed[p] = true
+		}
+	}
+	names := checkNames(t)
+	other := func(p, name string) bool {
+		for _, n := range names {
+			if n != name && (path.Base(p) == n || strings.HasPrefix(path.Base(p), n+".")) {
+				return true
+			}
+		}
+		return strings.HasPrefix(p, "/usr/share/doc/") || strings.HasPrefix(p, "/usr/share/man/")
+	}
+	root := testenv.ModuleRoot(t)
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(root, "packaging", "man", name+".1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, files, _ := strings.Cut(string(b), "\n.SH FILES\n")
+		files, _, _ = strings.Cut(files, "\n.SH ")
+		listed := map[string]bool{}
+		lines := strings.Split(files, "\n")
+		for i := 0; i+1 < len(lines); i++ {
+			if lines[i] == ".TP" {
+				listed[lines[i+1]] = true
+				if !installed[lines[i+1]] {
+					t.Errorf("%s.1 FILES lists %s, which neither package installs", name, lines[i+1])
+				}
+			}
+		}
+		for p := range installed {
+			if !listed[p] && !other(p, name) {
+				t.Errorf("%s.1 FILES does not list %s, which the packages install", name, p)
+			}
+		}
+	}
 }

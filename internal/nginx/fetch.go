@@ -129,10 +129,10 @@ const maxStubBody = 64 * 1024
 // every run of check_nginx_queue, https or not, about 0.16 ms (2.12 ->
 // 2.28 ms, medians of 800 interleaved runs, check_dummy 0.79 ms;
 // 200 thousand instructions, callgrind; 2026-12-06). From 598f886 to
-// this change the handshake was made by a helper program, opschecks-tls,
-// that got the connected socket as descriptor 3: a second binary, a
-// protocol between the two, packaging, and a second process for every
-// https run, to save that. It was removed because the check misses the
+// this change the handshake was made by a helper program installed next
+// to the check, that got the connected socket as descriptor 3: a second
+// binary, a protocol between the two, packaging, and a second process for
+// every https run, to save that. It was removed because the check misses the
 // 3x check_dummy budget with the helper as without it (bench/analysis.md:
 // go-flags' 48 options and the kernel's LISTEN and netstat walks, not
 // TLS), so the saving buys no target.

@@ -523,17 +523,41 @@ The first line is \fILABEL STATE \- summary | perfdata\fR, further lines are det
 Nothing is written to standard error.
 .SH FILES
 `)
-	fmt.Fprintf(&b, ".TP\n%s/%s\nThe binary on Debian (%s on RPM systems).\n", DebPluginDir, c.Name, RPMPluginDir)
-	b.WriteString(".TP\n/etc/nagios-plugins/config/opschecks.cfg\nNagios command ")
-	fmt.Fprintf(&b, "\\fB%s\\fR.\n", c.Command())
-	b.WriteString(".TP\n/etc/nagios/nrpe.d/opschecks.cfg\nNRPE commands.\n")
-	b.WriteString(".TP\n/usr/share/opschecks/icinga2/opschecks-commands.conf\nIcinga 2 CheckCommand ")
-	fmt.Fprintf(&b, "\\fB%s\\fR.\n", c.Command())
-	if profileOf(c.Name).Privileged != "" {
-		b.WriteString(".TP\n/etc/sudoers.d/opschecks\nsudo rule: this check " + strings.ReplaceAll(profileOf(c.Name).Privileged, `\`, `\\`) + ".\n")
-	}
+	manFiles(&b, c)
 	b.WriteString(".SH \"SEE ALSO\"\n/usr/share/doc/opschecks/README.md\n")
 	return b.String()
+}
+
+// manFiles writes the FILES section: every path the packages install
+// that concerns the check (packaging/nfpm.yaml; the documentation under
+// /usr/share/doc and /usr/share/man aside), one entry each, so that the
+// page names exactly what is there (packaging's TestManFiles compares it
+// with the built .deb and .rpm).
+func manFiles(b *strings.Builder, c Check) {
+	cmd := fmt.Sprintf("\\fB%s\\fR", c.Command())
+	entry := func(path, text string) { fmt.Fprintf(b, ".TP\n%s\n%s\n", path, text) }
+	entry(DebPluginDir+"/"+c.Name, "The binary (Debian package).")
+	entry(RPMPluginDir+"/"+c.Name, "The binary (RPM package).")
+	entry("/etc/nagios-plugins/config/opschecks.cfg", "Nagios command "+cmd+", where Debian's nagios4 reads plugin commands (Debian package).")
+	entry("/usr/share/opschecks/nagios/opschecks-commands.cfg", "The same Nagios commands, for a cfg_file= line.")
+	entry("/usr/share/opschecks/nagios/opschecks-services.cfg", "Example Nagios services.")
+	entry("/etc/nagios/nrpe.d/opschecks.cfg", "NRPE commands (Debian package).")
+	entry("/etc/nrpe.d/opschecks.cfg", "NRPE commands (RPM package).")
+	entry("/usr/share/opschecks/nrpe/opschecks.cfg", "The same NRPE commands, for reference.")
+	entry("/usr/share/opschecks/icinga2/opschecks-commands.conf", "Icinga 2 CheckCommand "+cmd+"; include it from icinga2.conf.")
+	entry("/usr/share/opschecks/icinga2/opschecks-services.conf", "Example Icinga 2 services.")
+	sudo := "The sudoers snippet, not active until installed: install \\-m 0440 /usr/share/opschecks/sudoers/opschecks /etc/sudoers.d/opschecks. "
+	if p := profileOf(c.Name).Privileged; p != "" {
+		sudo += "Its rule for this check: it " + strings.ReplaceAll(p, `\`, `\\`) + "."
+	} else {
+		sudo += "It has no rule for this check, which needs no privilege."
+	}
+	entry("/usr/share/opschecks/sudoers/opschecks", sudo)
+	if _, ok := c.Option("state-dir"); ok {
+		entry("/var/lib/opschecks", "The default \\fB\\-\\-state\\-dir\\fR, owned by the nagios user: this check's state between runs.")
+	} else {
+		entry("/var/lib/opschecks", "The default state directory of the checks that keep state between runs; this check keeps none.")
+	}
 }
 
 // manModes writes the MODES section: every mode the binary registers,
