@@ -250,6 +250,25 @@ func init() {
 				}
 			},
 		},
+		// A change of primary: the run before the shown one remembers
+		// db1, then db2 wins an election.
+		"check_mongodb --uri 'mongodb://db1,db2,db3/?replicaSet=rs0' --mode primary-change --state-dir /var/lib/opschecks --hold 15m": {
+			start: func(t *testing.T, l *lab, r *exampleRun) {
+				set := orderedSet(t, mongosim.Scenario{Version: "8.0",
+					Members: []mongosim.Member{{State: mongosim.Primary}, {State: mongosim.Secondary}, {State: mongosim.Secondary}}})
+				r.replace("db1,db2,db3", set.Addr(0)+","+set.Addr(1)+","+set.Addr(2))
+				r.replace("/var/lib/opschecks", t.TempDir())
+				for i := range 3 {
+					member(r, set.Addr(i), "db"+itoa(i+1)+":27017")
+				}
+				r.before = func() {
+					set.Update(func(s *mongosim.Scenario) {
+						s.Members[0].State, s.Members[1].State, s.Members[1].Term = mongosim.Secondary, mongosim.Primary, 2
+					})
+				}
+			},
+			volatile: []string{`[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z`},
+		},
 		"check_mongodb --uri 'mongodb://db1,db2,db3/?replicaSet=rs0' --mode oplog-window -w 48: -c 12:": {
 			start: func(t *testing.T, l *lab, r *exampleRun) {
 				set := orderedSet(t, mongosim.Scenario{Version: "8.0",

@@ -468,3 +468,36 @@ func TestEveryOptionDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMELabelRows: the README's table "Labels of every check" has a
+// row for every check, and for a check with modes one for every mode
+// ("check_mongodb `primary-change`"), so that what each emits, none
+// included, is written down.
+func TestREADMELabelRows(t *testing.T) {
+	w := theBinaries(t)
+	text, _ := w.readme(t)
+	_, table, ok := strings.Cut(text, "\n### Labels of every check\n")
+	if !ok {
+		t.Fatal("README.md has no section \"Labels of every check\"")
+	}
+	rows := map[string]bool{}
+	for _, l := range strings.Split(table, "\n") {
+		if strings.HasPrefix(l, "#") {
+			break
+		}
+		if c := cells(l); strings.HasPrefix(l, "|") && len(c) > 1 && strings.TrimSpace(c[1]) != "" {
+			rows[c[0]] = true
+		}
+	}
+	for _, n := range w.names {
+		modes := w.bins[n].doc.Modes
+		if len(modes) == 0 && !rows[n] {
+			t.Errorf("the table of labels has no row for %s", n)
+		}
+		for _, m := range modes {
+			if row := n + " `" + m.Name + "`"; !rows[row] {
+				t.Errorf("the table of labels has no row %q", row)
+			}
+		}
+	}
+}
