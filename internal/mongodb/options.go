@@ -32,7 +32,7 @@ type Options struct {
 	TLSCertKeyFile string `long:"tls-cert-key-file" value-name:"FILE" description:"PEM file holding the client certificate and its key (implies --tls; needed for MONGODB-X509)"`
 	TLSInsecure    bool   `long:"tls-insecure" description:"Do not verify the server certificate or host name (implies --tls; for tests only)"`
 
-	Mode string `short:"m" long:"mode" default:"connect" value-name:"MODE" description:"What to check; the modes are listed below with what they look at and their default thresholds"`
+	Mode string `short:"m" long:"mode" default:"connect" value-name:"MODE" description:"What to check (the modes, what each looks at and its default thresholds: \"Modes\" in --help, MODES in the man page)"`
 
 	Warning       *thresholds.Range `short:"w" long:"warning" value-name:"RANGE" description:"Warning range of the mode's main metric (its default depends on the mode: see the modes; a mode without a default alerts only when a range is given; refused with a mode without a main metric)"`
 	Critical      *thresholds.Range `short:"c" long:"critical" value-name:"RANGE" description:"Critical range of the mode's main metric (its default depends on the mode: see the modes; refused with a mode without a main metric)"`

@@ -58,8 +58,8 @@ func mongoshLags(t *testing.T, out string) map[string]float64 {
 	return lags
 }
 
-// MongoDB's own shell as an independent client: in every lag scenario
-// mongosh's rs.status(), rs.conf(), db.hello(),
+// MongoDB's own shell as an independent client: in each scenario below
+// (not the one without replSetGetConfig: rs.conf() needs it) mongosh's rs.status(), rs.conf(), db.hello(),
 // rs.printSecondaryReplicationInfo() and rs.printReplicationInfo() run
 // against the simulator without an error, and the lag it prints for each
 // member (less the configured delay) equals the check's perfdata within
@@ -68,6 +68,7 @@ func TestMongoshCrossCheck(t *testing.T) {
 	type scenario struct {
 		name string
 		sc   mongosim.Scenario
+		via  int // the member both clients connect to directly; -1: the check through the set
 	}
 	var scenarios []scenario
 	// mongosh 2.12.0's Node.js driver refuses a 4.2 server ("reports
@@ -77,26 +78,41 @@ func TestMongoshCrossCheck(t *testing.T) {
 	for _, v := range mongosim.Versions()[1:] {
 		sc := rsThree(2*time.Second, 95*time.Second)
 		sc.Version = v
-		scenarios = append(scenarios, scenario{"lagging/" + v, sc})
+		scenarios = append(scenarios, scenario{"lagging/" + v, sc, -1})
 	}
 	delayed := rsThree(0, 400*time.Second)
 	delayed.Members = append(delayed.Members, mongosim.Member{State: mongosim.Secondary, Hidden: true, Delay: time.Hour, Lag: time.Hour + 30*time.Second})
-	scenarios = append(scenarios, scenario{"hidden delayed", delayed})
+	scenarios = append(scenarios, scenario{"hidden delayed", delayed, -1})
 	down := rsThree(0, 7*time.Second)
 	down.Members[0].Unreachable = true
-	scenarios = append(scenarios, scenario{"no primary", down})
+	scenarios = append(scenarios, scenario{"no primary", down, -1})
 	recovering := rsThree(0, 12*time.Second)
 	recovering.Members = append(recovering.Members, mongosim.Member{State: mongosim.Recovering, Lag: 3 * time.Hour})
-	scenarios = append(scenarios, scenario{"recovering", recovering})
+	scenarios = append(scenarios, scenario{"recovering", recovering, -1})
+	// Issue 14 item 3: both clients connected to a secondary.
+	scenarios = append(scenarios, scenario{"on a secondary", rsThree(3*time.Second, 40*time.Second), 1})
+	// Issue 14 item 8: a member whose initial sync restarted (STARTUP2,
+	// null optimes) beside a lagging secondary.
+	syncing := rsThree(5*time.Second, 0)
+	syncing.Members[2].State = mongosim.Startup2
+	syncing.Members[2].InitialSync = &mongosim.InitialSync{Failed: []string{
+		"InitialSyncFailure: error cloning databases :: caused by :: HostUnreachable: Connection reset by peer",
+	}}
+	scenarios = append(scenarios, scenario{"initial sync", syncing, -1})
 
 	for _, tc := range scenarios {
 		t.Run(tc.name, func(t *testing.T) {
 			set := mongosim.Start(t, tc.sc)
-			via := 0
-			if tc.sc.Members[0].Unreachable {
+			via, uri := tc.via, set.URI()
+			switch {
+			case via >= 0:
+				uri = set.DirectURI(via)
+			case tc.sc.Members[0].Unreachable:
 				via = 1
+			default:
+				via = 0
 			}
-			r := rsRun(t, nil, "--uri", set.URI(), "--mode", "replication-lag", "-w", "100000", "-c", "200000")
+			r := rsRun(t, nil, "--uri", uri, "--mode", "replication-lag", "-w", "100000", "-c", "200000")
 			out, err := testenv.RunMongosh(t, set.DirectURI(via), mongoshScript)
 			if err != nil || !strings.Contains(out, "END") || strings.Contains(out, "Error") {
 				t.Fatalf("mongosh failed (%v):\n%s", err, out)
@@ -107,6 +123,9 @@ func TestMongoshCrossCheck(t *testing.T) {
 			lags := mongoshLags(t, out)
 			compared := 0
 			for i, m := range tc.sc.Members {
+				if tc.via >= 0 && i != tc.via {
+					continue // connected to one member, the check reports that member
+				}
 				ours := rsPerf(t, r, set.Addr(i))
 				theirs, ok := lags[set.Addr(i)]
 				if !ok || m.State != mongosim.Secondary {

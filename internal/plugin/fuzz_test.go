@@ -15,7 +15,7 @@ import (
 var (
 	// No ';' before the perfdata: Nagios 4 rewrites it to ':' (Separator).
 	fuzzFirst = regexp.MustCompile(`^FUZZ (OK|WARNING|CRITICAL|UNKNOWN) - [^|\n;]*(?: \| ([^\n]+))?$`)
-	fuzzItem  = regexp.MustCompile(`^[a-z][a-z0-9_-]*=-?[0-9]+(\.[0-9]+)?(%|c)?(;[-0-9.:~@]*){0,4}$`)
+	fuzzItem  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*=-?[0-9]+(\.[0-9]+)?(%|c)?(;[-0-9.:~@]*){0,4}$`)
 )
 
 type fuzzOptions struct {
