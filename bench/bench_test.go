@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,29 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// TestStateDirs: every check the harness runs that keeps rates (has
+// --state-dir: check_numa, check_nginx_queue, check_conntrack...) gets the
+// harness's own --state-dir, so a bench run never writes the host's
+// /var/lib/opschecks.
+func TestStateDirs(t *testing.T) {
+	keeps := map[string]bool{}
+	for _, c := range testenv.AllChecks(t) {
+		for _, o := range c.Doc.Options {
+			if o.Long == "state-dir" {
+				keeps[c.Name] = true
+			}
+		}
+	}
+	if len(keeps) == 0 {
+		t.Fatal("no check has --state-dir")
+	}
+	for _, tg := range targets() {
+		if keeps[tg.Bin] && !slices.Contains(tg.Args, "--state-dir") {
+			t.Errorf("%s runs without --state-dir", tg.Key)
+		}
+	}
 }
 
 // TestSmoke runs the whole harness with N = 0 and 1000: real load in a

@@ -94,15 +94,18 @@ func targets() []*target {
 			Args: []string{"--established"}, Peer: peerTni, Rules: []rule{ruleWindowEstablished}},
 		{Key: "check_tcp_window -H 127.0.0.1 -p $PROBE", Bin: "check_tcp_window", Check: true,
 			Args: []string{"-H", "127.0.0.1", "-p", "{PROBEPORT}"}, Peer: peerTCP, Rules: []rule{ruleProbe}, Flat: true},
+		// check_numa keeps the numa_miss rates: its state goes to the
+		// harness's directory, never the host's /var/lib/opschecks (the
+		// keys stay as earlier results name them).
 		{Key: "check_numa", Bin: "check_numa", Check: true,
-			Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
+			Args: []string{"--state-dir", "{STATE}"}, Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
 		// This machine has one node, where check_numa rightly reads no
 		// numa_maps; the 2-node fixture sysfs of its tests makes it judge
 		// the real process (the first line of numa_maps, as on a NUMA host).
 		{Key: "check_numa --pid $HEAP --sysfs $NUMA2", Bin: "check_numa", Check: true, Needs: "heap,numa2",
-			Args: []string{"--pid", "{HEAPPID}", "--sysfs", "{NUMA2}"}, Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
+			Args: []string{"--pid", "{HEAPPID}", "--sysfs", "{NUMA2}", "--state-dir", "{STATE}"}, Peer: peerDummy, Rules: []rule{ruleLocal}, Flat: true},
 		{Key: "check_numa --pid $HEAP --sysfs $NUMA2 --distribution", Bin: "check_numa", Check: true, Needs: "heap,numa2",
-			Args: []string{"--pid", "{HEAPPID}", "--sysfs", "{NUMA2}", "--distribution"}, Peer: peerDummy, FirstOnly: true},
+			Args: []string{"--pid", "{HEAPPID}", "--sysfs", "{NUMA2}", "--distribution", "--state-dir", "{STATE}"}, Peer: peerDummy, FirstOnly: true},
 		// 200,000 UDP flows tracked in the harness's namespace (conntrack.go),
 		// measured once: the table does not change with N.
 		{Key: peerCtC, Bin: "conntrack", Args: []string{"-C"}, Needs: "conntrack", FirstOnly: true},
@@ -112,7 +115,7 @@ func targets() []*target {
 		{Key: peerMongo, Bin: "mongoping", Tool: true, Needs: "ferretdb",
 			Args: []string{"mongodb://127.0.0.1:{FERRET}"}, FirstOnly: true},
 		{Key: "check_mongodb --mode connect -H 127.0.0.1 -P $FERRET", Bin: "check_mongodb", Check: true, Needs: "ferretdb",
-			Args: []string{"--mode", "connect", "-H", "127.0.0.1", "-P", "{FERRET}"}, Peer: peerMongo, Rules: []rule{ruleMongo}, FirstOnly: true},
+			Args: []string{"--mode", "connect", "-H", "127.0.0.1", "-P", "{FERRET}", "--state-dir", "{STATE}"}, Peer: peerMongo, Rules: []rule{ruleMongo}, FirstOnly: true},
 	}
 }
 

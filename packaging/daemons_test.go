@@ -95,7 +95,7 @@ func TestNagios(t *testing.T) {
 	testenv.Require(t, "root", "nagios4")
 	nagios4 := testenv.Binary(t, "nagios4")
 	root := testenv.ModuleRoot(t)
-	bindir := buildAll(t)
+	bindir := binDir(t)
 	dir := t.TempDir()
 	mustWrite(t, filepath.Join(dir, "objects.cfg"), nagiosObjects)
 	mustWrite(t, filepath.Join(dir, "resource.cfg"), "$USER1$="+bindir+"\n")
@@ -122,7 +122,7 @@ func TestNagios(t *testing.T) {
 		before[s.Name] = runAs(t, nil, s.Argv)
 	}
 
-	d := startDaemon(t, filepath.Join(dir, "stdout.log"), nagios4, cfg)
+	d := testenv.StartDaemon(t, testenv.PrivateStateDir(t, exec.Command(nagios4, cfg), privateState(t)), filepath.Join(dir, "stdout.log"))
 	status := filepath.Join(dir, "status.dat")
 	var st map[string]map[string]string
 	deadline := time.Now().Add(90 * time.Second)
@@ -137,8 +137,8 @@ func TestNagios(t *testing.T) {
 		if done {
 			break
 		}
-		if d.exited() || time.Now().After(deadline) {
-			t.Fatalf("nagios4 did not check every service (exited %v); status: %v\nlog:\n%s\n%s", d.exited(), st, readLog(filepath.Join(dir, "nagios.log")), readLog(filepath.Join(dir, "stdout.log")))
+		if d.Exited() || time.Now().After(deadline) {
+			t.Fatalf("nagios4 did not check every service (exited %v); status: %v\nlog:\n%s\n%s", d.Exited(), st, readLog(filepath.Join(dir, "nagios.log")), readLog(filepath.Join(dir, "stdout.log")))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -166,7 +166,7 @@ func TestNagios(t *testing.T) {
 
 // waitListening waits until addr accepts connections (bounded), dialled
 // from ns (nil: the test's own namespace).
-func waitListening(t *testing.T, ns *testenv.Netns, addr string, d *daemon, log string) {
+func waitListening(t *testing.T, ns *testenv.Netns, addr string, d *testenv.Daemon, log string) {
 	t.Helper()
 	dial := func() error {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -186,8 +186,8 @@ func waitListening(t *testing.T, ns *testenv.Netns, addr string, d *daemon, log 
 		if err == nil {
 			return
 		}
-		if d.exited() || time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s (daemon exited: %v): %v\n%s", addr, d.exited(), err, readLog(log))
+		if d.Exited() || time.Now().After(deadline) {
+			t.Fatalf("nothing listens on %s (daemon exited: %v): %v\n%s", addr, d.Exited(), err, readLog(log))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -253,7 +253,7 @@ func fastServices(t *testing.T, root string) string {
 func TestIcingaRuns(t *testing.T) {
 	testenv.Require(t, "root", "icinga2")
 	root := testenv.ModuleRoot(t)
-	bindir := buildAll(t)
+	bindir := binDir(t)
 	fast := fastServices(t, root)
 	// Every CheckCommand once more with each option that has a default set
 	// explicitly to it: the answer must not change, which proves that every
@@ -261,7 +261,7 @@ func TestIcingaRuns(t *testing.T) {
 	var extra strings.Builder
 	for _, b := range regexp.MustCompile(`(?s)apply Service "([^"]+)" \{\n(.*?)\n\}`).FindAllStringSubmatch(fast, -1) {
 		name, body := b[1], b[2]
-		doc := checkDoc(t, filepath.Join(bindir, "check_"+strings.TrimPrefix(name, "opschecks_")))
+		doc := docOf(t, filepath.Join(bindir, "check_"+strings.TrimPrefix(name, "opschecks_")))
 		fmt.Fprintf(&extra, "\napply Service %q {\n%s\n", name+"_defaults", body)
 		for _, o := range doc.Options {
 			if o.Bool || len(o.Default) == 0 || o.Long == "help" || o.Long == "version" {
@@ -285,6 +285,7 @@ func TestIcingaRuns(t *testing.T) {
 	}
 	t.Logf("services with every default set explicitly:%s", extra.String())
 	ic := testenv.NewIcinga(t, nil)
+	ic.StateDir = privateState(t)
 	ic.WriteConfig("services.conf", fast+extra.String())
 	ic.WriteConfig("icinga2.conf", fmt.Sprintf(`include <itl>
 include <plugins>
@@ -339,7 +340,7 @@ func TestNRPE(t *testing.T) {
 	nrpe := testenv.Binary(t, "nrpe")
 	checkNRPE := testenv.Binary(t, "check_nrpe")
 	root := testenv.ModuleRoot(t)
-	bindir := buildAll(t)
+	bindir := binDir(t)
 	cred := nagiosCred(t)
 
 	dir := t.TempDir()
@@ -370,7 +371,7 @@ command_timeout=60
 connection_timeout=60
 include=%s/opschecks.cfg
 `, dir, dir, port, dir))
-	d := startDaemon(t, filepath.Join(dir, "nrpe.stdout"), nrpe, "-c", cfg, "-f")
+	d := testenv.StartDaemon(t, testenv.PrivateStateDir(t, exec.Command(nrpe, "-c", cfg, "-f"), privateState(t)), filepath.Join(dir, "nrpe.stdout"))
 
 	cmds := nrpeCommands(t, filepath.Join(dir, "opschecks.cfg"))
 	if len(cmds) != len(checkNames(t)) {

@@ -83,15 +83,15 @@ func TestNagiosPrimaryChange(t *testing.T) {
 		t.Fatalf("nagios4 -v: %v\n%s", err, out)
 	}
 	logPath := filepath.Join(dir, "nagios.log")
-	d := startDaemon(t, filepath.Join(dir, "stdout.log"), nagios4, cfg)
+	d := testenv.StartDaemon(t, exec.Command(nagios4, cfg), filepath.Join(dir, "stdout.log"))
 	defer d.Stop()
 	const svc = "db1;MongoDB primary;"
 	waitLog := func(what string, within time.Duration) {
 		t.Helper()
 		deadline := time.Now().Add(within)
 		for !strings.Contains(readFull(logPath), what) {
-			if d.exited() || time.Now().After(deadline) {
-				t.Fatalf("nagios.log lacks %q after %v (exited %v):\n%s", what, within, d.exited(), readLog(logPath))
+			if d.Exited() || time.Now().After(deadline) {
+				t.Fatalf("nagios.log lacks %q after %v (exited %v):\n%s", what, within, d.Exited(), readLog(logPath))
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -103,7 +103,7 @@ func TestNagiosPrimaryChange(t *testing.T) {
 		if strings.Contains(string(b), "primary is "+set.Addr(0)+", unchanged since") {
 			break
 		}
-		if d.exited() || time.Now().After(deadline) {
+		if d.Exited() || time.Now().After(deadline) {
 			t.Fatalf("no OK check of the unchanged primary:\n%s\n%s", readLog(logPath), b)
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -129,7 +129,7 @@ func TestNagiosPrimaryChange(t *testing.T) {
 	set.Update(func(s *mongosim.Scenario) { s.Members[1].Term = 3 })
 	deadline = time.Now().Add(30 * time.Second)
 	for strings.Count(readFull(logPath), "SERVICE NOTIFICATION: oncall;"+svc+"WARNING;") == before {
-		if d.exited() || time.Now().After(deadline) {
+		if d.Exited() || time.Now().After(deadline) {
 			t.Fatalf("no notification of the re-election:\n%s", readLog(logPath))
 		}
 		time.Sleep(200 * time.Millisecond)

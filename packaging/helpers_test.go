@@ -2,65 +2,74 @@ package packaging_test
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
 )
 
-// checkNames lists the binaries of the repository: cmd/check_*.
+// checkNames lists the repository's checks (testenv.AllChecks: every
+// cmd/check_*, built once, with its options).
 func checkNames(t *testing.T) []string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(testenv.ModuleRoot(t), "cmd", "check_*"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
-	for _, d := range dirs {
-		if gos, _ := filepath.Glob(filepath.Join(d, "*.go")); len(gos) > 0 {
-			names = append(names, filepath.Base(d))
-		}
+	for _, c := range testenv.AllChecks(t) {
+		names = append(names, c.Name)
 	}
-	if len(names) == 0 {
-		t.Fatal("no cmd/check_* in the repository")
-	}
-	sort.Strings(names)
 	return names
 }
 
-// buildAll builds every check (testenv's shared build directory) and
-// returns the directory holding them.
-func buildAll(t *testing.T) string {
+// binDir is the directory of the built checks (testenv's shared build
+// directory).
+func binDir(t *testing.T) string {
 	t.Helper()
-	var dir string
-	for _, n := range checkNames(t) {
-		dir = filepath.Dir(testenv.BuildCheck(t, n))
-	}
-	return dir
+	return filepath.Dir(testenv.AllChecks(t)[0].Path)
 }
 
-func checkDoc(t *testing.T, bin string) plugin.CheckDoc {
+// docOf is the options and modes of a check, by name or by the path of
+// its binary.
+func docOf(t *testing.T, check string) plugin.CheckDoc {
 	t.Helper()
-	r := testenv.RunCheck(t, bin, nil, "--emit-options-json")
-	if r.Code != 3 {
-		t.Fatalf("%s --emit-options-json: exit %d, want 3", bin, r.Code)
+	for _, c := range testenv.AllChecks(t) {
+		if c.Name == filepath.Base(check) {
+			return c.Doc
+		}
 	}
-	var d plugin.CheckDoc
-	if err := json.Unmarshal([]byte(r.Stdout), &d); err != nil {
-		t.Fatalf("%s --emit-options-json: %v", bin, err)
+	t.Fatalf("%s is no check of the repository", check)
+	return plugin.CheckDoc{}
+}
+
+// stateDirs holds each test's private state directory (privateState).
+var stateDirs sync.Map
+
+// privateState is the directory the checks a test runs by hand or through
+// a daemon see as the packages' /var/lib/opschecks
+// (testenv.PrivateStateDir): the shipped command lines run as they are and
+// never write the host's directory. The nagios user owns it, for NRPE.
+func privateState(t *testing.T) string {
+	t.Helper()
+	if d, ok := stateDirs.Load(t); ok {
+		return d.(string)
 	}
-	return d
+	dir := t.TempDir()
+	if u, err := user.Lookup("nagios"); err == nil {
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		dir = testenv.OwnedDir(t, uint32(uid), uint32(gid))
+	}
+	stateDirs.Store(t, dir)
+	t.Cleanup(func() { stateDirs.Delete(t) })
+	return dir
 }
 
 // result is a plugin answer split the way Nagios stores it.
@@ -147,9 +156,11 @@ func sameAsByHand(t *testing.T, what string, got, before, after result) {
 // we are), bounded in time.
 func runAs(t *testing.T, cred *syscall.Credential, argv []string) result {
 	t.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	return runCmd(t, argv, cmd)
+	full := argv
+	if cred != nil {
+		full = append([]string{testenv.Binary(t, "setpriv"), fmt.Sprintf("--reuid=%d", cred.Uid), fmt.Sprintf("--regid=%d", cred.Gid), "--clear-groups", "--"}, argv...)
+	}
+	return runCmd(t, argv, exec.Command(full[0], full[1:]...))
 }
 
 // runIn runs a command line inside a network namespace, as the given
@@ -162,8 +173,11 @@ func runIn(t *testing.T, ns *testenv.Netns, cred *syscall.Credential, argv []str
 	return runCmd(t, argv, ns.CommandAs(cred.Uid, cred.Gid, argv[0], argv[1:]...))
 }
 
+// runCmd runs cmd (argv names it in messages) with the test's private
+// state directory.
 func runCmd(t *testing.T, argv []string, cmd *exec.Cmd) result {
 	t.Helper()
+	cmd = testenv.PrivateStateDir(t, cmd, privateState(t))
 	cmd.Dir = "/"
 	r := testenv.RunCmd(t, cmd)
 	if r.Stderr != "" {
@@ -226,69 +240,6 @@ func nrpeCommands(t *testing.T, path string) map[string]string {
 		}
 	}
 	return cmds
-}
-
-// daemon is a process the test started in its own process group; Stop
-// kills the whole group (TERM, then KILL) and waits.
-type daemon struct {
-	cmd  *exec.Cmd
-	done chan error
-	once sync.Once
-	log  *os.File
-}
-
-func startDaemon(t *testing.T, logPath string, name string, args ...string) *daemon {
-	t.Helper()
-	return startDaemonCmd(t, logPath, exec.Command(name, args...))
-}
-
-// startDaemonCmd starts a prepared command (inside a namespace) as a
-// daemon.
-func startDaemonCmd(t *testing.T, logPath string, cmd *exec.Cmd) *daemon {
-	t.Helper()
-	lf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := cmd.Path
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		t.Fatalf("starting %s: %v", name, err)
-	}
-	d := &daemon{cmd: cmd, done: make(chan error, 1), log: lf}
-	go func() { d.done <- cmd.Wait() }()
-	t.Cleanup(d.Stop)
-	return d
-}
-
-func (d *daemon) Stop() {
-	d.once.Do(func() {
-		pg := -d.cmd.Process.Pid
-		_ = syscall.Kill(pg, syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(pg, syscall.SIGKILL)
-			<-d.done
-		}
-		// Children that left the group are not ours to hunt; daemons
-		// here stay in it. Kill stragglers of the group anyway.
-		_ = syscall.Kill(pg, syscall.SIGKILL)
-		d.log.Close()
-	})
-}
-
-// exited reports whether the daemon has already ended.
-func (d *daemon) exited() bool {
-	select {
-	case err := <-d.done:
-		d.done <- err
-		return true
-	default:
-		return false
-	}
 }
 
 func readLog(p string) string {

@@ -162,7 +162,7 @@ func TestDefinitionsCoverEveryOption(t *testing.T) {
 	services := read("nagios/opschecks-services.cfg")
 	nrpe := read("nrpe/opschecks.cfg")
 	for _, n := range checkNames(t) {
-		doc := checkDoc(t, testenv.BuildCheck(t, n))
+		doc := docOf(t, testenv.BuildCheck(t, n))
 		cmd := "opschecks_" + strings.TrimPrefix(n, "check_")
 		block := section(icinga, `object CheckCommand "`+cmd+`" {`, "\n}\n")
 		if block == "" {
@@ -307,7 +307,7 @@ func TestDebInstall(t *testing.T) {
 		if r.Code != 3 || !strings.HasPrefix(r.Stdout, n+" "+ver+" (commit ") || r.Stderr != "" {
 			t.Errorf("%s --version: exit %d, stdout %q, stderr %q; want exit 3 and %q", bin, r.Code, r.Stdout, r.Stderr, n+" "+ver+" (commit ...)")
 		}
-		labels[n] = checkDoc(t, bin).Label
+		labels[n] = docOf(t, bin).Label
 		if !strings.Contains(listed, "\n/usr/share/man/man1/"+n+".1.gz\n") {
 			t.Errorf("dpkg -L opschecks does not list the man page of %s", n)
 		} else if _, err := os.Stat("/usr/share/man/man1/" + n + ".1.gz"); err != nil && !dpkgExcluded("/usr/share/man/man1/"+n+".1.gz") {

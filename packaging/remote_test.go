@@ -137,7 +137,7 @@ func localServices(t *testing.T, root, bindir string) []nagiosService {
 // keepsState reports whether a check binary has --state-dir.
 func keepsState(t *testing.T, bin string) bool {
 	t.Helper()
-	for _, o := range checkDoc(t, bin).Options {
+	for _, o := range docOf(t, bin).Options {
 		if o.Long == "state-dir" {
 			return true
 		}
@@ -192,7 +192,7 @@ func TestIcingaAgent(t *testing.T) {
 	testenv.Require(t, "netns", "icinga2", "nginx")
 	began := time.Now()
 	root := testenv.ModuleRoot(t)
-	bindir := buildAll(t)
+	bindir := binDir(t)
 	h := newTestHosts(t)
 	master := testenv.NewIcinga(t, h.server)
 	agent := testenv.NewIcinga(t, h.remote)
@@ -345,7 +345,7 @@ func TestNRPEAcrossNamespaces(t *testing.T) {
 	nrpe := testenv.Binary(t, "nrpe")
 	checkNRPE := testenv.Binary(t, "check_nrpe")
 	root := testenv.ModuleRoot(t)
-	bindir := buildAll(t)
+	bindir := binDir(t)
 	cred := nagiosCred(t)
 	h := newTestHosts(t)
 	dir := t.TempDir()
@@ -394,7 +394,7 @@ ssl_client_certs=2
 ssl_logging=0x0c
 include=%[1]s/opschecks.cfg
 `, dir, remoteIP, serverIP, pki.CA, pki.ServerCert, pki.ServerKey))
-	d := startDaemonCmd(t, filepath.Join(dir, "nrpe.stdout"), h.remote.Command(nrpe, "-c", cfg, "-f"))
+	d := testenv.StartDaemon(t, h.remote.Command(nrpe, "-c", cfg, "-f"), filepath.Join(dir, "nrpe.stdout"))
 	waitListening(t, h.server, remoteIP+":5666", d, logFile)
 
 	clientTLS := []string{"-A", pki.CA, "-C", pki.ClientCert, "-K", pki.ClientKey}

@@ -155,6 +155,7 @@ func RunCheck(t testing.TB, bin string, env []string, args ...string) Run {
 // way RunCheck does.
 func RunCmd(t testing.TB, cmd *exec.Cmd) Run {
 	t.Helper()
+	guard := guardState(cmd)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	start := time.Now()
@@ -176,6 +177,10 @@ func RunCmd(t testing.TB, cmd *exec.Cmd) Run {
 		r.Code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("running %s with %d arguments: %v", cmd.Path, len(cmd.Args), err)
+	}
+	if bad := guard.written(); len(bad) > 0 {
+		t.Errorf("%q wrote the host's state directory %s (%s): give the check a --state-dir of the test (t.TempDir()), or run a shipped command line with testenv.PrivateStateDir",
+			cmd.Args, hostStateDir, strings.Join(bad, ", "))
 	}
 	return r
 }

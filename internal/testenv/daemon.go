@@ -9,17 +9,18 @@ import (
 	"time"
 )
 
-// daemon is a long-running process a test started (icinga2, nagios4) in
-// a process group of its own, its stdout and stderr in a log file.
-type daemon struct {
+// Daemon is a long-running process a test started (icinga2, nagios4,
+// nrpe) in a process group of its own, its stdout and stderr in a log
+// file.
+type Daemon struct {
 	cmd  *exec.Cmd
 	done chan struct{}
 	once sync.Once
 }
 
-// startDaemon starts cmd; it is stopped at cleanup, also when the test
+// StartDaemon starts cmd; it is stopped at cleanup, also when the test
 // fails.
-func startDaemon(t testing.TB, cmd *exec.Cmd, logFile string) *daemon {
+func StartDaemon(t testing.TB, cmd *exec.Cmd, logFile string) *Daemon {
 	t.Helper()
 	lf, err := os.Create(logFile)
 	if err != nil {
@@ -33,17 +34,17 @@ func startDaemon(t testing.TB, cmd *exec.Cmd, logFile string) *daemon {
 		lf.Close()
 		t.Fatalf("starting %s: %v", cmd.Path, err)
 	}
-	d := &daemon{cmd: cmd, done: make(chan struct{})}
+	d := &Daemon{cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); lf.Close(); close(d.done) }()
-	t.Cleanup(d.stop)
+	t.Cleanup(d.Stop)
 	return d
 }
 
-// stop sends TERM to the daemon's own process only (it stops its workers
+// Stop sends TERM to the daemon's own process only (it stops its workers
 // in order: TERM to the whole group makes Icinga 2.13's shutdown hang
 // until KILL), KILLs the group after 10 s, then whatever is left of it,
 // and waits. Safe to call more than once, and on nil.
-func (d *daemon) stop() {
+func (d *Daemon) Stop() {
 	if d == nil {
 		return
 	}
@@ -60,8 +61,8 @@ func (d *daemon) stop() {
 	})
 }
 
-// exited reports whether the daemon has ended (false before it started).
-func (d *daemon) exited() bool {
+// Exited reports whether the daemon has ended (false before it started).
+func (d *Daemon) Exited() bool {
 	if d == nil {
 		return false
 	}

@@ -32,10 +32,14 @@ type Icinga struct {
 	SpoolDir  string // perfdata/ of PerfdataWriterConfig
 	Netns     *Netns // nil: the test's own namespace
 	LogFile   string // the daemon's console log (stdout and stderr)
+	// StateDir, when set before Start, is what the daemon and the checks
+	// it runs see as the packages' state directory (PrivateStateDir): the
+	// shipped CheckCommands run as they are and never write the host's.
+	StateDir string
 
 	t   testing.TB
 	bin string
-	d   *daemon
+	d   *Daemon
 }
 
 // NewIcinga prepares an instance's directories; nothing runs yet.
@@ -131,7 +135,11 @@ const icingaReady = "information/ConfigItem: Activated all objects."
 // stopped at cleanup, also when the test fails.
 func (ic *Icinga) Start() {
 	ic.t.Helper()
-	ic.d = startDaemon(ic.t, ic.Command("daemon", "-c", filepath.Join(ic.ConfigDir, "icinga2.conf")), ic.LogFile)
+	cmd := ic.Command("daemon", "-c", filepath.Join(ic.ConfigDir, "icinga2.conf"))
+	if ic.StateDir != "" {
+		cmd = PrivateStateDir(ic.t, cmd, ic.StateDir)
+	}
+	ic.d = StartDaemon(ic.t, cmd, ic.LogFile)
 	if !ic.WaitLog(icingaReady, 30*time.Second) {
 		ic.t.Fatalf("icinga2 did not activate its objects within 30 s (exited: %v):\n%s", ic.Exited(), ic.Log())
 	}
@@ -139,10 +147,10 @@ func (ic *Icinga) Start() {
 
 // Stop ends the daemon (TERM, KILL after 10 s) and waits for it. Safe to
 // call more than once.
-func (ic *Icinga) Stop() { ic.d.stop() }
+func (ic *Icinga) Stop() { ic.d.Stop() }
 
 // Exited reports whether the daemon has ended.
-func (ic *Icinga) Exited() bool { return ic.d.exited() }
+func (ic *Icinga) Exited() bool { return ic.d.Exited() }
 
 // Log is the daemon's console log so far.
 func (ic *Icinga) Log() string {

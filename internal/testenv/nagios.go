@@ -21,7 +21,7 @@ type Nagios struct {
 
 	t   testing.TB
 	bin string
-	d   *daemon
+	d   *Daemon
 }
 
 // NagiosTimeperiod is the 24x7 time period of NagiosObjects.
@@ -155,15 +155,15 @@ func (n *Nagios) Validate() (string, bool) {
 // cleanup, also when the test fails.
 func (n *Nagios) Start() {
 	n.t.Helper()
-	n.d = startDaemon(n.t, exec.Command(n.bin, n.Config()), n.LogFile)
+	n.d = StartDaemon(n.t, exec.Command(n.bin, n.Config()), n.LogFile)
 }
 
 // Stop ends the daemon (TERM, KILL after 10 s) and waits for it; Nagios
 // flushes its perfdata files when it ends. Safe to call more than once.
-func (n *Nagios) Stop() { n.d.stop() }
+func (n *Nagios) Stop() { n.d.Stop() }
 
 // Exited reports whether the daemon has ended.
-func (n *Nagios) Exited() bool { return n.d.exited() }
+func (n *Nagios) Exited() bool { return n.d.Exited() }
 
 // Log is the daemon's nagios.log and console output so far.
 func (n *Nagios) Log() string {

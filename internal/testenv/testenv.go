@@ -8,8 +8,12 @@
 // contract and perfdata of a run); golden.go (golden files, -update);
 // options.go (a domain's options parsed as its binary does); netns.go
 // (network namespaces the tests make); nginx.go, ferretdb.go, mongosh.go,
-// icinga.go, conntrack.go, tls.go (real components and their files);
-// mongosim/ (the replica-set simulator), ferret/ (FerretDB's build).
+// icinga.go, nagios.go, daemon.go, conntrack.go, tls.go (real components
+// and their files); consumers.go with consumers_graphite.go and
+// consumers_judge.go (AssertConsumers: Icinga 2, Graphite and Nagios 4 as
+// the judges of a check's output); statedir.go (no test writes the host's
+// state directory: the guard in RunCmd, PrivateStateDir); mongosim/ (the
+// replica-set simulator), ferret/ (FerretDB's build).
 package testenv
 
 import (

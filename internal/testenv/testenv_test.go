@@ -2,6 +2,8 @@ package testenv
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,9 +13,13 @@ import (
 type recorder struct {
 	testing.TB
 	skipped, failed string
+	errs            []string
 }
 
 func (r *recorder) Helper() {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errs = append(r.errs, fmt.Sprintf(format, args...))
+}
 
 func (r *recorder) Skipf(format string, args ...any) {
 	if r.skipped == "" && r.failed == "" {
@@ -54,5 +60,40 @@ func TestRequireSkipsByHandFailsUnderCI(t *testing.T) {
 	defer delete(knownBinaries, "opschecks-fake")
 	if _, why := LookBinary("opschecks-fake"); why != "opschecks-fake is not installed (Debian package opschecks-fake-pkg)" {
 		t.Errorf("known binary: %q", why)
+	}
+}
+
+// TestStateGuard: a check run without --state-dir that writes the
+// state directory fails the test (RunCmd reports it), with or without
+// parts in its key; files of other checks, runs given a --state-dir and
+// runs under PrivateStateDir are not its concern. The guarded directory
+// is the test's own here.
+func TestStateGuard(t *testing.T) {
+	dir := t.TempDir()
+	defer func(d string) { hostStateDir = d }(hostStateDir)
+	hostStateDir = dir
+	check := "check_zzguard"
+	bin := filepath.Join(t.TempDir(), check)
+	// A stand-in check that writes a state file where it is told to.
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch \"$1\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := func(name string) string { return filepath.Join(dir, name) }
+	for _, tc := range []struct {
+		args []string
+		bad  bool
+	}{
+		{[]string{in(check + "_key-0123456789ab.json")}, true},
+		{[]string{in(check + "-0123456789ab.json")}, true},
+		{[]string{in("check_zzother_key-0123456789ab.json")}, false},
+		{[]string{in(check + "_key-0123456789ab.json"), "--state-dir", "x"}, false},
+		{[]string{in(check + "_key-0123456789ab.json"), privateMount}, false},
+	} {
+		rec := &recorder{TB: t}
+		RunCheck(rec, bin, nil, tc.args...)
+		os.Remove(tc.args[0])
+		if got := len(rec.errs) > 0; got != tc.bad {
+			t.Errorf("%q: guard errors %q, want any: %v", tc.args, rec.errs, tc.bad)
+		}
 	}
 }
