@@ -3,6 +3,7 @@ package mongosim
 import (
 	"crypto/rand"
 	"errors"
+	"sync"
 
 	"github.com/xdg-go/scram"
 	"go.mongodb.org/mongo-driver/bson"
@@ -15,8 +16,24 @@ const scramIterations = 15000
 
 var errNoUser = errors.New("unknown user")
 
-// credentials derives what a server stores for user from its password,
-// with the SCRAM library's own client-side key derivation.
+// storedCreds holds what createUser leaves of a user in
+// admin.system.users: the SCRAM-SHA-256 credentials derived once from the
+// password with one salt, against which every later authentication is
+// verified (the manual, "admin.system.users": credentials."SCRAM-SHA-256"
+// holds iterationCount, salt, storedKey and serverKey;
+// scramSHA256IterationCount defaults to 15000). The collection is
+// replicated, so every member of a set answers with the same salt; here
+// every simulated server shares one derivation per user and password.
+// A salt drawn anew for each conversation, as before, made the simulator
+// run PBKDF2 on every authentication and every client too (a driver
+// reuses its derived key only for the same salt): two 15,000-round
+// derivations a connection, 30-75 ms each under -race, which under load
+// outran the tests' connect timeout (TestSCRAM: "server selection
+// timeout").
+var storedCreds sync.Map // user + "\x00" + password -> scram.StoredCredentials
+
+// credentials returns what the server stores for user, with the SCRAM
+// library's own client-side key derivation.
 func (s *Server) credentials(user string) (scram.StoredCredentials, error) {
 	var pw string
 	ok := false
@@ -26,6 +43,10 @@ func (s *Server) credentials(user string) (scram.StoredCredentials, error) {
 	if !ok {
 		return scram.StoredCredentials{}, errNoUser
 	}
+	key := user + "\x00" + pw
+	if c, ok := storedCreds.Load(key); ok {
+		return c.(scram.StoredCredentials), nil
+	}
 	c, err := scram.SHA256.NewClient(user, pw, "")
 	if err != nil {
 		return scram.StoredCredentials{}, err
@@ -34,7 +55,12 @@ func (s *Server) credentials(user string) (scram.StoredCredentials, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return scram.StoredCredentials{}, err
 	}
-	return c.GetStoredCredentialsWithError(scram.KeyFactors{Salt: string(salt), Iters: scramIterations})
+	creds, err := c.GetStoredCredentialsWithError(scram.KeyFactors{Salt: string(salt), Iters: scramIterations})
+	if err != nil {
+		return scram.StoredCredentials{}, err
+	}
+	got, _ := storedCreds.LoadOrStore(key, creds)
+	return got.(scram.StoredCredentials), nil
 }
 
 // authFailed is mongod's answer to a failed SASL step
