@@ -302,8 +302,14 @@ func TestSocketsInNamespace(t *testing.T) {
 	}
 }
 
+// helperName is the helper's name (its comm): "kahelper" and this test
+// process's PID, so that --process finds this run's helper only, not one
+// of a test of the same package running at the same time in another
+// checkout (15 characters at most, the kernel's TASK_COMM_LEN).
+var helperName = fmt.Sprintf("kahelper%d", os.Getpid())
+
 // helperCopy copies the test binary to a world-readable directory as
-// "kahelper", so that it has a name of its own (for --process) and an
+// helperName, so that it has a name of its own (for --process) and an
 // unprivileged user can run it.
 func helperCopy(t *testing.T) string {
 	t.Helper()
@@ -319,7 +325,7 @@ func helperCopy(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := dir + "/kahelper"
+	path := filepath.Join(dir, helperName)
 	if err := os.WriteFile(path, b, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -401,16 +407,16 @@ func TestPIDInOtherNamespace(t *testing.T) {
 		"keepalive_detect_time": 90,
 		"sockets_total":         4, "sockets_no_keepalive": 2, "sockets_long_interval": 0, "sockets_at_risk": 0,
 	})
-	if !strings.Contains(first, fmt.Sprintf("4 established sockets of kahelper (PID %d)", pid)) {
+	if !strings.Contains(first, fmt.Sprintf("4 established sockets of %s (PID %d)", helperName, pid)) {
 		t.Errorf("first line does not scope the sockets to PID %d: %q", pid, first)
 	}
 	// --pidfile names the same process, with the same answer.
-	pf := filepath.Join(t.TempDir(), "kahelper.pid")
+	pf := filepath.Join(t.TempDir(), "helper.pid")
 	if err := os.WriteFile(pf, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	r = testenv.RunCheck(t, bin, nil, "--pidfile", pf)
-	if r.Code != 0 || !strings.HasPrefix(r.FirstLine(), want) || !strings.Contains(r.FirstLine(), fmt.Sprintf("4 established sockets of kahelper (PID %d from %s)", pid, pf)) {
+	if r.Code != 0 || !strings.HasPrefix(r.FirstLine(), want) || !strings.Contains(r.FirstLine(), fmt.Sprintf("4 established sockets of %s (PID %d from %s)", helperName, pid, pf)) {
 		t.Errorf("--pidfile: exit %d, %q", r.Code, r.FirstLine())
 	}
 	// The fix hint enters the process's namespace.
@@ -431,11 +437,11 @@ func TestPIDInOtherNamespace(t *testing.T) {
 		!strings.Contains(r.FirstLine(), fmt.Sprintf("shared with PID %d - 0 established sockets of sleep (PID %d)", sleeper.Process.Pid, sleeper.Process.Pid)) {
 		t.Errorf("--pid of a process in our namespace: exit %d, %q", r.Code, r.FirstLine())
 	}
-	// By name: only the helper is called kahelper.
-	r = testenv.RunCheck(t, bin, nil, "--process", "kahelper")
+	// By name: only this run's helper is called helperName.
+	r = testenv.RunCheck(t, bin, nil, "--process", helperName)
 	if r.Code != 0 || !strings.Contains(r.FirstLine(), fmt.Sprintf("in the network namespace of PID %d", pid)) ||
-		!strings.Contains(r.FirstLine(), fmt.Sprintf("4 established sockets of kahelper (PID %d): 2 without keepalive", pid)) {
-		t.Errorf("--process kahelper: exit %d, %q", r.Code, r.FirstLine())
+		!strings.Contains(r.FirstLine(), fmt.Sprintf("4 established sockets of %s (PID %d): 2 without keepalive", helperName, pid)) {
+		t.Errorf("--process %s: exit %d, %q", helperName, r.Code, r.FirstLine())
 	}
 }
 

@@ -179,8 +179,10 @@ func TestPortInNamespace(t *testing.T) {
 func TestStubStatus(t *testing.T) {
 	testenv.Require(t, "nginx")
 	bin := testenv.BuildCheck(t, "check_nginx_queue")
-	// A name of its own: other tests run nginx too, in other namespaces.
-	name := fmt.Sprintf("ocnginx%d", os.Getpid()%100000)
+	// A name of its own, with this test process's whole PID (15
+	// characters at most, TASK_COMM_LEN): other tests, of this package in
+	// other checkouts too, run nginx at the same time.
+	name := fmt.Sprintf("ocnginx%d", os.Getpid())
 	ng := testenv.StartNginx(t, testenv.NginxOptions{Name: name})
 	state := t.TempDir()
 	base := []string{"--state-dir", state, "--listen", ng.Addr}
