@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"go.mongodb.org/mongo-driver/bson"
+
+	"github.com/opschecks/opschecks/internal/mongodb/codes"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/internal/testenv"
 	"github.com/opschecks/opschecks/internal/testenv/mongosim"
@@ -534,4 +537,44 @@ func TestReplsetAuth(t *testing.T) {
 	r = rsRun(t, nil, "--uri", set.URI(), "--mode", "replset-state")
 	rsWant(t, r, 3, "requires authentication and no user was given", "pass --user and --password-file")
 	rsLacks(t, r, "needs the clusterMonitor role")
+}
+
+// TestPrivilegeHints: a refused command is named with the privilege it
+// needs and the role that grants it on the versions check_mongodb
+// supports (clusterMonitor holds find on local.oplog.rs from MongoDB 3.4
+// on), and the user's own roles (connectionStatus): a user who already
+// has clusterMonitor is not told to get it.
+func TestPrivilegeHints(t *testing.T) {
+	roles := []string{"read@app"}
+	sc := rsThree(0, 0)
+	sc.Users = map[string]string{"monitor": "pa55-w0rd"}
+	// What mongod answers a user whose roles lack find on local
+	// (src/mongo/db/commands.cpp, "not authorized on local to execute
+	// command"), and connectionStatus as the manual shows it.
+	sc.Commands = map[string]func(int) bson.D{
+		"find": func(int) bson.D {
+			return mongosim.CommandError(codes.Unauthorized, `not authorized on local to execute command { find: "oplog.rs", filter: {}, $db: "local" }`)
+		},
+		"connectionStatus": func(int) bson.D {
+			var rs bson.A
+			for _, r := range roles {
+				role, db, _ := strings.Cut(r, "@")
+				rs = append(rs, bson.D{{Key: "role", Value: role}, {Key: "db", Value: db}})
+			}
+			return bson.D{{Key: "authInfo", Value: bson.D{
+				{Key: "authenticatedUsers", Value: bson.A{bson.D{{Key: "user", Value: "monitor"}, {Key: "db", Value: "admin"}}}},
+				{Key: "authenticatedUserRoles", Value: rs}}}, {Key: "ok", Value: 1.0}}
+		},
+	}
+	set := mongosim.Start(t, sc)
+	env := []string{"MONGODB_PASSWORD=pa55-w0rd"}
+	for _, mode := range []string{"oplog-window", "replication-lag-percent"} {
+		r := rsRun(t, env, "--uri", set.URI(), "--user", "monitor", "--mode", mode)
+		rsWant(t, r, 3, "refused find on local.oplog.rs to user monitor ((Unauthorized) not authorized on local",
+			"grant user monitor (it has the roles read@app) the clusterMonitor role, which holds find on local.oplog.rs on MongoDB 3.4 and later (every version check_mongodb supports), or the read role on the local database")
+	}
+	roles = []string{"clusterMonitor@admin"}
+	r := rsRun(t, env, "--uri", set.URI(), "--user", "monitor", "--mode", "oplog-window")
+	rsWant(t, r, 3, "user monitor has the role clusterMonitor@admin, which grants find on local.oplog.rs on MongoDB 3.4 and later", `db.getUser("monitor", {showPrivileges: true})`)
+	rsLacks(t, r, "grant user")
 }

@@ -147,7 +147,7 @@ func (rc *replClient) fetchHello(ctx context.Context) (*replset.Hello, error) {
 func (rc *replClient) fetchRepl(ctx context.Context) (*replset.View, error) {
 	var raw bson.Raw
 	if err := rc.run(ctx, "admin", bson.D{{Key: "replSetGetStatus", Value: 1}}, &raw); err != nil {
-		return nil, rsError(rc.s, "replSetGetStatus", err)
+		return nil, rsError(ctx, rc.s, "replSetGetStatus", err)
 	}
 	st, err := replset.DecodeStatus(raw)
 	if err != nil {
@@ -252,7 +252,7 @@ func oplogEnd(ctx context.Context, run func(context.Context, string, bson.D, *bs
 		{Key: "singleBatch", Value: true},
 	}
 	if err := run(ctx, "local", cmd, &raw); err != nil {
-		return time.Time{}, rsError(s, "find on local.oplog.rs", err)
+		return time.Time{}, rsError(ctx, s, "find on local.oplog.rs", err)
 	}
 	t, ok, err := replset.DecodeOplogEntry(raw)
 	if err != nil {
@@ -333,7 +333,7 @@ func (rc *replClient) sourceWindow(ctx context.Context, source string) (*replset
 }
 
 // rsError names what a failed replica-set command means.
-func rsError(s *Session, cmd string, err error) error {
+func rsError(ctx context.Context, s *Session, cmd string, err error) error {
 	switch {
 	case codes.Is(err, codes.InvalidReplicaSetConfig):
 		return plugin.Errorf(plugin.Critical, "%s is REMOVED: it is not in the replica-set configuration (%s: %s), add it back with rs.add() or stop monitoring it", s.Target, cmd, errText(err))
@@ -342,7 +342,7 @@ func rsError(s *Session, cmd string, err error) error {
 	case codes.Is(err, codes.Unauthorized, codes.AuthenticationFailed) && s.User == "":
 		return fmt.Errorf("%s requires authentication and no user was given (%s: %s): pass --user and --password-file (or MONGODB_PASSWORD) for a user with the clusterMonitor role", s.Target, cmd, errText(err))
 	case codes.Is(err, codes.Unauthorized, codes.AuthenticationFailed):
-		return fmt.Errorf("%s refused %s to user %s (%s): the user needs the clusterMonitor role", s.Target, cmd, s.User, errText(err))
+		return fmt.Errorf("%s refused %s to user %s (%s): %s", s.Target, cmd, s.User, errText(err), s.privilegeHint(ctx, cmd))
 	case codes.Is(err, codes.CommandNotFound):
 		return fmt.Errorf("%s does not know %s: %s (the replica-set modes need a mongod replica-set member, which mongos and MongoDB-compatible servers such as FerretDB are not)", s.Target, cmd, errText(err))
 	}
