@@ -15,7 +15,7 @@ import (
 // pings the server), runs the mode and disconnects. Secrets are removed
 // from everything it returns.
 func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result, err error) {
-	secrets := uriPassword(o.URI)
+	secrets := uriSecrets(o.URI)
 	if o.Password != "" {
 		secrets = append(secrets, o.Password)
 	}

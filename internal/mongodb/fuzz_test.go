@@ -56,23 +56,40 @@ func FuzzDecoders(f *testing.F) {
 	})
 }
 
-// FuzzStripURIPassword: the password of a connection string never
-// survives StripURIPassword or redact, whatever surrounds it.
+// FuzzStripURIPassword: the password of a connection string (the driver's:
+// the user info ends at the first '@') never survives StripURIPassword,
+// whatever its length and whatever surrounds it; a long one quoted in
+// an error does not survive redact either.
 func FuzzStripURIPassword(f *testing.F) {
 	f.Add("mongodb://", "u", "p@ss", "h1:27017,h2/db?replicaSet=rs0")
 	f.Add("mongodb+srv://", "admin", "secret", "cluster0.example.net/")
 	f.Add("mongodb://", "", "x:y", "h")
+	f.Add("mongodb://", "u", "p?ss", "h/?tls=true")
 	f.Fuzz(func(t *testing.T, scheme, user, pass, rest string) {
 		_ = StripURIPassword(scheme + user + ":" + pass + "@" + rest)
-		_ = uriPassword(scheme + rest)
-		if len(pass) < 6 || strings.ContainsAny(user+pass+rest, "@/?:%&=+ ") || strings.Contains(user+rest, pass) {
+		_ = uriSecrets(scheme + rest)
+		_ = validURI(scheme + user + ":" + pass + "@" + rest)
+		if pass == "" || strings.ContainsAny(user, "@:") || strings.Contains(pass, "@") || strings.Contains(user+rest, pass) {
 			return
 		}
 		uri := "mongodb://" + user + ":" + pass + "@" + rest
-		if got := StripURIPassword(uri); strings.Contains(got, pass) {
-			t.Fatalf("StripURIPassword(%q) = %q keeps the password", uri, got)
+		if got, want := StripURIPassword(uri), "mongodb://"+user+":"+plugin.Redacted+"@"+rest; got != want && !strings.Contains(rest, "?") {
+			t.Fatalf("StripURIPassword(%q) = %q, want %q", uri, got, want)
 		}
-		if got := redact("error with "+uri, uriPassword(uri)); strings.Contains(got, pass) {
+		if err := validURI(uri); err != nil && strings.Contains(err.Error(), pass) {
+			// Unless the words are there whatever the password: the
+			// message for the same string with another password, or
+			// the one for a password left unescaped.
+			other := validURI("mongodb://" + user + ":QQ@" + rest)
+			bad := validURI("mongodb://" + user + ":%@" + rest)
+			if (other == nil || !strings.Contains(other.Error(), pass)) && (bad == nil || !strings.Contains(bad.Error(), pass)) {
+				t.Fatalf("validURI(%q) quotes the password: %v", uri, err)
+			}
+		}
+		if len(pass) < plugin.MinRedactLen {
+			return
+		}
+		if got := redact("error with "+uri, uriSecrets(uri)); strings.Contains(got, pass) {
 			t.Fatalf("redact kept the password: %q", got)
 		}
 	})

@@ -52,7 +52,7 @@ type Options struct {
 // needs --database, --member belongs to the lag modes), before any
 // connection: the plugin runtime calls it once after parsing.
 func (o *Options) Validate() error {
-	if err := redactError(validURI(o.URI), uriPassword(o.URI)); err != nil {
+	if err := validURI(o.URI); err != nil {
 		return err
 	}
 	if err := validHost(o.Host); err != nil {

@@ -1,28 +1,207 @@
 package mongodb
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
-const redacted = "xxxxx"
+// Secrets stay out of the output by construction: the password (from
+// --password, --password-file, MONGODB_PASSWORD or the --uri) is never
+// formatted into a message, a connection string is shown only with its
+// secrets taken out by parsing it as the driver does (StripURIPassword),
+// and a --uri is checked with its secrets taken out too (validURI), so
+// the driver's parse errors cannot quote them. What the driver and the
+// servers say goes through plugin.Redact as a last net (redactResult,
+// redactError), which looks for whole quoted secrets only.
 
-// redact replaces every secret in s, in plain and URL-escaped form (a
-// password can reach a message through a connection string).
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if sec == "" {
+// connString is a connection string cut as driver v1.17.10 cuts it
+// (x/mongo/driver/connstring, connstring.parse): the user info ends at
+// the first '@' after the scheme, its password follows the first ':'; the
+// query follows the first '?' of what comes after the user info, its
+// options separated by '&' or ';'.
+type connString struct {
+	scheme string // "mongodb://" or "mongodb+srv://"
+	user   string // as written (escaped)
+	pass   string // as written (escaped); hasPass says whether a ':' was there
+	// hasUser is whether there is user info (an '@'), hasPass whether it
+	// holds a password.
+	hasUser, hasPass bool
+	hosts            string // hosts and path, up to the '?'
+	query            []string
+	hasQuery         bool
+}
+
+func parseConnString(uri string) (connString, bool) {
+	var c connString
+	for _, s := range []string{"mongodb://", "mongodb+srv://"} {
+		if strings.HasPrefix(uri, s) {
+			c.scheme = s
+		}
+	}
+	if c.scheme == "" {
+		return c, false
+	}
+	rest := uri[len(c.scheme):]
+	if info, after, ok := strings.Cut(rest, "@"); ok {
+		c.hasUser = true
+		c.user, c.pass, c.hasPass = strings.Cut(info, ":")
+		rest = after
+	}
+	var query string
+	c.hosts, query, c.hasQuery = strings.Cut(rest, "?")
+	if c.hasQuery {
+		c.query = strings.FieldsFunc(query, func(r rune) bool { return r == '&' || r == ';' })
+	}
+	return c, true
+}
+
+// secretOption reports whether a connection-string option holds a secret:
+// tlsCertificateKeyFilePassword and its ssl spelling, and
+// authMechanismProperties (MONGODB-AWS's AWS_SESSION_TOKEN).
+func secretOption(key string) bool {
+	k := strings.ToLower(key)
+	return strings.Contains(k, "password") || k == "authmechanismproperties"
+}
+
+// String writes the connection string back, its secrets (the password,
+// the values of secret options) written as plugin.Redacted when
+// redacted is set.
+func (c connString) String(redacted bool) string {
+	var b strings.Builder
+	b.WriteString(c.scheme)
+	if c.hasUser {
+		b.WriteString(c.user)
+		if c.hasPass {
+			b.WriteByte(':')
+			if redacted && c.pass != "" {
+				b.WriteString(plugin.Redacted)
+			} else {
+				b.WriteString(c.pass)
+			}
+		}
+		b.WriteByte('@')
+	}
+	b.WriteString(c.hosts)
+	if c.hasQuery {
+		b.WriteByte('?')
+		for i, kv := range c.query {
+			if i > 0 {
+				b.WriteByte('&')
+			}
+			if k, v, ok := strings.Cut(kv, "="); ok && redacted && v != "" && secretOption(k) {
+				kv = k + "=" + redactOption(k, v)
+			}
+			b.WriteString(kv)
+		}
+	}
+	return b.String()
+}
+
+// redactOption writes a secret option's value as plugin.Redacted; in
+// authMechanismProperties (PROPERTY:VALUE pairs, comma-separated) the
+// values only, so that the string keeps the shape the driver checks.
+func redactOption(key, value string) string {
+	if !strings.EqualFold(key, "authMechanismProperties") {
+		return plugin.Redacted
+	}
+	u, err := url.QueryUnescape(value)
+	if err != nil {
+		return plugin.Redacted
+	}
+	pairs := strings.Split(u, ",")
+	for i, p := range pairs {
+		name, _, _ := strings.Cut(p, ":")
+		pairs[i] = name + ":" + plugin.Redacted
+	}
+	return strings.Join(pairs, ",")
+}
+
+// secrets returns every secret of the connection string in the forms
+// it could be quoted in: as written and unescaped.
+func (c connString) secrets() []string {
+	var out []string
+	add := func(s string, unescape func(string) (string, error)) {
+		if s == "" {
+			return
+		}
+		out = append(out, s)
+		if u, err := unescape(s); err == nil && u != s {
+			out = append(out, u)
+		}
+	}
+	if c.hasPass {
+		add(c.pass, url.PathUnescape)
+	}
+	for _, kv := range c.query {
+		k, v, _ := strings.Cut(kv, "=")
+		if !secretOption(k) {
 			continue
 		}
-		for _, form := range []string{sec, url.QueryEscape(sec), url.PathEscape(sec), url.UserPassword("u", sec).String()[2:]} {
-			if form != "" {
-				s = strings.ReplaceAll(s, form, redacted)
+		add(v, url.QueryUnescape)
+		if strings.EqualFold(k, "authMechanismProperties") {
+			// PROPERTY:VALUE pairs, comma-separated.
+			u, _ := url.QueryUnescape(v)
+			for _, p := range strings.Split(u, ",") {
+				_, pv, _ := strings.Cut(p, ":")
+				add(pv, url.QueryUnescape)
 			}
 		}
 	}
-	return s
+	return out
+}
+
+// checkSecrets refuses secrets the driver would refuse to unescape, in
+// words of our own: the driver's messages quote the bad escape, a piece
+// of the secret ("invalid URL escape "%zz"").
+func (c connString) checkSecrets() error {
+	if c.hasPass {
+		if _, err := url.PathUnescape(c.pass); err != nil || strings.ContainsAny(c.pass, ":/") {
+			return fmt.Errorf("invalid --uri: its password is not escaped as a connection string needs (write ':' '/' '@' '%%' as %%3A %%2F %%40 %%25), or give the password with --password-file")
+		}
+	}
+	for _, kv := range c.query {
+		if k, v, ok := strings.Cut(kv, "="); ok && secretOption(k) {
+			if _, err := url.QueryUnescape(v); err != nil {
+				return fmt.Errorf("invalid --uri: the value of %s is not escaped as a connection string needs (a '%%' must start %%XX)", k)
+			}
+		}
+	}
+	return nil
+}
+
+// StripURIPassword returns a connection string with its secrets (the
+// password of its user info, the values of secret options such as
+// tlsCertificateKeyFilePassword) written as xxxxx, for anything shown to
+// people. A string that is no connection string is returned as it is.
+func StripURIPassword(uri string) string {
+	c, ok := parseConnString(uri)
+	if !ok {
+		return uri
+	}
+	return c.String(true)
+}
+
+// uriSecrets returns the secrets of a connection string, as written and
+// unescaped, for redact.
+func uriSecrets(uri string) []string {
+	c, ok := parseConnString(uri)
+	if !ok {
+		return nil
+	}
+	return c.secrets()
+}
+
+// redact is plugin.Redact with every written form of the secrets (plain,
+// and URL-escaped as a connection string could carry them).
+func redact(s string, secrets []string) string {
+	var forms []string
+	for _, sec := range secrets {
+		forms = append(forms, sec, url.QueryEscape(sec), url.PathEscape(sec), url.UserPassword("u", sec).String()[2:])
+	}
+	return plugin.Redact(s, forms...)
 }
 
 // redactedError hides secrets in an error's message and keeps the chain,
@@ -61,73 +240,4 @@ func redactResult(r *plugin.Result, secrets []string) {
 	for j := range r.Details {
 		r.Details[j] = redact(r.Details[j], secrets)
 	}
-}
-
-// StripURIPassword returns a connection string without the password of
-// its user info and without the values of options named *password*
-// (tlsCertificateKeyFilePassword), for anything shown to people.
-func StripURIPassword(uri string) string {
-	scheme, rest, ok := strings.Cut(uri, "://")
-	if !ok {
-		return uri
-	}
-	if base, query, hasQuery := strings.Cut(rest, "?"); hasQuery {
-		opts := strings.Split(query, "&")
-		for i, kv := range opts {
-			if k, _, hasV := strings.Cut(kv, "="); hasV && strings.Contains(strings.ToLower(k), "password") {
-				opts[i] = k + "=" + redacted
-			}
-		}
-		rest = base + "?" + strings.Join(opts, "&")
-		uri = scheme + "://" + rest
-	}
-	user, _, at, hadPass := userInfo(rest)
-	if !hadPass {
-		return uri
-	}
-	return scheme + "://" + user + ":" + redacted + rest[at:]
-}
-
-// userInfo splits the user info of a connection string without its
-// scheme: the user, the password, the index of the "@" that ends the user
-// info, and whether there is a password (a ":" in the user info).
-func userInfo(rest string) (user, pw string, at int, hadPass bool) {
-	if end := strings.IndexAny(rest, "/?"); end >= 0 {
-		rest = rest[:end]
-	}
-	at = strings.LastIndex(rest, "@")
-	if at < 0 {
-		return "", "", at, false
-	}
-	user, pw, hadPass = strings.Cut(rest[:at], ":")
-	return user, pw, at, hadPass
-}
-
-// uriPassword returns the password in a connection string's user info, in
-// the form written there and unescaped, so both can be redacted.
-func uriPassword(uri string) []string {
-	_, rest, ok := strings.Cut(uri, "://")
-	if !ok {
-		return nil
-	}
-	var out []string
-	if _, query, hasQuery := strings.Cut(rest, "?"); hasQuery {
-		for _, kv := range strings.Split(query, "&") {
-			if k, v, hasV := strings.Cut(kv, "="); hasV && v != "" && strings.Contains(strings.ToLower(k), "password") {
-				out = append(out, v)
-				if u, err := url.QueryUnescape(v); err == nil && u != v {
-					out = append(out, u)
-				}
-			}
-		}
-	}
-	_, pw, _, _ := userInfo(rest)
-	if pw == "" {
-		return out
-	}
-	out = append(out, pw)
-	if u, err := url.PathUnescape(pw); err == nil && u != pw {
-		out = append(out, u)
-	}
-	return out
 }

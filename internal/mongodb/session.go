@@ -30,8 +30,8 @@ import (
 //     set's primary to answer (bounded, see waitSettled).
 //   - RunAdmin(ctx, cmd, out) and Run(ctx, db, cmd, out): run a command and
 //     decode its reply into out (*bson.Raw, *bson.M or a struct).
-//   - Redact(s): s with every secret of this run replaced; Check already
-//     redacts the whole result and errors.
+//   - Redact(s): s with every quoted secret of this run replaced; Check
+//     already redacts the whole result and errors.
 type Session struct {
 	Client      *mongo.Client
 	Target      string
@@ -88,7 +88,8 @@ func (s *Session) Run(ctx context.Context, db string, cmd bson.D, out any) error
 }
 
 // Redact replaces the secrets of this run (the password, in plain and
-// URL-escaped form) in s.
+// URL-escaped form) where str quotes one whole (plugin.Redact), for text
+// from the driver or a server.
 func (s *Session) Redact(str string) string { return redact(str, s.secrets) }
 
 // Close disconnects within the context.

@@ -83,20 +83,28 @@ func tlsConfig(o *Options) (*tls.Config, error) {
 }
 
 // validURI refuses a --uri that is not a connection string, when the
-// options are parsed. A mongodb:// URI is parsed whole (no I/O); a
-// mongodb+srv:// one only when connecting, since parsing it looks up DNS
-// records.
+// options are parsed. Its secrets are checked on their own
+// (connString.checkSecrets), then the rest of a mongodb:// URI is parsed
+// whole by the driver with the secrets taken out, so that no message of
+// the driver's can quote them; a mongodb+srv:// one is parsed only when
+// connecting, since parsing it looks up DNS records.
 func validURI(uri string) error {
-	switch {
-	case uri == "" || strings.HasPrefix(uri, "mongodb+srv://"):
-		return nil
-	case strings.HasPrefix(uri, "mongodb://"):
-		if err := options.Client().ApplyURI(uri).Validate(); err != nil {
-			return fmt.Errorf("invalid --uri: %v", err)
-		}
+	if uri == "" {
 		return nil
 	}
-	return errors.New("invalid --uri: expected a connection string starting with mongodb:// or mongodb+srv://")
+	c, ok := parseConnString(uri)
+	if !ok {
+		return errors.New("invalid --uri: expected a connection string starting with mongodb:// or mongodb+srv://")
+	}
+	if err := c.checkSecrets(); err != nil {
+		return err
+	}
+	if c.scheme == "mongodb://" {
+		if err := options.Client().ApplyURI(c.String(true)).Validate(); err != nil {
+			return fmt.Errorf("invalid --uri: %v", err)
+		}
+	}
+	return nil
 }
 
 // clientOptions turns the options into driver options; it does no I/O

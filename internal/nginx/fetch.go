@@ -222,18 +222,13 @@ func redact(raw string) string {
 }
 
 // redactErr removes the passwords (the URL's, the request's) from an
-// error text.
+// error text, should it quote one (plugin.Redact: whole quoted secrets
+// only, so that a short password does not mangle the message).
 func redactErr(err error, u *url.URL, password string) string {
-	msg := err.Error()
 	secrets := []string{password}
 	if u.User != nil {
 		p, _ := u.User.Password()
 		secrets = append(secrets, p)
 	}
-	for _, p := range secrets {
-		if p != "" {
-			msg = strings.ReplaceAll(msg, p, "xxxxx")
-		}
-	}
-	return msg
+	return plugin.Redact(err.Error(), secrets...)
 }

@@ -58,7 +58,7 @@ import (
 //     same name always gets the same suffix, and two names the writing
 //     could not tell apart get two. app.user_events is
 //     app_user-events-XXXXXX. An IP address has one spelling of its own
-//     (addrPart), so it needs none.
+//     (addrParts), so it needs none.
 //
 // Exact parts hold no '_', and marked ones carry their hash, so two
 // different identities of one metric get two labels unless two hashes of
@@ -118,7 +118,7 @@ func Split(name, sep string) []string {
 
 // Endpoint returns the label parts of an endpoint written host:port (a
 // MongoDB member name, a listening address): an IP address in its own
-// spelling (addrPart), a host name in lower case split at its dots, then
+// spelling (addrParts), a host name in lower case split at its dots, then
 // the port. Anything else (no port, a port that is not a number) is one
 // marked part (see Label), so it never takes the label of an endpoint.
 //
