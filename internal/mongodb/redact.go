@@ -60,11 +60,19 @@ func parseConnString(uri string) (connString, bool) {
 
 // secretOption reports whether a connection-string option holds a secret:
 // tlsCertificateKeyFilePassword and its ssl spelling, and
-// authMechanismProperties (MONGODB-AWS's AWS_SESSION_TOKEN).
+// authMechanismProperties, one of whose properties can be
+// (secretProperty).
 func secretOption(key string) bool {
 	k := strings.ToLower(key)
 	return strings.Contains(k, "password") || k == "authmechanismproperties"
 }
+
+// secretProperty reports whether an authMechanismProperties property
+// holds a secret: MONGODB-AWS's AWS_SESSION_TOKEN (driver v1.17.10,
+// x/mongo/driver/auth/mongodbaws.go). The others (SERVICE_NAME,
+// CANONICALIZE_HOST_NAME, ENVIRONMENT, TOKEN_RESOURCE...) name things
+// and are checked by the driver, so they stay as written.
+func secretProperty(name string) bool { return strings.EqualFold(name, "AWS_SESSION_TOKEN") }
 
 // String writes the connection string back, its secrets (the password,
 // the values of secret options) written as plugin.Redacted when
@@ -102,7 +110,7 @@ func (c connString) String(redacted bool) string {
 
 // redactOption writes a secret option's value as plugin.Redacted; in
 // authMechanismProperties (PROPERTY:VALUE pairs, comma-separated) the
-// values only, so that the string keeps the shape the driver checks.
+// values of secret properties only (secretProperty).
 func redactOption(key, value string) string {
 	if !strings.EqualFold(key, "authMechanismProperties") {
 		return plugin.Redacted
@@ -113,8 +121,9 @@ func redactOption(key, value string) string {
 	}
 	pairs := strings.Split(u, ",")
 	for i, p := range pairs {
-		name, _, _ := strings.Cut(p, ":")
-		pairs[i] = name + ":" + plugin.Redacted
+		if name, _, _ := strings.Cut(p, ":"); secretProperty(name) {
+			pairs[i] = name + ":" + plugin.Redacted
+		}
 	}
 	return strings.Join(pairs, ",")
 }
@@ -140,12 +149,14 @@ func (c connString) secrets() []string {
 		if !secretOption(k) {
 			continue
 		}
-		add(v, url.QueryUnescape)
-		if strings.EqualFold(k, "authMechanismProperties") {
-			// PROPERTY:VALUE pairs, comma-separated.
-			u, _ := url.QueryUnescape(v)
-			for _, p := range strings.Split(u, ",") {
-				_, pv, _ := strings.Cut(p, ":")
+		if !strings.EqualFold(k, "authMechanismProperties") {
+			add(v, url.QueryUnescape)
+			continue
+		}
+		// PROPERTY:VALUE pairs, comma-separated.
+		u, _ := url.QueryUnescape(v)
+		for _, p := range strings.Split(u, ",") {
+			if name, pv, _ := strings.Cut(p, ":"); secretProperty(name) {
 				add(pv, url.QueryUnescape)
 			}
 		}

@@ -26,7 +26,10 @@ func TestStripURIPassword(t *testing.T) {
 		// "h:1/?x=a" is the user info to the driver (which then refuses
 		// the slash): its "password" is hidden like any other.
 		"mongodb://h:1/?x=a@b": "mongodb://h:xxxxx@b",
-		"mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:tok3n,X:y": "mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:xxxxx,X:xxxxx",
+		"mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:tok3n,X:y": "mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:xxxxx,X:y",
+		// Only the session token is a secret: the other properties name
+		// things, and -vv shows them.
+		"mongodb://u@h/?authMechanism=GSSAPI&authMechanismProperties=SERVICE_NAME:mongo,CANONICALIZE_HOST_NAME:true": "mongodb://u@h/?authMechanism=GSSAPI&authMechanismProperties=SERVICE_NAME:mongo,CANONICALIZE_HOST_NAME:true",
 	}
 	for in, want := range tests {
 		if got := StripURIPassword(in); got != want {

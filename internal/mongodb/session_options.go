@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -58,20 +62,16 @@ func tlsConfig(o *Options) (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.TLSInsecure} //nolint:gosec // explicit --tls-insecure
 	if o.TLSCAFile != "" {
-		b, err := os.ReadFile(o.TLSCAFile)
+		pool, err := readCAFile("--tls-ca-file", o.TLSCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-ca-file: %w", linux.DescribeFile(o.TLSCAFile, err))
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(b) {
-			return nil, fmt.Errorf("--tls-ca-file %s holds no PEM certificate: expected the CA certificate(s) in PEM form", o.TLSCAFile)
+			return nil, err
 		}
 		cfg.RootCAs = pool
 	}
 	if o.TLSCertKeyFile != "" {
-		b, err := os.ReadFile(o.TLSCertKeyFile)
+		b, err := readTLSFile("--tls-cert-key-file", o.TLSCertKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("--tls-cert-key-file: %w", linux.DescribeFile(o.TLSCertKeyFile, err))
+			return nil, err
 		}
 		cert, err := tls.X509KeyPair(b, b)
 		if err != nil {
@@ -82,12 +82,131 @@ func tlsConfig(o *Options) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// readTLSFile reads a file given by the option called name (--tls-ca-file,
+// or tlsCAFile in a --uri), saying what is wrong in the project's words,
+// and at most maxTLSFile bytes of it: a device named by mistake
+// (/dev/zero) is not read whole.
+func readTLSFile(name, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	var b []byte
+	if err == nil {
+		b, err = io.ReadAll(io.LimitReader(f, maxTLSFile+1))
+		f.Close()
+	}
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the path is said once, by DescribeFile
+		}
+		return nil, fmt.Errorf("%s: %w", name, linux.DescribeFile(path, err))
+	}
+	if len(b) > maxTLSFile {
+		return nil, fmt.Errorf("%s %s is larger than %s: expected PEM certificates and keys", name, path, plugin.Bytes(maxTLSFile))
+	}
+	return b, nil
+}
+
+// maxTLSFile bounds what readTLSFile reads: a bundle of every public CA
+// (Debian's /etc/ssl/certs/ca-certificates.crt) is about 220 KB.
+const maxTLSFile = 16 << 20
+
+// readCAFile reads the CA certificates of a file given by the option
+// called name.
+func readCAFile(name, path string) (*x509.CertPool, error) {
+	b, err := readTLSFile(name, path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s %s holds no PEM certificate: expected the CA certificate(s) in PEM form", name, path)
+	}
+	return pool, nil
+}
+
+// checkFiles checks the TLS files a connection string names as the
+// --tls-* options' files are checked, naming the option as written in
+// it: the driver reads them when it parses the string (mongo/options
+// ApplyURI: addCACertFromFile, addClientCertFromConcatenatedFile,
+// addClientCertFromSeparateFiles) and says "open /x: no such file or
+// directory", "the specified CA file does not contain any valid
+// certificates" or "failed to find CERTIFICATE" without the option. Its
+// option names: x/mongo/driver/connstring addOptions.
+func (c connString) checkFiles() error {
+	for _, kv := range c.query {
+		k, v, _ := strings.Cut(kv, "=")
+		path, err := url.QueryUnescape(v)
+		if err != nil || path == "" {
+			continue // the driver's parse says what is wrong
+		}
+		switch strings.ToLower(k) {
+		case "tlscafile", "sslcertificateauthorityfile":
+			if _, err := readCAFile(k, path); err != nil {
+				return err
+			}
+		case "tlscertificatekeyfile", "sslclientcertificatekeyfile", "tlscertificatefile", "tlsprivatekeyfile":
+			b, err := readTLSFile(k, path)
+			if err != nil {
+				return err
+			}
+			// The driver looks for a CERTIFICATE block and a "... PRIVATE
+			// KEY" one (addClientCertFromBytes), the two in one file or
+			// one in each of tlsCertificateFile and tlsPrivateKeyFile.
+			cert, key := pemBlocks(b)
+			lk := strings.ToLower(k)
+			if !cert && lk != "tlsprivatekeyfile" {
+				return fmt.Errorf("%s %s holds no PEM certificate: expected the client certificate in PEM form", k, path)
+			}
+			if !key && lk != "tlscertificatefile" {
+				return fmt.Errorf("%s %s holds no PEM private key: expected the client certificate's key in PEM form", k, path)
+			}
+		}
+	}
+	return nil
+}
+
+// keyError names the key file of a driver's error about its password
+// ("no password provided to decrypt private key", "pkcs8: incorrect
+// password", "x509: decryption password incorrect": mongo/options
+// addClientCertFromBytes), which names neither file nor option.
+func (c connString) keyError(err error) string {
+	if !strings.Contains(err.Error(), "password") {
+		return err.Error()
+	}
+	for _, kv := range c.query {
+		k, v, _ := strings.Cut(kv, "=")
+		switch strings.ToLower(k) {
+		case "tlscertificatekeyfile", "sslclientcertificatekeyfile", "tlsprivatekeyfile":
+			path, _ := url.QueryUnescape(v)
+			return fmt.Sprintf("the key in %s %s cannot be decrypted (%v): give its password as tlsCertificateKeyFilePassword", k, path, err)
+		}
+	}
+	return err.Error()
+}
+
+// pemBlocks reports whether data holds a PEM certificate and a PEM
+// private key, as the driver looks for them.
+func pemBlocks(data []byte) (cert, key bool) {
+	for rest := data; ; {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			return cert, key
+		}
+		cert = cert || b.Type == "CERTIFICATE"
+		key = key || strings.HasSuffix(b.Type, "PRIVATE KEY")
+	}
+}
+
 // validURI refuses a --uri that is not a connection string, when the
-// options are parsed. Its secrets are checked on their own
-// (connString.checkSecrets), then the rest of a mongodb:// URI is parsed
-// whole by the driver with the secrets taken out, so that no message of
-// the driver's can quote them; a mongodb+srv:// one is parsed only when
-// connecting, since parsing it looks up DNS records.
+// options are parsed. Its secrets are checked first, in words of our own
+// (connString.checkSecrets: the driver's unescape errors quote them),
+// and the TLS files it names as the --tls-* options' are
+// (connString.checkFiles); then the driver parses a mongodb:// URI whole
+// as written, since it needs the secrets (tlsCertificateKeyFilePassword
+// decrypts the key file during the parse) and checks the
+// authMechanismProperties, and its message, as everything the driver
+// says, is redacted (redactError). A mongodb+srv:// URI is parsed only
+// when connecting, since parsing it looks up DNS records.
 func validURI(uri string) error {
 	if uri == "" {
 		return nil
@@ -99,9 +218,12 @@ func validURI(uri string) error {
 	if err := c.checkSecrets(); err != nil {
 		return err
 	}
+	if err := c.checkFiles(); err != nil {
+		return fmt.Errorf("invalid --uri: %w", err)
+	}
 	if c.scheme == "mongodb://" {
-		if err := options.Client().ApplyURI(c.String(true)).Validate(); err != nil {
-			return fmt.Errorf("invalid --uri: %v", err)
+		if err := options.Client().ApplyURI(uri).Validate(); err != nil {
+			return redactError(fmt.Errorf("invalid --uri: %s", c.keyError(err)), c.secrets())
 		}
 	}
 	return nil

@@ -77,6 +77,10 @@ func TestBadInputMatrix(t *testing.T) {
 				tc{"empty password file", []string{"-u", "x", "--password-file", empty}, empty},
 				tc{"password file is a device", []string{"-u", "x", "--password-file", "/dev/zero", "-t", "3"}, "/dev/zero has no line end in its first 4096 bytes"})
 		}
+		if b.has("tls-ca-file") {
+			cases = append(cases, tc{"CA file is a directory", []string{"--tls-ca-file", dir}, "--tls-ca-file: cannot read " + dir + ": is a directory"},
+				tc{"CA file is a device", []string{"--tls-ca-file", "/dev/zero", "-t", "3"}, "--tls-ca-file /dev/zero is larger than 16.0 MiB"})
+		}
 		for _, c := range cases {
 			t.Run(b.name+"/"+c.name, func(t *testing.T) {
 				r := testenv.RunCheck(t, b.path, nil, c.args...)
