@@ -43,12 +43,24 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 	s.secrets = append(s.secrets, secrets...)
 	defer func() {
 		// Disconnecting is a courtesy to the server; it must not delay
-		// the answer.
+		// the answer. After a timeout, or with less than its 200 ms
+		// left, there is no time for it: the driver waits for a
+		// connection still reading a stalled server's answer until the
+		// context ends (pool.close), which held the check past the
+		// runtime's watchdog, and the watchdog answered "timed out
+		// without an answer" for a check that knew what it waited for.
+		// The sockets close with the process.
+		if dl, ok := ctx.Deadline(); errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || ok && time.Until(dl) < 250*time.Millisecond {
+			return
+		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 200*time.Millisecond)
 		defer cancel()
 		s.Close(cctx)
 	}()
 	res, err = mode.Run(ctx, s, o, env)
+	if err != nil && (ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded)) {
+		return nil, s.timeout(err)
+	}
 	if res != nil && env.Verbose >= 2 {
 		if o.URI != "" {
 			res.Detailf("connection string: %s", StripURIPassword(o.URI))

@@ -64,6 +64,18 @@ type Session struct {
 	primaryWait time.Duration
 	primaryBy   time.Time
 
+	// What the check waits for and what answered (session_waits.go):
+	// commands sent and not answered, the one -t ran out on, the first
+	// bytes each server sent, the addresses a TCP connection reached,
+	// the check's deadline, and whether a mongos answered (it answers
+	// for its config servers and shards).
+	pending    map[int64]pendingCmd
+	unanswered *pendingCmd
+	answers    map[string][]byte
+	dialed     map[string]bool
+	deadline   time.Time
+	mongos     bool
+
 	// opts are the driver options the client was made with, for
 	// further connections to single members (they hold the
 	// credentials: never shown).
@@ -114,6 +126,7 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 		s.primaryWait = min(s.primaryWait, time.Until(dl)/2)
 	}
 	s.primaryBy = time.Now().Add(s.primaryWait)
+	s.deadline, _ = ctx.Deadline()
 	pctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.mu.Lock()
@@ -140,11 +153,13 @@ func connect(ctx context.Context, o *Options, cred credentials) (*Session, error
 				err = ce.err
 			}
 		}
-		s.Close(ctx)
-		if err := deadlineError(ctx, err); err != nil {
-			return nil, fmt.Errorf("connecting to %s: %w", s.Target, err)
+		if derr := deadlineError(ctx, err); derr != nil {
+			err = s.timeout(fmt.Errorf("connecting to %s: %w", s.Target, derr))
+		} else {
+			err = s.describeConnectError(err)
 		}
-		return nil, s.describeConnectError(err)
+		s.Close(ctx)
+		return nil, err
 	}
 	return s, nil
 }

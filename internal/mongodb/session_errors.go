@@ -23,7 +23,13 @@ func (s *Session) describeConnectError(err error) error {
 		opErr   *net.OpError
 	)
 	msg := err.Error()
+	answer := s.answerOf()
 	switch {
+	case strings.HasPrefix(string(answer), "HTTP/"):
+		// An HTTP server answers the driver's hello with an error page
+		// (nginx: "HTTP/1.1 400 Bad Request"), which the driver reads as
+		// a message length ("HTTP" is 1347703880 bytes) or a TLS record.
+		return plugin.Errorf(plugin.Critical, "cannot connect to %s: this port answers HTTP, not MongoDB (%s), check that -H/-P or --uri name the port of a mongod or mongos", s.Target, quoteBytes(answer))
 	case errors.As(err, &uaErr):
 		return plugin.Errorf(plugin.Critical, "TLS certificate problem with %s: %v, pass the CA that signed the server certificate with --tls-ca-file", s.Target, uaErr)
 	case errors.As(err, &hostErr):
@@ -56,7 +62,17 @@ func (s *Session) describeConnectError(err error) error {
 		// length (x/mongo/driver/topology/connection.go
 		// parseWmSizeBytes): an HTTP server, a proxy or another service
 		// listens there.
-		return plugin.Errorf(plugin.Critical, "cannot connect to %s: the answer is not the MongoDB wire protocol (%s), check that -H/-P or --uri name the port of a mongod or mongos, not of another service (HTTP, a proxy)", s.Target, wireError(msg))
+		// Under TLS the answer is not seen (sniffConn sees the records),
+		// only that it is no message either.
+		what, other := wireError(msg), "HTTP, a proxy"
+		switch {
+		case answer != nil:
+			what = "it begins " + quoteBytes(answer)
+		case s.tls:
+			what += ", read inside TLS"
+			other = "HTTPS, a TLS proxy"
+		}
+		return plugin.Errorf(plugin.Critical, "cannot connect to %s: the answer is not the MongoDB wire protocol (%s), check that -H/-P or --uri name the port of a mongod or mongos, not of another service (%s)", s.Target, what, other)
 	case errors.As(err, &opErr):
 		return plugin.Errorf(plugin.Critical, "cannot connect to %s: %v", s.Target, opErr.Err)
 	case strings.Contains(msg, "tls:"):

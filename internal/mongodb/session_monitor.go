@@ -36,13 +36,17 @@ func (s *Session) heartbeatFailed(e *event.ServerHeartbeatFailedEvent) {
 }
 
 // serverChanged remembers the set each host reports, to explain a
-// topology that ends up empty.
+// topology that ends up empty, and whether a mongos answered (whose
+// commands wait on its config servers: waitedFor).
 func (s *Session) serverChanged(e *event.ServerDescriptionChangedEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.NewDescription.Kind == description.Mongos {
+		s.mongos = true
+	}
 	if e.NewDescription.SetName == "" {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.setNames == nil {
 		s.setNames = map[string]string{}
 	}

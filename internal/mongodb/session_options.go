@@ -343,6 +343,8 @@ func clientOptions(ctx context.Context, o *Options, cred credentials) (*options.
 	// One short-lived check: no streaming monitor and no RTT connection.
 	co.SetServerMonitoringMode(options.ServerMonitoringModePoll)
 	co.SetMaxPoolSize(2)
+	co.SetDialer(&sniffDialer{s: s})
+	co.SetMonitor(&event.CommandMonitor{Started: s.commandStarted, Succeeded: s.commandSucceeded, Failed: s.commandFailed})
 	co.SetServerMonitor(&event.ServerMonitor{
 		ServerHeartbeatFailed:      s.heartbeatFailed,
 		ServerHeartbeatSucceeded:   s.heartbeatSucceeded,

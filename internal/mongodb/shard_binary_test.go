@@ -109,12 +109,16 @@ func TestShardsMode(t *testing.T) {
 		sc := cluster("8.0")
 		sc.Stall = []string{"listShards", "balancerStatus", "aggregate"}
 		c := mongosim.StartCluster(t, sc)
-		for _, mode := range []string{"shards", "balancer", "chunk-balance"} {
-			start := time.Now()
+		// The timeout names the command and the server it waited for,
+		// with where to look, and comes before -t (the runtime's
+		// watchdog answered "without an answer" while the check was
+		// still disconnecting).
+		for mode, cmd := range map[string]string{"shards": "listShards", "balancer": "balancerStatus", "chunk-balance": "listShards"} {
 			r := rsRun(t, nil, "--uri", c.URI(), "--mode", mode, "-t", "2")
-			rsWant(t, r, 3, "MONGODB UNKNOWN - timed out after 2s")
-			if el := time.Since(start); el > 2*time.Second {
-				t.Errorf("%s answered after %s, -t 2", mode, el)
+			rsWant(t, r, 3, "MONGODB UNKNOWN - timed out after 2s while waiting for "+c.Addr()+" to answer "+cmd+", which a mongos answers from its config servers and shards: check that the config server replica set and each shard have a primary (--mode replset-state against them)")
+			rsLacks(t, r, "without an answer", "context deadline exceeded")
+			if r.Elapsed > 2*time.Second {
+				t.Errorf("%s answered after %v, -t 2", mode, r.Elapsed)
 			}
 		}
 	})
