@@ -139,9 +139,13 @@ func TestWorstAndDurations(t *testing.T) {
 			t.Errorf("ParseDuration(%q) err=%v, want ok=%v", in, err, ok)
 		}
 	}
-	w, c := deadlines(10e9)
+	w, c := deadlines(10e9, 0)
 	if w != 9.5e9 || c != 8.5e9 {
-		t.Errorf("deadlines(10s) = %v, %v", w, c)
+		t.Errorf("deadlines(10s, 0) = %v, %v", w, c)
+	}
+	// A process started 200 ms ago has that much less.
+	if w, c := deadlines(1.5e9, 200e6); w != 1.15e9 || c != 1e9 {
+		t.Errorf("deadlines(1.5s, 200ms) = %v, %v", w, c)
 	}
 }
 

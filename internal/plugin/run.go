@@ -245,7 +245,7 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	}
 
 	timeout := c.Timeout.D()
-	watchdogAt, ctxAt := deadlines(timeout)
+	watchdogAt, ctxAt := deadlines(timeout, processAge())
 	ctx, cancel := context.WithTimeout(context.Background(), ctxAt)
 	defer cancel()
 	tstate := State(c.TimeoutState)
@@ -279,12 +279,26 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 }
 
 // deadlines returns when the watchdog fires and when the check's context
-// expires, both relative to the start: the context first, so a check can
-// still say what it was waiting for, and the watchdog before -t, so the
-// answer always comes within it.
-func deadlines(timeout time.Duration) (watchdog, ctx time.Duration) {
+// expires, both from now, for a process that has existed for age: the
+// context first, so a check can still say what it was waiting for, and the
+// watchdog before -t, so the answer always comes within it. -t counts from
+// the process's start, as the caller that forked it measures (Nagios,
+// NRPE, a shell's timeout): a start-up slowed by a loaded host is part of
+// it. The margin after the watchdog is for writing the answer and exiting.
+func deadlines(timeout, age time.Duration) (watchdog, ctx time.Duration) {
 	margin := min(timeout/10, 500*time.Millisecond)
-	watchdog = timeout - margin
+	watchdog = timeout - margin - age
 	ctx = watchdog - min(timeout/10, time.Second)
 	return watchdog, ctx
+}
+
+// processAge is how long ago the kernel started this process (sinceStart),
+// 0 when that cannot be read. An age above a second is not believed (a
+// clock kept differently than ours): the start of a check takes
+// milliseconds, and a few hundred on a host loaded many times over.
+func processAge() time.Duration {
+	if d, ok := sinceStart(); ok && d < time.Second {
+		return d
+	}
+	return 0
 }
