@@ -81,7 +81,10 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("teardown left sockets: %s", rep.Teardown)
 	}
 
-	self := readHWM(os.Getpid())
+	self, err := readHWM(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, n := range []int{0, 1000} {
 		m := rep.get(peerDummy, n)
 		if m == nil || !m.Valid() {

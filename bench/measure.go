@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -87,6 +86,8 @@ func (s *spawner) runHere(argv []string, out *os.File, trace bool) (outcome, err
 			_ = syscall.PtraceCont(pid, 0)
 		}
 	}
+	var exitStop bool
+	var hwmErr error
 	for {
 		if err := wait4(pid, &ws, &ru); err != nil {
 			return o, err
@@ -99,7 +100,8 @@ func (s *spawner) runHere(argv []string, out *os.File, trace bool) (outcome, err
 		}
 		sig := 0
 		if ws.StopSignal() == syscall.SIGTRAP && ws.TrapCause() == syscall.PTRACE_EVENT_EXIT {
-			o.HWMKB = readHWM(pid)
+			exitStop = true
+			o.HWMKB, hwmErr = readHWM(pid)
 		} else if ws.StopSignal() != syscall.SIGTRAP {
 			sig = int(ws.StopSignal()) // deliver the child's own signals (Go's SIGURG)
 		}
@@ -113,8 +115,12 @@ func (s *spawner) runHere(argv []string, out *os.File, trace bool) (outcome, err
 	} else {
 		o.Code = ws.ExitStatus()
 	}
-	if trace && o.HWMKB == 0 {
-		return o, fmt.Errorf("%s: no VmHWM at exit", argv[0])
+	// Which of the three it was, so that a rare miss can be told apart.
+	switch {
+	case trace && !exitStop:
+		return o, fmt.Errorf("%s: no VmHWM at exit: it ended (exit %d) without the ptrace exit stop", argv[0], o.Code)
+	case trace && o.HWMKB == 0:
+		return o, fmt.Errorf("%s: no VmHWM at exit: %v", argv[0], hwmErr)
 	}
 	return o, nil
 }
@@ -132,21 +138,23 @@ func wait4(pid int, ws *syscall.WaitStatus, ru *syscall.Rusage) error {
 	}
 }
 
-// readHWM reads VmHWM (kB) from /proc/PID/status.
-func readHWM(pid int) int64 {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+// readHWM reads VmHWM (kB) from /proc/PID/status, or says why it could
+// not.
+func readHWM(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		return 0
+		return 0, err
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil || n <= 0 {
+				return 0, fmt.Errorf("/proc/%d/status: VmHWM %q", pid, strings.TrimSpace(v))
+			}
+			return n, nil
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("/proc/%d/status has no VmHWM line (no address space)", pid)
 }
 
 // stats of a series of durations.
