@@ -37,6 +37,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/opschecks/opschecks/internal/privilege"
 )
 
 // FS reads /proc and /sys where they are mounted.
@@ -49,7 +51,7 @@ type FS struct {
 // /proc, /sys), as procfs.NewFS and node_exporter's --path.* take them.
 func NewFS(proc, sys string) FS {
 	if proc == "" {
-		proc = "/proc"
+		proc = HostProc
 	}
 	if sys == "" {
 		sys = "/sys"
@@ -64,7 +66,21 @@ func Under(root string) FS {
 }
 
 // Host is the FS of the real machine.
-var Host = NewFS("/proc", "/sys")
+var Host = NewFS(HostProc, "/sys")
+
+// HostProc is where the kernel's procfs is mounted on the host.
+const HostProc = "/proc"
+
+// asProc runs fn, which reads files of processes below f.Proc, with the
+// capabilities the sudoers rule is for (privilege.Proc) when the check
+// runs through sudo: only below the host's /proc, never below a tree the
+// caller named (--procfs), which is read with the caller's rights.
+func (f FS) asProc(fn func() error) error {
+	if f.Proc != HostProc {
+		return fn()
+	}
+	return privilege.Do(privilege.Proc, fn)
+}
 
 // ProcPath joins elements below the proc root.
 func (f FS) ProcPath(elem ...string) string {
@@ -116,6 +132,13 @@ func Describe(path string, err error) error {
 	return describe(path, err, "run as root or as the owner of the process, or via the sudoers rule in packaging/")
 }
 
+// sudoHint is the fix of a permission error when the check runs through
+// sudo: it has the caller's rights for everything but what the sudoers
+// rule is for (internal/privilege).
+func sudoHint(c *privilege.Caller) string {
+	return fmt.Sprintf("through sudo the check reads it with the rights of %s, who ran it (the sudoers rule is only for the watched processes' files under /proc and entering network namespaces): make it readable by %s", c.Name, c.Name)
+}
+
 // DescribeFile is Describe for a file the user names (a pid file, a
 // password or certificate file), whose fix is its permissions rather than
 // a process's owner.
@@ -126,6 +149,9 @@ func DescribeFile(path string, err error) error {
 func describe(path string, err error, hint string) error {
 	switch {
 	case errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		if c := privilege.Sudo(); c != nil {
+			hint = sudoHint(c)
+		}
 		return fmt.Errorf("cannot read %s: %w, %s", path, ErrPermission, hint)
 	case errors.Is(err, fs.ErrNotExist):
 		return missingError(path)

@@ -66,7 +66,11 @@ func parseLimit(s string) (uint64, bool) {
 // a process that is gone is ErrNoProcess.
 func (f FS) NoFileLimit(pid int) (Limit, error) {
 	path := f.ProcPath(strconv.Itoa(pid), "limits")
-	b, err := readProcFile(pid, path)
+	var b []byte
+	err := f.asProc(func() (err error) {
+		b, err = readProcFile(pid, path)
+		return err
+	})
 	if err != nil {
 		return Limit{}, err
 	}
@@ -85,7 +89,15 @@ func (f FS) NoFileLimit(pid int) (Limit, error) {
 // CountFDs counts the open file descriptors of process pid (the entries
 // of /proc/PID/fd, not followed: cheaper than SocketInodes' readlink of
 // each); a process that is gone is ErrNoProcess.
-func (f FS) CountFDs(pid int) (int, error) {
+func (f FS) CountFDs(pid int) (n int, err error) {
+	err = f.asProc(func() (err error) {
+		n, err = f.countFDs(pid)
+		return err
+	})
+	return n, err
+}
+
+func (f FS) countFDs(pid int) (int, error) {
 	dir := f.ProcPath(strconv.Itoa(pid), "fd")
 	d, err := openProcFile(pid, dir)
 	if err != nil {

@@ -27,7 +27,11 @@ func (f FS) NetnsID(pid int) (string, error) {
 		who = strconv.Itoa(pid)
 	}
 	path := f.ProcPath(who, "ns", "net")
-	id, err := os.Readlink(path)
+	var id string
+	err := f.asProc(func() (err error) {
+		id, err = os.Readlink(path)
+		return err
+	})
 	if err != nil {
 		if pid != 0 && (errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)) {
 			return "", fmt.Errorf("cannot read %s: %w, reading another user's network namespace needs root (CAP_SYS_PTRACE) or the sudoers rule in packaging/", path, ErrPermission)
@@ -56,7 +60,11 @@ func (f FS) OpenNetns(pid int) (*Netns, error) {
 		return &Netns{ID: id, PID: pid}, nil
 	}
 	path := f.ProcPath(strconv.Itoa(pid), "ns", "net")
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	var fd int
+	err = f.asProc(func() (err error) {
+		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		return err
+	})
 	if err != nil {
 		return nil, Describe(path, err)
 	}
@@ -65,9 +73,12 @@ func (f FS) OpenNetns(pid int) (*Netns, error) {
 
 // OpenNetnsFile opens the network namespace a file refers to, as
 // `ip netns add NAME` leaves one at /run/netns/NAME (a bind mount of
-// /proc/PID/ns/net). A file that is no network namespace is an error.
+// /proc/PID/ns/net). A file that is no network namespace is an error; a
+// FIFO or a terminal named by mistake neither blocks nor becomes the
+// controlling terminal. Through sudo it is opened with the caller's rights
+// (internal/privilege); only entering the namespace is privileged.
 func (f FS) OpenNetnsFile(path string) (*Netns, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return nil, DescribeFile(path, err)
 	}
@@ -101,6 +112,12 @@ func (f FS) ReadNet(ns *Netns, elem ...string) ([]byte, string, error) {
 		path = f.ProcPath(append([]string{"net"}, elem...)...)
 	case ns.PID != 0:
 		path = f.ProcPath(append([]string{strconv.Itoa(ns.PID), "net"}, elem...)...)
+		var b []byte
+		err := f.asProc(func() (err error) {
+			b, err = ReadFile(path)
+			return err
+		})
+		return b, path, err
 	default:
 		path = f.ProcPath(append([]string{"thread-self", "net"}, elem...)...)
 		var b []byte

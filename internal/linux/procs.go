@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Process is a running process as found under /proc.
@@ -43,7 +44,15 @@ func noProcess(pid int) error {
 }
 
 // ReadProcess reads /proc/PID/stat and cmdline.
-func (f FS) ReadProcess(pid int) (Process, error) {
+func (f FS) ReadProcess(pid int) (p Process, err error) {
+	err = f.asProc(func() error {
+		p, err = f.readProcess(pid)
+		return err
+	})
+	return p, err
+}
+
+func (f FS) readProcess(pid int) (Process, error) {
 	p := Process{PID: pid}
 	b, err := os.ReadFile(f.ProcPath(strconv.Itoa(pid), "stat"))
 	if err != nil {
@@ -71,24 +80,24 @@ func (f FS) ReadProcess(pid int) (Process, error) {
 
 // Processes lists every process (those that exit while being listed are
 // skipped).
-func (f FS) Processes() ([]Process, error) {
-	ents, err := os.ReadDir(f.Proc)
-	if err != nil {
-		return nil, Describe(f.Proc, err)
-	}
-	var out []Process
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
+func (f FS) Processes() (out []Process, err error) {
+	err = f.asProc(func() error {
+		ents, err := os.ReadDir(f.Proc)
 		if err != nil {
-			continue
+			return Describe(f.Proc, err)
 		}
-		p, err := f.ReadProcess(pid)
-		if err != nil {
-			continue
+		for _, e := range ents {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			if p, err := f.readProcess(pid); err == nil {
+				out = append(out, p)
+			}
 		}
-		out = append(out, p)
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }
 
 // FindProcesses returns the processes whose comm or argv[0] basename is
@@ -141,9 +150,11 @@ const maxPidfile = 64
 
 // ReadPidfile reads the PID a pid file holds. A file that does not exist
 // is an error that matches fs.ErrNotExist; one that holds no PID matches
-// ErrBadPidfile. Whether the process runs is not checked.
+// ErrBadPidfile. Whether the process runs is not checked. A FIFO or a
+// terminal named by mistake does not block. Through sudo the file is read
+// with the caller's rights (internal/privilege).
 func ReadPidfile(path string) (int, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOCTTY, 0)
 	if err != nil {
 		return 0, DescribeFile(path, err)
 	}
@@ -180,6 +191,10 @@ func pidfileContent(s string, long bool) string {
 // into, from the links in /proc/PID/fd (reading them needs the privilege
 // of the process owner). A process that is gone is ErrNoProcess.
 func (f FS) SocketInodes(pid int, into map[uint64]bool) error {
+	return f.asProc(func() error { return f.socketInodes(pid, into) })
+}
+
+func (f FS) socketInodes(pid int, into map[uint64]bool) error {
 	dir := f.ProcPath(strconv.Itoa(pid), "fd")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -200,6 +215,17 @@ func (f FS) SocketInodes(pid int, into map[uint64]bool) error {
 		}
 	}
 	return nil
+}
+
+// OpenProcFile opens the file name of process pid (numa_maps) with the
+// privilege the sudoers rule is for (see asProc). Errors are the os
+// package's, for the caller to tell a process that is gone.
+func (f FS) OpenProcFile(pid int, name string) (file *os.File, err error) {
+	err = f.asProc(func() (err error) {
+		file, err = os.Open(f.ProcPath(strconv.Itoa(pid), name))
+		return err
+	})
+	return file, err
 }
 
 // readProcFile reads a file of process pid: gone is ErrNoProcess, other

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/opschecks/opschecks/internal/privilege"
 )
 
 // TCP states as the kernel numbers them (include/net/tcp_states.h).
@@ -154,7 +156,7 @@ func InNetns(nsfd int, f func() error) error {
 			return
 		}
 		defer unix.Close(self)
-		if err := unix.Setns(nsfd, unix.CLONE_NEWNET); err != nil {
+		if err := setns(nsfd); err != nil {
 			runtime.UnlockOSThread()
 			if errors.Is(err, unix.EPERM) {
 				errc <- fmt.Errorf("cannot enter the network namespace: %w (needs CAP_SYS_ADMIN: run as root or via the sudoers rule in packaging/)", ErrPermission)
@@ -164,12 +166,20 @@ func InNetns(nsfd int, f func() error) error {
 			return
 		}
 		err = f()
-		if unix.Setns(self, unix.CLONE_NEWNET) == nil {
+		if setns(self) == nil {
 			runtime.UnlockOSThread()
 		}
 		errc <- err
 	}()
 	return <-errc
+}
+
+// setns moves the calling thread into the network namespace nsfd, with
+// the capability the sudoers rule is for (CAP_SYS_ADMIN) raised for the
+// call alone when the check runs through sudo: the code that runs inside
+// the namespace has the caller's rights.
+func setns(nsfd int) error {
+	return privilege.Do(privilege.Setns, func() error { return unix.Setns(nsfd, unix.CLONE_NEWNET) })
 }
 
 // EncodeDiagRequest builds an inet_diag_req_v2.

@@ -105,7 +105,7 @@ func readProcs(ctx context.Context, f linux.FS, t *target.Target, dist bool) ([]
 		}
 		path := f.ProcPath(strconv.Itoa(w.PID), "numa_maps")
 		p := ProcObservation{Process: w.Process}
-		file, err := os.Open(path)
+		file, err := f.OpenProcFile(w.PID, "numa_maps")
 		if err == nil {
 			if dist {
 				var d Distribution

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	flags "github.com/jessevdk/go-flags"
+
+	"github.com/opschecks/opschecks/internal/privilege"
 )
 
 // Set at build time with -ldflags "-X github.com/opschecks/opschecks/internal/plugin.Version=... -X ...Commit=...".
@@ -101,8 +103,15 @@ type runtimeIO struct {
 var rt = runtimeIO{stdout: os.Stdout, exit: os.Exit, now: time.Now}
 
 // Main parses the options, runs the check under the watchdog, prints the
-// result and exits. It never returns.
+// result and exits. It never returns. Run through sudo, the check first
+// takes the identity of the user who ran it (internal/privilege), before
+// it reads anything.
 func Main(spec Spec, opts Options, check CheckFunc) {
+	if err := privilege.Drop(); err != nil {
+		var pr printer
+		rt.exit(pr.print(oneLine(spec, Unknown, "%s", err), int(Unknown)))
+		return
+	}
 	code := run(spec, opts, check, os.Args[1:])
 	rt.exit(code)
 }

@@ -28,6 +28,8 @@ import (
 
 	flags "github.com/jessevdk/go-flags"
 	"golang.org/x/sys/unix"
+
+	"github.com/opschecks/opschecks/internal/privilege"
 )
 
 // DefaultDir is where packages create the state directory.
@@ -311,6 +313,9 @@ func describe(what string, err error) error {
 	}
 	if errors.Is(err, errNotPlain) {
 		return fmt.Errorf("cannot %s: %v", what, err)
+	}
+	if c := privilege.Sudo(); c != nil && (errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)) {
+		return fmt.Errorf("cannot %s: permission denied, through sudo the check writes its state with the rights of %s, who ran it: pass --state-dir with a directory %s can write (the packages create %s for the nagios user)", what, c.Name, c.Name, DefaultDir)
 	}
 	if errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EROFS) {
 		return fmt.Errorf("cannot %s: permission denied, run as the user that owns it (the packages create %s for the nagios user) or pass --state-dir with a directory this user can write", what, DefaultDir)

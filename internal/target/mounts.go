@@ -2,9 +2,11 @@ package target
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/opschecks/opschecks/internal/linux"
+	"github.com/opschecks/opschecks/internal/privilege"
 )
 
 // Mounts is the options --procfs and --sysfs: where proc and sysfs are
@@ -25,7 +27,8 @@ type Mounts struct {
 	SysfsRoot  string `long:"sysfs-root" value-name:"DIR" description:"Deprecated, removed in the next release: the directory that holds sys/; use --sysfs DIR/sys"`
 }
 
-// Validate refuses an old option given with its new one.
+// Validate refuses an old option given with its new one, and through
+// sudo any procfs but the host's.
 func (m Mounts) Validate() error {
 	switch {
 	case m.ProcfsRoot != "" && m.Procfs != "":
@@ -33,7 +36,23 @@ func (m Mounts) Validate() error {
 	case m.SysfsRoot != "" && m.Sysfs != "":
 		return errors.New("--sysfs-root is the old spelling of --sysfs (DIR/sys): give one of them")
 	}
-	return nil
+	return m.underSudo(privilege.Sudo())
+}
+
+// underSudo refuses, for a check run through sudo by c (nil: not), a
+// procfs other than the host's: the sudoers rule's privilege reads the
+// watched processes' files below /proc (internal/privilege), and a tree
+// the caller names must never be read with it. (A --sysfs tree needs no
+// refusal: the check reads it with the caller's rights.)
+func (m Mounts) underSudo(c *privilege.Caller) error {
+	if c == nil || m.FS().Proc == linux.HostProc {
+		return nil
+	}
+	opt := "--procfs"
+	if m.ProcfsRoot != "" {
+		opt = "--procfs-root"
+	}
+	return fmt.Errorf("%s is refused through sudo: the sudoers rule's privilege reads the watched processes below the host's /proc only, never a tree the caller names; run the check without sudo, as a user that may read that tree", opt)
 }
 
 // FS is the reader of those mounts.
