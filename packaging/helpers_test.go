@@ -158,9 +158,15 @@ func runAs(t *testing.T, cred *syscall.Credential, argv []string) result {
 	t.Helper()
 	full := argv
 	if cred != nil {
-		full = append([]string{testenv.Binary(t, "setpriv"), fmt.Sprintf("--reuid=%d", cred.Uid), fmt.Sprintf("--regid=%d", cred.Gid), "--clear-groups", "--"}, argv...)
+		full = asUser(t, cred, argv)
 	}
 	return runCmd(t, argv, exec.Command(full[0], full[1:]...))
+}
+
+// asUser is argv run as the given user through setpriv, which works
+// inside testenv.PrivateStateDir (a Credential would not).
+func asUser(t *testing.T, cred *syscall.Credential, argv []string) []string {
+	return append([]string{testenv.Binary(t, "setpriv"), fmt.Sprintf("--reuid=%d", cred.Uid), fmt.Sprintf("--regid=%d", cred.Gid), "--clear-groups", "--"}, argv...)
 }
 
 // runIn runs a command line inside a network namespace, as the given

@@ -491,7 +491,9 @@ func TestManPagesRender(t *testing.T) {
 
 // sudoRule enables the installed sudoers snippet for a moment and checks
 // that the nagios user may run exactly the privileged binaries as root
-// without a password, and nothing else.
+// without a password, and nothing else; then the privilege policy
+// through it (sudo_test.go): what the caller names is refused or used
+// with its rights, and what the rule is for works.
 func sudoRule(t *testing.T, ver string) {
 	sudo := testenv.Binary(t, "sudo")
 	if _, err := os.Stat("/etc/sudoers.d"); err != nil {
@@ -540,6 +542,9 @@ func sudoRule(t *testing.T, ver string) {
 			}
 		}
 	}
+	s := sudoer{cred: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, sudo: sudo}
+	t.Run("attacks", func(t *testing.T) { sudoAttacks(t, s) })
+	t.Run("uses", func(t *testing.T) { sudoUses(t, s) })
 }
 
 // assertStatic fails when bin asks for a dynamic loader: the packages
