@@ -80,3 +80,87 @@ func TestUnprivileged(t *testing.T) {
 		})
 	}
 }
+
+// TestThroughSudo: every binary run as root with the environment sudo
+// gives a command it runs for another user (internal/privilege) opens
+// every file and directory it is given with that user's rights, or
+// refuses the option: root's secrets never reach the output, and nothing
+// is created where only root may write. Every option that names a file
+// or directory (value FILE or DIR) of any binary must have a case here.
+func TestThroughSudo(t *testing.T) {
+	uid, gid := testenv.UnprivilegedUser(t)
+	const secret = "Secr3t-31337"
+	files := t.TempDir() // root's files in a directory the user may enter
+	if err := os.Chmod(files, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(files, "secret")
+	if err := os.WriteFile(rootFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Trees of the user's whose files are links to root's secret.
+	tree := testenv.OwnedDir(t, uid, gid)
+	for _, p := range []string{"sys/devices/system/node/online", "proc/sys/net/netfilter/nf_conntrack_count"} {
+		if err := os.MkdirAll(filepath.Join(tree, filepath.Dir(p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(rootFile, filepath.Join(tree, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rootDir := filepath.Join(t.TempDir(), "state") // below root's 0700 directory
+	port := closedPort(t)
+	denied := "permission denied, through sudo the check reads it with the rights of opschecks-test"
+	cases := []struct {
+		bin    string
+		option string // the option the case is about
+		args   []string
+		want   string
+	}{
+		{"check_conntrack", "pidfile", []string{"--pidfile", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_keepalive", "pidfile", []string{"--pidfile", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_nginx_queue", "pidfile", []string{"--pidfile", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_numa", "pidfile", []string{"--pidfile", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_nginx_queue", "status-password-file", []string{"--port", port, "--status-url", "http://127.0.0.1:" + port + "/", "--status-user", "x", "--status-password-file", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_mongodb", "password-file", []string{"-H", "127.0.0.1", "-P", port, "-u", "x", "--password-file", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_mongodb", "tls-ca-file", []string{"-H", "127.0.0.1", "-P", port, "--tls-ca-file", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_mongodb", "tls-cert-key-file", []string{"-H", "127.0.0.1", "-P", port, "--tls-cert-key-file", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_conntrack", "netns", []string{"--netns", rootFile}, "cannot read " + rootFile + ": " + denied},
+		{"check_conntrack", "state-dir", []string{"--state-dir", rootDir}, "cannot create state directory " + rootDir + ": permission denied, through sudo the check writes its state with the rights of opschecks-test"},
+		{"check_conntrack", "procfs", []string{"--procfs", filepath.Join(tree, "proc")}, "--procfs is refused through sudo: "},
+		{"check_conntrack", "procfs-root", []string{"--procfs-root", tree}, "--procfs-root is refused through sudo: "},
+		{"check_numa", "sysfs", []string{"--sysfs", filepath.Join(tree, "sys")}, "cannot read " + filepath.Join(tree, "sys/devices/system/node/online") + ": " + denied},
+		{"check_numa", "sysfs-root", []string{"--sysfs-root", tree}, "cannot read " + filepath.Join(tree, "sys/devices/system/node/online") + ": " + denied},
+	}
+	covered := map[string]bool{}
+	for _, tc := range cases {
+		covered[tc.option] = true
+		t.Run(tc.bin+" --"+tc.option, func(t *testing.T) {
+			b := byName(t, tc.bin)
+			cmd := exec.Command(b.path, tc.args...)
+			cmd.Env = append(os.Environ(), "SUDO_UID="+strconv.Itoa(int(uid)), "SUDO_GID="+strconv.Itoa(int(gid)), "SUDO_USER=opschecks-test")
+			cmd.Dir = "/"
+			r := testenv.RunCmd(t, cmd)
+			testenv.AssertContract(t, b.doc.Label, r)
+			if r.Code != 3 || !strings.Contains(r.FirstLine(), tc.want) {
+				t.Errorf("exit %d, want 3 and %q:\n%s", r.Code, tc.want, r.Stdout)
+			}
+			if tc.option != "state-dir" && strings.Count(r.Stdout, "\n") != 1 {
+				t.Errorf("want one line:\n%s", r.Stdout)
+			}
+			if strings.Contains(r.Stdout, "31337") {
+				t.Errorf("root's secret in the output:\n%s", r.Stdout)
+			}
+		})
+	}
+	if _, err := os.Lstat(rootDir); err == nil {
+		t.Errorf("%s was created", rootDir)
+	}
+	for _, b := range allBinaries(t) {
+		for long, o := range b.opts {
+			if (o.ValueName == "FILE" || o.ValueName == "DIR") && !covered[long] {
+				t.Errorf("%s --%s names a file or directory: add it to TestThroughSudo", b.name, long)
+			}
+		}
+	}
+}
