@@ -95,11 +95,7 @@ func leaked(t *testing.T, out string) {
 // character device (/dev/zero's numbers) only root may open.
 func rootOnly(t *testing.T) (file, device string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "opschecks-rootonly-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testenv.OwnedDir(t, 0, 0)
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -177,6 +173,24 @@ func sudoAttacks(t *testing.T, s sudoer) {
 		for _, p := range []string{device, "/etc/shadow"} {
 			refused(t, s.via(t, "check_conntrack", "--netns", p), "CONNTRACK UNKNOWN - cannot read "+p+": permission denied, through sudo")
 		}
+	})
+
+	t.Run("SUDO_UID set by the caller", func(t *testing.T) {
+		// Under a site's "Defaults setenv", "sudo SUDO_UID=0 check ..."
+		// kept root's rights: the rule's own !setenv refuses it.
+		site := "/etc/sudoers.d/zz_opschecks_test_setenv"
+		if err := os.WriteFile(site, []byte("Defaults setenv\n"), 0o440); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(site)
+		cmd := exec.Command(s.sudo, "-n", "SUDO_UID=0", pluginDir+"check_keepalive", "--pidfile", file)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+		cmd.Dir = "/"
+		r := testenv.RunCmd(t, cmd)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "not allowed to set the following environment variables: SUDO_UID") {
+			t.Errorf("exit %d, want sudo's refusal:\n%s%s", r.Code, r.Stdout, r.Stderr)
+		}
+		leaked(t, r.Stdout)
 	})
 
 	t.Run("sysfs tree with a link to /etc/shadow", func(t *testing.T) {

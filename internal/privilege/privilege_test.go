@@ -81,16 +81,11 @@ func newFixture(t *testing.T) fixture {
 }
 
 // report runs the probe as root with sudo's variables as env gives them
-// (none of the test's own) and decodes its report.
+// (testenv drops the test's own) and decodes its report.
 func (f fixture) report(t *testing.T, env ...string) map[string]any {
 	t.Helper()
 	cmd := exec.Command(probe(t), f.pid, f.secret, f.netns)
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "SUDO_") {
-			cmd.Env = append(cmd.Env, e)
-		}
-	}
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = "/"
 	r := testenv.RunCmd(t, cmd)
 	var rep map[string]any

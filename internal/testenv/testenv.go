@@ -25,6 +25,17 @@ import (
 	"testing"
 )
 
+// The tests run the checks as root. Started through sudo (`sudo make
+// test`), every check would inherit sudo's SUDO_UID and take the identity
+// of the user who ran sudo (internal/privilege); so the test process drops
+// sudo's variables, and a test that means a run through sudo sets them on
+// its command (append(os.Environ(), "SUDO_UID=...")).
+func init() {
+	for _, v := range []string{"SUDO_UID", "SUDO_GID", "SUDO_USER"} {
+		os.Unsetenv(v)
+	}
+}
+
 // InCI reports whether the tests run under CI, where missing
 // prerequisites are failures.
 func InCI() bool {

@@ -468,7 +468,9 @@ the caller names (--pidfile, --netns PATH, --state-dir,
 options itself: sudoers wildcards match across words, and its regular
 expressions (sudo 1.9.10 and later) would make older sudo reject the
 file and need an edit with every new option. env_reset keeps the
-caller's environment away from the check while it is still root.
+caller's environment away from the check while it is still root, and
+!setenv keeps a site's "Defaults setenv" from letting the caller set
+SUDO_UID on sudo's command line (SUDO_UID=0 would keep root's rights).
 `) + "#\n")
 	var cmds []string
 	for _, c := range checks {
@@ -485,7 +487,7 @@ caller's environment away from the check while it is still root.
 	}
 	b.WriteString("\nUser_Alias OPSCHECKS_USERS = nagios, icinga\n")
 	fmt.Fprintf(&b, "Cmnd_Alias OPSCHECKS_PRIV = %s\n", strings.Join(cmds, ", \\\n    "))
-	b.WriteString("Defaults!OPSCHECKS_PRIV !requiretty, env_reset\n")
+	b.WriteString("Defaults!OPSCHECKS_PRIV !requiretty, env_reset, !setenv\n")
 	b.WriteString("OPSCHECKS_USERS ALL = (root) NOPASSWD: OPSCHECKS_PRIV\n")
 	return b.String()
 }
