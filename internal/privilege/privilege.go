@@ -147,7 +147,9 @@ func Drop() error {
 		return fail("setresgid", err)
 	}
 	// Keep the permitted capabilities across the change of UID (the
-	// effective ones are cleared all the same).
+	// effective ones are cleared all the same). The flag stays set: it
+	// matters only to a later change of UID, which never comes, and
+	// execve clears it.
 	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, 1, 0); err != nil {
 		return fail("prctl PR_SET_KEEPCAPS", err)
 	}
@@ -160,9 +162,6 @@ func Drop() error {
 	capData[0] = unix.CapUserData{Permitted: uint32(kept)}
 	if err := allThreads(unix.SYS_CAPSET, uintptr(unsafe.Pointer(capHeader)), uintptr(unsafe.Pointer(&capData[0])), 0); err != nil {
 		return fail("capset", err)
-	}
-	if err := allThreads(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, 0, 0); err != nil {
-		return fail("prctl PR_SET_KEEPCAPS", err)
 	}
 	caller = c
 	return nil
