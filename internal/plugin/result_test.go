@@ -143,9 +143,14 @@ func TestWorstAndDurations(t *testing.T) {
 	if w != 9.5e9 || c != 8.5e9 {
 		t.Errorf("deadlines(10s, 0) = %v, %v", w, c)
 	}
-	// A process started 200 ms ago has that much less.
-	if w, c := deadlines(1.5e9, 200e6); w != 1.15e9 || c != 1e9 {
+	// A process started 200 ms ago has that much less; a short -t keeps
+	// 300 ms for answering after the watchdog.
+	if w, c := deadlines(1.5e9, 200e6); w != 1e9 || c != 0.85e9 {
 		t.Errorf("deadlines(1.5s, 200ms) = %v, %v", w, c)
+	}
+	// ... but never more than a quarter of -t.
+	if w, c := deadlines(1e9, 0); w != 0.75e9 || c != 0.65e9 {
+		t.Errorf("deadlines(1s, 0) = %v, %v", w, c)
 	}
 }
 

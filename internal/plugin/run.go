@@ -293,9 +293,15 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 // watchdog before -t, so the answer always comes within it. -t counts from
 // the process's start, as the caller that forked it measures (Nagios,
 // NRPE, a shell's timeout): a start-up slowed by a loaded host is part of
-// it. The margin after the watchdog is for writing the answer and exiting.
+// it. The margin after the watchdog is for writing the answer and exiting:
+// a tenth of -t, at least 300 ms (but never over a quarter of -t) and at
+// most 500 ms. The floor is measured: on a host whose CPUs are saturated
+// the watchdog's timer fired up to 200 ms late and the exit was seen by
+// the parent up to 300 ms later again, so the 150 ms of -t 1.5 let an
+// answer arrive after -t (internal/plugin TestWatchdog, 2-3 in 45 runs
+// at load 8 with a tenth).
 func deadlines(timeout, age time.Duration) (watchdog, ctx time.Duration) {
-	margin := min(timeout/10, 500*time.Millisecond)
+	margin := min(max(timeout/10, 300*time.Millisecond), timeout/4, 500*time.Millisecond)
 	watchdog = timeout - margin - age
 	ctx = watchdog - min(timeout/10, time.Second)
 	return watchdog, ctx
