@@ -93,11 +93,51 @@ func (f FS) SysPath(elem ...string) string { return filepath.Join(append([]strin
 // ReadFile reads a file and turns errors into sentences that name the
 // missing privilege where there is one.
 func ReadFile(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, Describe(path, err)
 	}
 	return b, nil
+}
+
+// readFile is os.ReadFile in the fewest system calls (open, reads until
+// one returns 0, close), for the small files of /proc and /sys the checks
+// read. os.ReadFile opens through the runtime's poller: two fcntl, an
+// fstat, an epoll_ctl add and delete around each file, and since /proc/sys
+// and /proc/net files can be polled, each add wakes the poller's thread
+// (the watchdog's timer keeps one in epoll_pwait). Its 512-byte first
+// read and small growth also took /proc/net/netstat (4 KB) in five reads.
+// Here the first read asks for 512 bytes, which holds a sysctl (the
+// kernel allocates and zeroes a buffer of the size asked for at each read
+// of one), the next for 4 KiB. Measured in check_nginx_queue (2026-12-06,
+// time marks, medians of 1,500 runs interleaved with the previous build):
+// its three sysctls 64 -> 31 us, netstat 88 -> 66 us, softnet_stat 38 ->
+// 32 us.
+func readFile(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	for err == syscall.EINTR {
+		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer syscall.Close(fd)
+	b := make([]byte, 0, 512)
+	for {
+		if len(b) == cap(b) {
+			b = append(make([]byte, 0, max(2*cap(b), 4096)), b...)
+		}
+		n, err := syscall.Read(fd, b[len(b):cap(b)])
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err != nil:
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		case n == 0:
+			return b, nil
+		}
+		b = b[:len(b)+n]
+	}
 }
 
 // MaxSecretLine bounds what ReadFirstLine reads of a password file.

@@ -69,3 +69,34 @@ func TestReadFirstLine(t *testing.T) {
 		}
 	}
 }
+
+// ReadFile returns a file whole at every size around its read sizes (512
+// bytes, then 4 KiB, then doubling), as os.ReadFile does, and its errors
+// still answer errors.Is as Describe's do.
+func TestReadFileSizes(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 511, 512, 513, 4095, 4096, 4607, 4608, 4609, 12800, 100000} {
+		want := make([]byte, n)
+		for i := range want {
+			want[i] = byte('a' + i%26)
+		}
+		path := filepath.Join(dir, "f")
+		if err := os.WriteFile(path, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := linux.ReadFile(path)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%d bytes: got %d bytes that are not the file's (%v)", n, len(got), err)
+		}
+	}
+	if _, err := linux.ReadFile(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want fs.ErrNotExist", err)
+	}
+	if _, err := linux.ReadFile(dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("a directory: %v, want 'is a directory'", err)
+	}
+	// A /proc file reports size 0 and is read to its end all the same.
+	if b, err := linux.ReadFile("/proc/self/status"); err != nil || !strings.Contains(string(b), "\nVmHWM:") {
+		t.Errorf("/proc/self/status: %v, %d bytes without its VmHWM line", err, len(b))
+	}
+}
