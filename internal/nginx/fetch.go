@@ -128,14 +128,17 @@ const maxStubBody = 64 * 1024
 // Over https the handshake is crypto/tls's, in the check. Linking it costs
 // every run of check_nginx_queue, https or not, about 0.16 ms (2.12 ->
 // 2.28 ms, medians of 800 interleaved runs, check_dummy 0.79 ms;
-// 200 thousand instructions, callgrind; 2026-12-06). From 598f886 to
-// this change the handshake was made by a helper program installed next
-// to the check, that got the connected socket as descriptor 3: a second
-// binary, a protocol between the two, packaging, and a second process for
-// every https run, to save that. It was removed because the check misses the
-// 3x check_dummy budget with the helper as without it (bench/analysis.md:
-// go-flags' 48 options and the kernel's LISTEN and netstat walks, not
-// TLS), so the saving buys no target.
+// 200 thousand instructions, callgrind; 2026-12-06), 0.24 ms measured
+// again later that day (2.17 -> 2.41 ms, 1,500 interleaved runs,
+// check_dummy 0.65 ms: its package inits, and a binary twice the size
+// mapped at start and unmapped at exit). From 598f886 to this change the
+// handshake was made by a helper program installed next to the check,
+// that got the connected socket as descriptor 3: a second binary, a
+// protocol between the two, packaging, and a second process for every
+// https run, to save that. It was removed because the check misses the 3x
+// check_dummy budget with the helper as without it (bench/analysis.md:
+// about 3.2x without crypto/tls; go-flags' 47 options and the readings
+// issue 17 asks for are the rest), so the saving buys no target.
 func httpGet(ctx context.Context, u *url.URL, r StatusRequest) (int, string, []byte, error) {
 	port := u.Port()
 	if port == "" {
