@@ -189,11 +189,11 @@ func allThreads(trap, a1, a2, a3 uintptr) error {
 }
 
 // Do runs fn with the capabilities of s effective, on the calling
-// goroutine's OS thread only, and lowers them when fn returns. Without
-// Drop having taken a caller's identity it simply runs fn. fn must touch
-// only what the capabilities are for: paths below the real /proc of the
-// processes a check watches, setns on a namespace the check opened; never
-// a path the caller named.
+// goroutine's OS thread only, and lowers them when fn returns or panics.
+// Without Drop having taken a caller's identity it simply runs fn. fn
+// must touch only what the capabilities are for: paths below the real
+// /proc of the processes a check watches, setns on a namespace the check
+// opened; never a path the caller named.
 func Do(s Set, fn func() error) error {
 	if caller == nil {
 		return fn()
@@ -207,15 +207,20 @@ func Do(s Set, fn func() error) error {
 		runtime.UnlockOSThread()
 		return fmt.Errorf("cannot raise the capabilities the sudo rule is for: %v", err)
 	}
-	err = fn()
-	if lerr := setEffective(prev); lerr != nil {
-		// The thread still holds the capabilities: never hand it back to
-		// the scheduler. The panic ends the check (one UNKNOWN line) on
-		// this thread.
-		panic(fmt.Sprintf("cannot lower the capabilities raised for the sudo rule: %v", lerr))
-	}
-	runtime.UnlockOSThread()
-	return err
+	// Lowered in a deferred call: a panic in fn is recovered by the
+	// plugin runtime on this same goroutine, which then runs the deferred
+	// calls of every frame above and prints the result; none of that may
+	// run with the capabilities raised.
+	defer func() {
+		if lerr := setEffective(prev); lerr != nil {
+			// The thread still holds the capabilities: never hand it back
+			// to the scheduler. The panic ends the check (one UNKNOWN
+			// line) on this thread.
+			panic(fmt.Sprintf("cannot lower the capabilities raised for the sudo rule: %v", lerr))
+		}
+		runtime.UnlockOSThread()
+	}()
+	return fn()
 }
 
 // effective returns the calling thread's effective capabilities (of the

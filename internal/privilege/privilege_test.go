@@ -161,6 +161,9 @@ func TestDrop(t *testing.T) {
 			t.Errorf("thread %s has CapEff %s after Do returned", tid, c)
 		}
 	}
+	if c := str("AfterPanic"); c != none {
+		t.Errorf("the thread whose Do function panicked has CapEff %q after the recover, want %s", c, none)
+	}
 	if rep["NestedRestored"] != true {
 		t.Error("Do inside Do did not give back the outer set")
 	}

@@ -39,6 +39,7 @@ type Report struct {
 	SetnsInSetns   string            // the same inside Do(Setns)
 	Child          string            // /proc/self/status of a program the probe executes: Uid, CapPrm, CapEff
 	NestedRestored bool              // Do inside Do: the outer set is back after the inner one
+	AfterPanic     string            // CapEff of the thread whose Do function panicked, after the panic was recovered
 }
 
 func main() {
@@ -101,6 +102,16 @@ func main() {
 		r.NestedRestored = before != "" && threadCap(unix.Gettid()) == before
 		return nil
 	})
+
+	// A function that panics: the runtime's recover (plugin.run) goes on
+	// on the same goroutine, so the thread must be lowered all the same.
+	func() {
+		defer func() {
+			_ = recover()
+			r.AfterPanic = threadCap(unix.Gettid())
+		}()
+		_ = privilege.Do(privilege.Proc, func() error { panic("probe") })
+	}()
 
 	out, err := exec.Command("/bin/cat", "/proc/self/status").Output()
 	if err != nil {
