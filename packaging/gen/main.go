@@ -9,6 +9,13 @@
 //
 //	go run ./packaging/gen            # rewrite packaging/
 //	go run ./packaging/gen -out DIR   # write elsewhere (the drift test does)
+//
+// Files: main.go (building the binaries, reading their options, writing
+// the files), profiles.go (each check's examples, host option and
+// privilege), render.go (Render: the list of files, the checks of the
+// examples against the binaries, and the helpers every format shares),
+// nagios.go (commands and services), nrpe.go, icinga.go (CheckCommands
+// and services), sudoers.go, man.go (the man pages' added sections).
 package main
 
 import (
