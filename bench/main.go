@@ -7,6 +7,16 @@
 //	go run ./bench -smoke     N = 0 and 1000, few repetitions, report on stdout
 //
 // It needs root (a network namespace, raising RLIMIT_NOFILE, ptrace).
+//
+// Files: main.go (flags, config), targets.go (the rules and the command
+// lines measured), run.go (the run: levels, measurements, Report),
+// measure.go (one timed process: fork+exec, wait4, VmHWM), netns.go,
+// load.go, worker.go, conntrack.go (the load and where it lives),
+// procs.go (building the checks, FerretDB, the heap holder), profile.go
+// (where a miss's time goes), verdict.go (judging the targets),
+// report.go (RESULTS.md and the summary), format.go (durations, sizes,
+// counts as the report prints them), machine.go (the machine line),
+// results_data.go (the data block RESULTS.md keeps for the next run).
 package main
 
 import (

@@ -1,114 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
-
-func machineLine() string {
-	var u unix.Utsname
-	kernel := "?"
-	if unix.Uname(&u) == nil {
-		kernel = unix.ByteSliceToString(u.Release[:]) + " " + unix.ByteSliceToString(u.Machine[:])
-	}
-	cpu := ""
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(bytes.NewReader(b))
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "model name"); ok {
-				cpu = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
-			}
-		}
-	}
-	load := ""
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			load = ", load average at start " + strings.Join(f[:3], " ")
-		}
-	}
-	return fmt.Sprintf("Linux %s, %d cores (%s), %s%s", kernel, runtime.NumCPU(), cpu, runtime.Version(), load)
-}
-
-func ms(d time.Duration) string {
-	v := float64(d) / float64(time.Millisecond)
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f ms", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f ms", v)
-	default:
-		return fmt.Sprintf("%.2f ms", v)
-	}
-}
-
-func mib(kb int64) string { return fmt.Sprintf("%.1f MiB", float64(kb)/1024) }
-
-func round(d time.Duration) time.Duration { return d.Round(10 * time.Millisecond) }
-
-func kN(n int) string {
-	if n >= 1000 && n%1000 == 0 {
-		return fmt.Sprintf("%dk", n/1000)
-	}
-	return fmt.Sprint(n)
-}
-
-// prevRow is one number kept in the data block of RESULTS.md.
-type prevRow struct {
-	Key   string  `json:"key"`
-	N     int     `json:"n"`
-	Wall  float64 `json:"wall_ms"`
-	CPU   float64 `json:"cpu_ms"`
-	RSSKB int64   `json:"rss_kb"`
-}
-
-type prevData struct {
-	When string    `json:"when"`
-	Rows []prevRow `json:"rows"`
-}
-
-const dataMarker = "<!-- bench-data "
-
-func parsePrev(md []byte) (*prevData, error) {
-	i := bytes.Index(md, []byte(dataMarker))
-	if i < 0 {
-		return nil, nil
-	}
-	rest := md[i+len(dataMarker):]
-	j := bytes.Index(rest, []byte(" -->"))
-	if j < 0 {
-		return nil, fmt.Errorf("unterminated data block")
-	}
-	var d prevData
-	if err := json.Unmarshal(rest[:j], &d); err != nil {
-		return nil, err
-	}
-	return &d, nil
-}
-
-func (r *Report) data() prevData {
-	d := prevData{When: r.Started.Format("2006-01-02 15:04 UTC")}
-	for _, t := range r.Targets {
-		for _, l := range r.Levels {
-			m := r.get(t.Key, l.N)
-			if m == nil || !m.Valid() {
-				continue
-			}
-			d.Rows = append(d.Rows, prevRow{Key: t.Key, N: l.N,
-				Wall: float64(m.Median().Microseconds()) / 1000, CPU: float64(m.CPU().Microseconds()) / 1000, RSSKB: m.RSSKB})
-		}
-	}
-	return d
-}
 
 // Markdown renders RESULTS.md; prev is the previous file, whose numbers
 // are shown beside the new ones.
