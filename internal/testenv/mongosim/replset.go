@@ -13,9 +13,10 @@
 // replset_status.go, replset_config.go, replset_oplog.go (the documents,
 // each with the source of its shape). Cluster is a sharded cluster: a
 // mongos (shard.go) whose shards are Sets, its config database in
-// shard_config.go, the find/aggregate evaluation in shard_query.go (find
-// and sort), shard_compare.go (BSON order, filters) and shard_pipeline.go
-// (expressions, $project, pipeline stages).
+// shard_config.go, the find, aggregate, getMore and killCursors commands
+// and their cursors in shard_cursor.go, the find/aggregate evaluation in
+// shard_query.go (find and sort), shard_compare.go (BSON order, filters)
+// and shard_pipeline.go (expressions, $project, pipeline stages).
 package mongosim
 
 import (
