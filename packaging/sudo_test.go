@@ -193,6 +193,34 @@ func sudoAttacks(t *testing.T, s sudoer) {
 		leaked(t, r.Stdout)
 	})
 
+	t.Run("SUDO_UID and SUDO_GID set under a site's SETENV rule", func(t *testing.T) {
+		// A site rule for the check with the SETENV tag comes after ours
+		// and lets the caller set sudo's variables past !setenv:
+		// SUDO_UID=0 kept root's rights, SUDO_GID=0 root's group. The
+		// check holds SUDO_UID against sudo's process (its real UID is
+		// the caller's) and SUDO_GID against the caller's groups.
+		site := "/etc/sudoers.d/zz_opschecks_test_setenv"
+		if err := os.WriteFile(site, []byte("nagios ALL = (root) SETENV: NOPASSWD: "+pluginDir+"check_keepalive\n"), 0o440); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(site)
+		group := filepath.Join(filepath.Dir(file), "group.pid") // root's group may read it
+		if err := os.WriteFile(group, []byte(secretPID+"\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		for set, pidfile := range map[string]string{"SUDO_UID=0": file, "SUDO_GID=0": group} {
+			cmd := exec.Command(s.sudo, "-n", set, pluginDir+"check_keepalive", "--pidfile", pidfile)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+			cmd.Dir = "/"
+			r := testenv.RunCmd(t, cmd)
+			if r.Stderr != "" {
+				t.Errorf("%s: stderr %s", set, r.Stderr)
+			}
+			name, _, _ := strings.Cut(set, "=")
+			refused(t, r, "KEEPALIVE UNKNOWN - "+name+" 0 is not ", "the caller set it")
+		}
+	})
+
 	t.Run("sysfs tree with a link to /etc/shadow", func(t *testing.T) {
 		link("/etc/shadow", "z", "sys", "devices", "system", "node", "online")
 		r := s.via(t, "check_numa", "--sysfs", filepath.Join(mine, "z", "sys"))

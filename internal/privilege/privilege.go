@@ -3,6 +3,12 @@
 // run some checks as root, and what such a user names on the command line
 // must never be read, written or entered with root's rights.
 //
+// sudo sets SUDO_UID and SUDO_GID itself, but a sudoers rule with SETENV
+// (or setenv, or an env_keep of them) lets the caller set them: Drop
+// holds SUDO_UID against the real UID of sudo's process, the check's
+// parent, and SUDO_GID against the caller's groups, and refuses the run
+// when they disagree.
+//
 // The policy. When a check starts with effective UID 0 and sudo's
 // SUDO_UID names another user (the caller), Drop makes the whole process
 // that user before anything else runs: its UID, its primary group and
@@ -45,7 +51,9 @@ import (
 	"os"
 	"os/user"
 	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -86,7 +94,9 @@ func Sudo() *Caller { return caller }
 
 // fromEnv reads the caller sudo names: SUDO_UID (and SUDO_GID,
 // SUDO_USER). sudo sets them itself, whatever the caller's environment
-// held. nil: not run through sudo by another user than root.
+// held, unless a sudoers rule lets the caller set them (SETENV, setenv,
+// env_keep): SUDO_UID is held against sudo's own process (invoker).
+// nil: not run through sudo by another user than root.
 func fromEnv() (*Caller, error) {
 	u, ok := os.LookupEnv("SUDO_UID")
 	if !ok {
@@ -95,6 +105,9 @@ func fromEnv() (*Caller, error) {
 	uid, err := strconv.Atoi(u)
 	if err != nil || uid < 0 {
 		return nil, fmt.Errorf("SUDO_UID %q is no user ID", u)
+	}
+	if err := invoker(os.Getppid(), uid); err != nil {
+		return nil, err
 	}
 	if uid == 0 {
 		return nil, nil
@@ -105,6 +118,53 @@ func fromEnv() (*Caller, error) {
 		return nil, fmt.Errorf("SUDO_GID %q is no group ID", g)
 	}
 	return &Caller{Name: os.Getenv("SUDO_USER"), UID: uid, GID: gid}, nil
+}
+
+// invoker holds SUDO_UID (uid) against the check's parent process ppid.
+// sudo changes only its effective and saved user IDs: its process keeps
+// the real UID of the user who ran it and waits for the command as its
+// parent (or, when sudo executes the command in its own place, the parent
+// is that user's own process). So a parent whose real UID is neither
+// root's nor uid means the caller set SUDO_UID itself, which a sudoers
+// rule with SETENV, a "Defaults setenv" or an env_keep of SUDO_UID
+// matching the check allows: SUDO_UID=0 would keep root's rights, another
+// user's ID would take that user's. A parent that is gone, or is PID 1
+// as root, may be the caller's own sudo killed to leave the check to init
+// (the caller may signal it): refused as well. Not caught: a caller whose
+// sudo executes the command in its own place under a parent of root's
+// (cron's), or a check left to a subreaper of root's other than PID 1.
+func invoker(ppid, uid int) error {
+	ruid, err := realUID(ppid)
+	if err == nil && os.Getppid() != ppid {
+		err = errors.New("it ended")
+	}
+	switch {
+	case err != nil || (ppid == 1 && ruid == 0):
+		if err == nil {
+			err = errors.New("it is PID 1")
+		}
+		return fmt.Errorf("SUDO_UID %d cannot be held against sudo's process, the check's parent (PID %d: %v): not run", uid, ppid, err)
+	case ruid != 0 && ruid != uid:
+		return fmt.Errorf("SUDO_UID %d is not the user who ran sudo (UID %d): the caller set it, which a sudoers rule with SETENV, setenv or env_keep of SUDO_UID for this check allows: not run", uid, ruid)
+	}
+	return nil
+}
+
+// realUID reads the real user ID of process pid (the first of the Uid:
+// line of /proc/PID/status).
+func realUID(pid int) (int, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Uid:"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				return strconv.Atoi(f[0])
+			}
+		}
+	}
+	return 0, errors.New("no Uid line in its status")
 }
 
 // Drop applies the policy: run through sudo by another user than root,
@@ -131,6 +191,12 @@ func Drop() error {
 				if g, err := strconv.Atoi(id); err == nil {
 					groups = append(groups, g)
 				}
+			}
+			// sudo's own process has root's group IDs, so SUDO_GID is
+			// held against the caller's groups instead: one set by the
+			// caller (SETENV, as SUDO_UID) would give it any group.
+			if !slices.Contains(groups, c.GID) {
+				return fmt.Errorf("SUDO_GID %d is not a group of %s, who ran the check through sudo: the caller set it, which a sudoers rule with SETENV, setenv or env_keep of SUDO_GID for this check allows: not run", c.GID, u.Username)
 			}
 		}
 	}

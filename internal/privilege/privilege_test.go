@@ -84,7 +84,15 @@ func newFixture(t *testing.T) fixture {
 // (testenv drops the test's own) and decodes its report.
 func (f fixture) report(t *testing.T, env ...string) map[string]any {
 	t.Helper()
-	cmd := exec.Command(probe(t), f.pid, f.secret, f.netns)
+	return f.reportVia(t, nil, env...)
+}
+
+// reportVia is report with the probe started by the command wrap (its
+// parent, as sudo is a check's).
+func (f fixture) reportVia(t *testing.T, wrap []string, env ...string) map[string]any {
+	t.Helper()
+	argv := append(wrap, probe(t), f.pid, f.secret, f.netns)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = "/"
 	r := testenv.RunCmd(t, cmd)
@@ -169,6 +177,53 @@ func TestDrop(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%d %d %d %d %s %s", uid, uid, uid, uid, none, none); str("Child") != want {
 		t.Errorf("a program the check runs: Uid CapPrm CapEff %q, want %q", str("Child"), want)
+	}
+}
+
+// TestSpoofedSudo: a SUDO_UID or SUDO_GID the caller set (a site's
+// sudoers rule with SETENV for the check lets it past the rule's
+// !setenv) is refused, not taken: SUDO_UID is held against the parent,
+// which through sudo is sudo's process with the caller's real UID and
+// root's effective one, SUDO_GID against the caller's groups; a check
+// whose parent is root's PID 1 (the caller killed its sudo, leaving the
+// check to init) cannot tell and is refused too. A parent of root's, as
+// in the tests that mean sudo's environment, is sudo run by root.
+func TestSpoofedSudo(t *testing.T) {
+	testenv.Require(t, "root", "netns")
+	uid, gid := testenv.UnprivilegedUser(t)
+	f := newFixture(t)
+	sh := testenv.Binary(t, "sh")
+	// "; true": sh waits for the probe instead of executing it in place;
+	// -p: it keeps the effective UID that differs from the real one.
+	sudoLike := func(ruid uint32) []string {
+		return []string{testenv.Binary(t, "setpriv"), fmt.Sprintf("--ruid=%d", ruid), "--euid=0", "--", sh, "-p", "-c", `"$@"; true`, "sh"}
+	}
+	pid1 := []string{testenv.Binary(t, "unshare"), "--pid", "--fork", "--mount-proc", "--", sh, "-c", `"$@"; true`, "sh"}
+	sudoEnv := func(u, g uint32) []string {
+		return []string{fmt.Sprintf("SUDO_UID=%d", u), fmt.Sprintf("SUDO_GID=%d", g), "SUDO_USER=opschecks-test"}
+	}
+	for _, c := range []struct {
+		what string
+		wrap []string
+		env  []string
+		drop string // the start of Drop's error; "" none
+	}{
+		{"the caller's own", sudoLike(uid), sudoEnv(uid, gid), ""},
+		{"SUDO_UID=0 under the caller's sudo", sudoLike(uid), sudoEnv(0, 0), fmt.Sprintf("SUDO_UID 0 is not the user who ran sudo (UID %d): the caller set it", uid)},
+		{"SUDO_GID=0 under the caller's sudo", sudoLike(uid), sudoEnv(uid, 0), "SUDO_GID 0 is not a group of opschecks-test, who ran the check through sudo: the caller set it"},
+		{"SUDO_UID=0 left to PID 1", pid1, sudoEnv(0, 0), "SUDO_UID 0 cannot be held against sudo's process, the check's parent (PID 1: it is PID 1)"},
+	} {
+		rep := f.reportVia(t, c.wrap, c.env...)
+		d, _ := rep["Drop"].(string)
+		if c.drop == "" && d != "" || !strings.HasPrefix(d, c.drop) {
+			t.Errorf("%s: Drop %q, want %q", c.what, d, c.drop)
+		}
+		if c.drop == "" && rep["UID"] != float64(uid) {
+			t.Errorf("%s: UID %v, want the caller's %d", c.what, rep["UID"], uid)
+		}
+		if c.drop != "" && rep["Caller"] != nil {
+			t.Errorf("%s: caller %v after a refused Drop", c.what, rep["Caller"])
+		}
 	}
 }
 

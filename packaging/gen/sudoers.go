@@ -28,6 +28,10 @@ file and need an edit with every new option. env_reset keeps the
 caller's environment away from the check while it is still root, and
 !setenv keeps a site's "Defaults setenv" from letting the caller set
 SUDO_UID on sudo's command line (SUDO_UID=0 would keep root's rights).
+Give these binaries no SETENV tag and no env_keep of SUDO_* in another
+rule: the checks refuse a SUDO_UID that is not the real user of sudo's
+process and a SUDO_GID that is not one of the caller's groups, but not
+every way sudo runs a command lets them tell.
 `) + "#\n")
 	var cmds []string
 	for _, c := range checks {
