@@ -57,6 +57,12 @@ func (f FS) readProcess(pid int) (Process, error) {
 	b, err := os.ReadFile(f.ProcPath(strconv.Itoa(pid), "stat"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
+			// A /proc mounted with hidepid=invisible (2) leaves out the
+			// processes of other users as if they did not exist; the
+			// kernel still answers kill(PID, 0) with EPERM for them.
+			if f.Proc == HostProc && syscall.Kill(pid, 0) == syscall.EPERM {
+				return p, fmt.Errorf("cannot read %s: %w: PID %d runs, but /proc hides other users' processes (mounted with hidepid), run as root or via the sudoers rule in packaging/", f.ProcPath(strconv.Itoa(pid)), ErrPermission, pid)
+			}
 			return p, noProcess(pid)
 		}
 		return p, Describe(f.ProcPath(strconv.Itoa(pid), "stat"), err)

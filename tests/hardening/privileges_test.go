@@ -1,6 +1,7 @@
 package hardening
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -76,6 +77,50 @@ func TestUnprivileged(t *testing.T) {
 				t.Errorf("as an unprivileged user this must name the missing privilege: %q", r.FirstLine())
 			case st == "UNKNOWN":
 				t.Errorf("UNKNOWN without naming a privilege: %q", r.FirstLine())
+			}
+		})
+	}
+}
+
+// TestHidepid: with /proc mounted hidepid=invisible, another user's
+// process is left out of /proc as if it did not exist; a check run
+// without privilege that watches one by PID names the missing privilege
+// (UNKNOWN) instead of calling the service down (it said CRITICAL "no
+// process with PID N is running"). Run in a mount namespace of its own
+// with a procfs of its own, as the unprivileged user.
+func TestHidepid(t *testing.T) {
+	uid, gid := testenv.UnprivilegedUser(t)
+	testenv.Require(t, "root")
+	victim := exec.Command("sleep", "60")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = victim.Process.Kill(); _, _ = victim.Process.Wait() })
+	pid := strconv.Itoa(victim.Process.Pid)
+	pidFile := filepath.Join(testenv.OwnedDir(t, uid, gid), "n.pid")
+	if err := os.WriteFile(pidFile, []byte(pid+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unshare, setpriv := testenv.Binary(t, "unshare"), testenv.Binary(t, "setpriv")
+	for _, tc := range []struct {
+		bin  string
+		args []string
+	}{
+		{"check_numa", []string{"--pid", pid, "--state-dir", testenv.OwnedDir(t, uid, gid)}},
+		{"check_keepalive", []string{"--pid", pid}},
+		{"check_nginx_queue", []string{"--pidfile", pidFile, "--state-dir", testenv.OwnedDir(t, uid, gid)}},
+	} {
+		t.Run(tc.bin+" "+strings.Join(tc.args, " "), func(t *testing.T) {
+			b := byName(t, tc.bin)
+			cmd := exec.Command(unshare, append([]string{"--mount", "--propagation", "private", "--", "sh", "-c",
+				`mount -t proc -o hidepid=invisible proc /proc && exec "$@"`, "sh",
+				setpriv, fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", gid), "--clear-groups", "--", b.path}, tc.args...)...)
+			cmd.Dir = "/"
+			r := testenv.RunCmd(t, cmd)
+			testenv.AssertContract(t, b.doc.Label, r)
+			want := b.doc.Label + " UNKNOWN - cannot read /proc/" + pid + ": permission denied: PID " + pid + " runs, but /proc hides other users' processes (mounted with hidepid), run as root or via the sudoers rule"
+			if r.Code != 3 || !strings.HasPrefix(r.FirstLine(), want) {
+				t.Errorf("exit %d %q, want 3 and %q", r.Code, r.FirstLine(), want)
 			}
 		})
 	}
