@@ -228,20 +228,22 @@ func TestNginxDroppedConnections(t *testing.T) {
 func TestStubStatusOtherNamespace(t *testing.T) {
 	testenv.Require(t, "netns", "nginx")
 	bin := testenv.BuildCheck(t, "check_nginx_queue")
-	hold, err := net.ListenPacket("udp4", "127.0.0.1:0") // a free port number
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := hold.LocalAddr().(*net.UDPAddr).Port
-	hold.Close()
+	// A TCP socket bound to a port the kernel picks, never listening: the
+	// port refuses connections here, and nginx listens on it in its own
+	// namespace.
 	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer syscall.Close(fd)
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Skipf("port %d taken meanwhile: %v", port, err)
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
 	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*syscall.SockaddrInet4).Port
 	ns := testenv.NewNetns(t, "nginxo")
 	ng := testenv.StartNginx(t, testenv.NginxOptions{Netns: ns, Port: port})
 	r := testenv.RunCheck(t, bin, nil, "--pidfile", ng.PidFile, "--state-dir", t.TempDir(), "--status-url", ng.StatusURL())
