@@ -104,13 +104,7 @@ func rateMode(cs counterSet) ModeFunc {
 				}
 			}
 		}
-		if up, err := ss.Num("uptime"); err == nil {
-			// Grows with time: a restart makes it go backwards, which
-			// state.Since treats as a reset.
-			cur[uptimeKey] = up
-		}
-		key := state.Key("check_mongodb", cs.section, s.Target, o.User)
-		rates := state.Sample(ctx, o.StateDir, key, state.Counters{Time: time.Now(), Values: cur})
+		rates := sampleCounters(ctx, o, ss, cur, cs.section, s.Target, o.User)
 		r := rateResult(cs, s.Target, cur, rates, o)
 		if secondary, _ := ss.lookup("repl", "secondary"); secondary.Type == bson.TypeBoolean && secondary.Boolean() {
 			apartResult(r, cs, cur, rates)
@@ -156,6 +150,19 @@ func apartResult(r *plugin.Result, cs counterSet, cur map[string]float64, rates 
 
 // uptimeKey is the sampled uptime, kept with the counters but no rate.
 const uptimeKey = "_uptime"
+
+// sampleCounters keeps cur, with the server's uptime, as this run's
+// sample in the state file keyed by keyParts (after "check_mongodb") and
+// returns the rates since the previous run's. The uptime grows with
+// time: a restart makes it go backwards, which state.Since treats as a
+// reset even when the counters have already grown past their old values.
+func sampleCounters(ctx context.Context, o *Options, ss Doc, cur map[string]float64, keyParts ...string) state.Rates {
+	if up, err := ss.Num("uptime"); err == nil {
+		cur[uptimeKey] = up
+	}
+	key := state.Key("check_mongodb", keyParts...)
+	return state.Sample(ctx, o.StateDir, key, state.Counters{Time: time.Now(), Values: cur})
+}
 
 // rateResult builds the result from the rates of one run.
 func rateResult(cs counterSet, target string, cur map[string]float64, rates state.Rates, o *Options) *plugin.Result {

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/bsontype"
@@ -46,12 +45,7 @@ func modeServerStatus(ctx context.Context, s *Session, o *Options, _ plugin.Env)
 	if !o.Rate {
 		return fieldResult(string(o.Field), v, nil, s.Target, o), nil
 	}
-	cur := map[string]float64{"value": v}
-	if up, err := ss.Num("uptime"); err == nil {
-		cur[uptimeKey] = up
-	}
-	key := state.Key("check_mongodb", "server-status", string(o.Field), s.Target, o.User)
-	rates := state.Sample(ctx, o.StateDir, key, state.Counters{Time: time.Now(), Values: cur})
+	rates := sampleCounters(ctx, o, ss, map[string]float64{"value": v}, "server-status", string(o.Field), s.Target, o.User)
 	return fieldResult(string(o.Field), v, &rates, s.Target, o), nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 
@@ -74,12 +73,7 @@ func modeConnections(ctx context.Context, s *Session, o *Options, _ plugin.Env) 
 	if err != nil {
 		return nil, err
 	}
-	cur := map[string]float64{"created": created}
-	if up, err := ss.Num("uptime"); err == nil {
-		cur[uptimeKey] = up
-	}
-	key := state.Key("check_mongodb", "connections-created", s.Target, o.User)
-	creationRate(r, state.Sample(ctx, o.StateDir, key, state.Counters{Time: time.Now(), Values: cur}), o)
+	creationRate(r, sampleCounters(ctx, o, ss, map[string]float64{"created": created}, "connections-created", s.Target, o.User), o)
 	return r, nil
 }
 
