@@ -35,11 +35,7 @@ func init() {
 
 // serverStatus fetches serverStatus without the sections no mode reads.
 func (s *Session) serverStatus(ctx context.Context) (Doc, error) {
-	var raw bson.Raw
-	if err := s.RunAdmin(ctx, bson.D{{Key: "serverStatus", Value: 1}, {Key: "repl", Value: 0}, {Key: "metrics", Value: 0}, {Key: "locks", Value: 0}}, &raw); err != nil {
-		return Doc{}, fmt.Errorf("serverStatus: %w", err)
-	}
-	return Doc{Name: "serverStatus", Raw: raw}, nil
+	return s.statusWith(ctx, bson.E{Key: "repl", Value: 0}, bson.E{Key: "metrics", Value: 0}, bson.E{Key: "locks", Value: 0})
 }
 
 // statusMode turns a pure function of the serverStatus document into a
