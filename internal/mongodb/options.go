@@ -61,17 +61,16 @@ func (o *Options) Validate() error {
 	if err := o.checkModeOptions(); err != nil {
 		return err
 	}
-	if m, ok := modes[o.Mode]; ok && !m.judgesMetric() {
-		for _, th := range []struct {
-			name  string
-			given bool
-		}{{"-w/--warning", o.Warning != nil}, {"-c/--critical", o.Critical != nil}} {
-			if th.given {
-				return fmt.Errorf("%s does not apply to --mode %s, which judges no metric by a range", th.name, o.Mode)
-			}
+	m, known := modes[o.Mode]
+	if known && !m.judgesMetric() {
+		switch {
+		case o.Warning != nil:
+			return fmt.Errorf("-w/--warning does not apply to --mode %s, which judges no metric by a range", o.Mode)
+		case o.Critical != nil:
+			return fmt.Errorf("-c/--critical does not apply to --mode %s, which judges no metric by a range", o.Mode)
 		}
 	}
-	if m := modes[o.Mode]; m.Validate != nil {
+	if m.Validate != nil {
 		return m.Validate(o)
 	}
 	return nil
