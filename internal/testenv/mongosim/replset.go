@@ -20,7 +20,6 @@
 package mongosim
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -167,13 +166,11 @@ func New(sc Scenario) (*Set, error) {
 	if sc.SetName == "" {
 		sc.SetName = "rs0"
 	}
-	if sc.Version == "" {
-		sc.Version = "8.0"
+	name, ver, err := lookupVersion(sc.Version)
+	if err != nil {
+		return nil, err
 	}
-	ver, ok := versions[sc.Version]
-	if !ok {
-		return nil, fmt.Errorf("unknown version %q: expected one of %s", sc.Version, strings.Join(Versions(), ", "))
-	}
+	sc.Version = name
 	if sc.HeartbeatAge == 0 {
 		sc.HeartbeatAge = time.Second
 	}

@@ -108,13 +108,11 @@ func StartCluster(t testing.TB, sc ClusterScenario) *Cluster {
 
 // NewCluster starts a simulated cluster; Close stops it.
 func NewCluster(sc ClusterScenario) (*Cluster, error) {
-	if sc.Version == "" {
-		sc.Version = "8.0"
+	name, ver, err := lookupVersion(sc.Version)
+	if err != nil {
+		return nil, err
 	}
-	ver, ok := versions[sc.Version]
-	if !ok {
-		return nil, fmt.Errorf("unknown version %q: expected one of %s", sc.Version, strings.Join(Versions(), ", "))
-	}
+	sc.Version = name
 	c := &Cluster{sc: sc, ver: ver, cursors: map[int64][]bson.D{}, closed: make(chan struct{})}
 	for i := range c.sc.Shards {
 		sh := &c.sc.Shards[i]

@@ -1,5 +1,10 @@
 package mongosim
 
+import (
+	"fmt"
+	"strings"
+)
+
 // version is what a simulated mongod release changes in the documents it
 // answers with. Sources, per field:
 //   - wire versions: src/mongo/db/wire_version.h (WireVersion enum:
@@ -51,3 +56,16 @@ var versions = map[string]version{
 // Versions lists the server versions the simulator can answer as, oldest
 // first.
 func Versions() []string { return []string{"4.2", "4.4", "5.0", "6.0", "7.0", "8.0"} }
+
+// lookupVersion resolves a scenario's Version, "" for the newest (8.0),
+// to the name it stands for and what that version changes.
+func lookupVersion(name string) (string, version, error) {
+	if name == "" {
+		name = "8.0"
+	}
+	ver, ok := versions[name]
+	if !ok {
+		return "", version{}, fmt.Errorf("unknown version %q: expected one of %s", name, strings.Join(Versions(), ", "))
+	}
+	return name, ver, nil
+}
