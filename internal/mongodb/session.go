@@ -54,9 +54,8 @@ type Session struct {
 	setNames map[string]string
 	cancel   context.CancelCauseFunc
 	// settled is closed once the topology has settled (see
-	// topologySettled in session_monitor.go); isSettled says it was.
-	settled   chan struct{}
-	isSettled bool
+	// topologySettled in session_monitor.go).
+	settled chan struct{}
 	// primaryWait is how long the check waits at most, from primaryBy
 	// back, for a primary the members name but that has not answered
 	// yet: part of -t, so that the check can still answer from a

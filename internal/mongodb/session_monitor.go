@@ -60,9 +60,12 @@ func (s *Session) serverChanged(e *event.ServerDescriptionChangedEvent) {
 func (s *Session) topologyChanged(e *event.TopologyDescriptionChangedEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.isSettled && topologySettled(e.NewDescription) {
-		s.isSettled = true
-		close(s.settled)
+	select {
+	case <-s.settled:
+	default:
+		if topologySettled(e.NewDescription) {
+			close(s.settled)
+		}
 	}
 	if len(e.NewDescription.Servers) > 0 || len(e.PreviousDescription.Servers) == 0 || s.cancel == nil {
 		return
