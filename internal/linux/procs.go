@@ -140,13 +140,19 @@ func (f FS) WithChildren(pid int) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []int{pid}
+	return append([]int{pid}, PIDs(ChildrenOf(all, pid))...), nil
+}
+
+// ChildrenOf returns the processes of all (a Processes listing) whose
+// parent is pid, in all's order.
+func ChildrenOf(all []Process, pid int) []Process {
+	var out []Process
 	for _, p := range all {
 		if p.PPID == pid {
-			out = append(out, p.PID)
+			out = append(out, p)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // maxPidfile bounds what is read of a pid file, which holds a PID and a

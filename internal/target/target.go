@@ -160,16 +160,16 @@ func Resolve(f linux.FS, p Process, want Want) (*Target, error) {
 			return nil, err
 		}
 	}
-	if want.Children {
+	if want.Children && len(t.Procs) > 0 {
+		// One listing of /proc for every parent: it reads each process's
+		// stat and cmdline.
+		all, err := f.Processes()
+		if err != nil {
+			return nil, err
+		}
 		for _, parent := range slices.Clone(t.Procs) {
-			pids, err := f.WithChildren(parent.PID)
-			if err != nil {
-				return nil, err
-			}
-			for _, pid := range pids[1:] {
-				if c, err := f.ReadProcess(pid); err == nil { // a child may exit meanwhile
-					add(Watched{Process: c})
-				}
+			for _, c := range linux.ChildrenOf(all, parent.PID) {
+				add(Watched{Process: c})
 			}
 		}
 	}
