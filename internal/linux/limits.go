@@ -2,6 +2,7 @@ package linux
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -74,7 +75,7 @@ func (f FS) NoFileLimit(pid int) (Limit, error) {
 	if err != nil {
 		return Limit{}, err
 	}
-	ls, err := ParseLimits(strings.NewReader(string(b)))
+	ls, err := ParseLimits(bytes.NewReader(b))
 	if err != nil {
 		return Limit{}, fmt.Errorf("%s: %v", path, err)
 	}

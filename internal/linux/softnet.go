@@ -2,6 +2,7 @@ package linux
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"strconv"
@@ -88,7 +89,7 @@ func (f FS) SoftnetStat() ([]SoftnetStat, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := ParseSoftnetStat(strings.NewReader(string(b)))
+	s, err := ParseSoftnetStat(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
