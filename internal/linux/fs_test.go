@@ -36,13 +36,7 @@ func TestDescribeHints(t *testing.T) {
 // read no further.
 func TestReadFirstLine(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := writer(t, dir)
 	for _, tc := range []struct {
 		path, line, err string
 	}{

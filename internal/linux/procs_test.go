@@ -18,13 +18,7 @@ import (
 // as /etc/shadow named as a pid file), and a device is not read whole.
 func TestReadPidfile(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := writer(t, dir)
 	for _, tc := range []struct {
 		path string
 		pid  int
@@ -55,6 +49,18 @@ func TestReadPidfile(t *testing.T) {
 	}
 	if _, err := linux.ReadPidfile(filepath.Join(dir, "none.pid")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing pid file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+// writer returns a function that writes a file of content in dir
+// (mode 0600) and returns its path.
+func writer(t *testing.T, dir string) func(name, content string) string {
+	return func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
 
