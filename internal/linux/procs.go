@@ -54,7 +54,7 @@ func (f FS) ReadProcess(pid int) (p Process, err error) {
 
 func (f FS) readProcess(pid int) (Process, error) {
 	p := Process{PID: pid}
-	b, err := os.ReadFile(f.ProcPath(strconv.Itoa(pid), "stat"))
+	b, err := readFile(f.ProcPath(strconv.Itoa(pid), "stat"))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			// A /proc mounted with hidepid=invisible (2) leaves out the
@@ -77,7 +77,7 @@ func (f FS) readProcess(pid int) (Process, error) {
 	if len(rest) > 2 {
 		p.PPID, _ = strconv.Atoi(rest[1])
 	}
-	if cl, err := os.ReadFile(f.ProcPath(strconv.Itoa(pid), "cmdline")); err == nil {
+	if cl, err := readFile(f.ProcPath(strconv.Itoa(pid), "cmdline")); err == nil {
 		arg0, _, _ := bytes.Cut(cl, []byte{0})
 		p.Exe = filepath.Base(string(arg0))
 	}
@@ -243,7 +243,7 @@ func (f FS) OpenProcFile(pid int, name string) (file *os.File, err error) {
 // readProcFile reads a file of process pid: gone is ErrNoProcess, other
 // errors name the file and the privilege.
 func readProcFile(pid int, path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, noProcess(pid)
 	}
