@@ -107,27 +107,21 @@ func (f FS) OpenNetnsFile(path string) (*Netns, error) {
 // messages.
 func (f FS) ReadNet(ns *Netns, elem ...string) ([]byte, string, error) {
 	var path string
+	read := ns.Do // the own namespace: fn as it is
 	switch {
 	case ns.Own():
 		path = f.ProcPath(append([]string{"net"}, elem...)...)
 	case ns.PID != 0:
 		path = f.ProcPath(append([]string{strconv.Itoa(ns.PID), "net"}, elem...)...)
-		var b []byte
-		err := f.asProc(func() (err error) {
-			b, err = ReadFile(path)
-			return err
-		})
-		return b, path, err
+		read = f.asProc
 	default:
 		path = f.ProcPath(append([]string{"thread-self", "net"}, elem...)...)
-		var b []byte
-		err := ns.Do(func() (err error) {
-			b, err = ReadFile(path)
-			return err
-		})
-		return b, path, err
 	}
-	b, err := ReadFile(path)
+	var b []byte
+	err := read(func() (err error) {
+		b, err = ReadFile(path)
+		return err
+	})
 	return b, path, err
 }
 
