@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -69,11 +70,11 @@ func (f FS) NoFileLimit(pid int) (Limit, error) {
 	path := f.ProcPath(strconv.Itoa(pid), "limits")
 	var b []byte
 	err := f.asProc(func() (err error) {
-		b, err = readProcFile(pid, path)
+		b, err = readFile(path)
 		return err
 	})
 	if err != nil {
-		return Limit{}, err
+		return Limit{}, fileError(pid, path, err)
 	}
 	ls, err := ParseLimits(bytes.NewReader(b))
 	if err != nil {
@@ -100,9 +101,9 @@ func (f FS) CountFDs(pid int) (n int, err error) {
 
 func (f FS) countFDs(pid int) (int, error) {
 	dir := f.ProcPath(strconv.Itoa(pid), "fd")
-	d, err := openProcFile(pid, dir)
+	d, err := os.Open(dir)
 	if err != nil {
-		return 0, err
+		return 0, fileError(pid, dir, err)
 	}
 	defer d.Close()
 	n := 0

@@ -55,17 +55,14 @@ func (f FS) ReadProcess(pid int) (p Process, err error) {
 func (f FS) readProcess(pid int) (Process, error) {
 	p := Process{PID: pid}
 	b, err := readFile(f.ProcPath(strconv.Itoa(pid), "stat"))
+	// A /proc mounted with hidepid=invisible (2) leaves out the processes
+	// of other users as if they did not exist; the kernel still answers
+	// kill(PID, 0) with EPERM for them.
+	if errors.Is(err, fs.ErrNotExist) && f.Proc == HostProc && syscall.Kill(pid, 0) == syscall.EPERM {
+		return p, fmt.Errorf("cannot read %s: %w: PID %d runs, but /proc hides other users' processes (mounted with hidepid), run as root or via the sudoers rule in packaging/", f.ProcPath(strconv.Itoa(pid)), ErrPermission, pid)
+	}
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			// A /proc mounted with hidepid=invisible (2) leaves out the
-			// processes of other users as if they did not exist; the
-			// kernel still answers kill(PID, 0) with EPERM for them.
-			if f.Proc == HostProc && syscall.Kill(pid, 0) == syscall.EPERM {
-				return p, fmt.Errorf("cannot read %s: %w: PID %d runs, but /proc hides other users' processes (mounted with hidepid), run as root or via the sudoers rule in packaging/", f.ProcPath(strconv.Itoa(pid)), ErrPermission, pid)
-			}
-			return p, noProcess(pid)
-		}
-		return p, Describe(f.ProcPath(strconv.Itoa(pid), "stat"), err)
+		return p, fileError(pid, f.ProcPath(strconv.Itoa(pid), "stat"), err)
 	}
 	// comm is in parentheses and may itself hold spaces or parentheses.
 	open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
@@ -210,10 +207,7 @@ func (f FS) socketInodes(pid int, into map[uint64]bool) error {
 	dir := f.ProcPath(strconv.Itoa(pid), "fd")
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return noProcess(pid)
-		}
-		return Describe(dir, err)
+		return fileError(pid, dir, err)
 	}
 	for _, e := range ents {
 		link, err := os.Readlink(filepath.Join(dir, e.Name()))
@@ -240,28 +234,12 @@ func (f FS) OpenProcFile(pid int, name string) (file *os.File, err error) {
 	return file, err
 }
 
-// readProcFile reads a file of process pid: gone is ErrNoProcess, other
-// errors name the file and the privilege.
-func readProcFile(pid int, path string) ([]byte, error) {
-	b, err := readFile(path)
+// fileError is the error of reading path, a file of process pid: gone
+// (ENOENT) is ErrNoProcess, other errors name the file and the
+// privilege.
+func fileError(pid int, path string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, noProcess(pid)
+		return noProcess(pid)
 	}
-	if err != nil {
-		return nil, Describe(path, err)
-	}
-	return b, nil
-}
-
-// openProcFile opens a file or directory of process pid, with
-// readProcFile's errors.
-func openProcFile(pid int, path string) (*os.File, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, noProcess(pid)
-	}
-	if err != nil {
-		return nil, Describe(path, err)
-	}
-	return f, nil
+	return Describe(path, err)
 }
