@@ -69,28 +69,6 @@ process_performance_data=0
 `+extra+"\n")
 }
 
-// unescapeNagios undoes the escaping Nagios applies to long output in
-// status.dat (newline as \n, backslash as \\).
-func unescapeNagios(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
-			switch s[i+1] {
-			case 'n':
-				b.WriteByte('\n')
-				i++
-				continue
-			case '\\':
-				b.WriteByte('\\')
-				i++
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 func TestNagios(t *testing.T) {
 	testenv.Require(t, "root", "nagios4")
 	nagios4 := testenv.Binary(t, "nagios4")
@@ -155,7 +133,7 @@ func TestNagios(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: current_state %q", s.Name, rec["current_state"])
 		}
-		got := parseOutput(code, rec["plugin_output"]+"|"+rec["performance_data"]+"\n"+unescapeNagios(rec["long_plugin_output"]))
+		got := parseOutput(code, rec["plugin_output"]+"|"+rec["performance_data"]+"\n"+rec["long_plugin_output"])
 		t.Logf("%s: nagios recorded %v", s.Name, got)
 		if got.Code == 3 {
 			t.Errorf("%s: UNKNOWN; the example services must give a real answer on any host: %v", s.Name, got)

@@ -62,7 +62,7 @@ func (c *consumed) problems(s Sample) []string {
 		if got, want := st["plugin_output"], strings.TrimSpace(text); got != want {
 			bad("nagios4 recorded another first line:\n got %q\nwant %q", got, want)
 		}
-		if got := unescapeNagios(st["long_plugin_output"]); got != long {
+		if got := st["long_plugin_output"]; got != long {
 			bad("nagios4 recorded another long output:\n got %q\nwant %q", got, long)
 		}
 	}
@@ -148,23 +148,6 @@ func (c *consumed) problems(s Sample) []string {
 		}
 	}
 	return out
-}
-
-// unescapeNagios undoes the escaping of long_plugin_output in status.dat
-// (base/utils.c escape_newlines: a newline as \n, a backslash as \\).
-func unescapeNagios(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == '\\') {
-			i++
-			if s[i] == 'n' {
-				b.WriteByte('\n')
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // nagiosPerfdata reads the service_perfdata_file of consume: by service,

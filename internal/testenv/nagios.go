@@ -179,8 +179,8 @@ func (n *Nagios) Status() map[string]map[string]string {
 }
 
 // ReadNagiosStatus parses the servicestatus blocks of a Nagios status.dat,
-// by service description; Nagios escapes newlines in long_plugin_output
-// as \n.
+// by service description. long_plugin_output is returned as the plugin
+// wrote it: status.dat escapes it (unescapeNagios), the reader undoes that.
 func ReadNagiosStatus(path string) (map[string]map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -197,6 +197,9 @@ func ReadNagiosStatus(path string) (map[string]map[string]string, error) {
 		case l == "servicestatus {":
 			cur = map[string]string{}
 		case l == "}" && cur != nil:
+			if v, ok := cur["long_plugin_output"]; ok {
+				cur["long_plugin_output"] = unescapeNagios(v)
+			}
 			res[cur["service_description"]] = cur
 			cur = nil
 		case cur != nil:
@@ -229,4 +232,21 @@ func (n *Nagios) WaitChecked(timeout time.Duration, services ...string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// unescapeNagios undoes the escaping of long_plugin_output in status.dat
+// (base/utils.c escape_newlines: a newline as \n, a backslash as \\).
+func unescapeNagios(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == 'n' || s[i+1] == '\\') {
+			i++
+			if s[i] == 'n' {
+				b.WriteByte('\n')
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
