@@ -81,9 +81,9 @@ func theBinaries(t *testing.T) *world {
 	t.Helper()
 	worldOnce.Do(func() {
 		w := &world{root: testenv.ModuleRoot(t), bins: map[string]*binary{}, nagios: map[string]string{}, nrpe: map[string]string{}}
+		_, hidden := commonOptions()
 		for _, c := range testenv.AllChecks(t) {
 			b := &binary{name: c.Name, path: c.Path, doc: c.Doc, long: map[string]plugin.OptionDoc{}, short: map[string]plugin.OptionDoc{}}
-			_, hidden := commonOptions()
 			for _, o := range append(b.doc.Options, hidden...) {
 				b.long[o.Long] = o
 				if o.Short != "" {
