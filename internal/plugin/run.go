@@ -97,10 +97,9 @@ type CheckFunc func(ctx context.Context, env Env) (*Result, error)
 type runtimeIO struct {
 	stdout io.Writer
 	exit   func(int)
-	now    func() time.Time
 }
 
-var rt = runtimeIO{stdout: os.Stdout, exit: os.Exit, now: time.Now}
+var rt = runtimeIO{stdout: os.Stdout, exit: os.Exit}
 
 // Main parses the options, runs the check under the watchdog, prints the
 // result and exits. It never returns. Run through sudo, the check first
