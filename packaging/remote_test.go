@@ -465,16 +465,8 @@ func nagiosCred(t *testing.T) *syscall.Credential {
 // checks through nrpe (t.TempDir's parent is closed to other users).
 func nagiosDir(t *testing.T) string {
 	t.Helper()
-	d, err := os.MkdirTemp("", "opschecks-remote-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(d) })
 	cred := nagiosCred(t)
-	if err := os.Chown(d, int(cred.Uid), int(cred.Gid)); err != nil {
-		t.Fatal(err)
-	}
-	return d
+	return testenv.OwnedDir(t, cred.Uid, cred.Gid)
 }
 
 // nrpeTLS are the PEM files of the NRPE recipe.
