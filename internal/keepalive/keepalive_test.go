@@ -278,7 +278,7 @@ func FuzzAuditDiagMsg(f *testing.F) {
 }
 
 func FuzzParseIdleTimeout(f *testing.F) {
-	for _, s := range []string{"90", "90s", "aws-nat", "conntrack", "1.5", "-1", "1e9", "x", "2h3m", "NaN", "inf"} {
+	for _, s := range []string{"90", "90s", "aws-nat", "conntrack", "1.5", "-1", "1e9", "x", "2h3m", "NaN", "inf", "1.57"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -124,7 +124,13 @@ func (t IdleTimeout) MarshalFlag() (string, error) {
 // IsValidValue lets "--idle-timeout -5" reach UnmarshalFlag and its message.
 func (t *IdleTimeout) IsValidValue(string) error { return nil }
 
-// seconds formats a duration as whole (or fractional) seconds: "7200s".
+// seconds formats a duration as whole (or fractional) seconds: "7200s",
+// "1.57s". Exact to the nanosecond, so that it parses back to the same
+// duration (Duration.Seconds is a float64 sum: 1.57s gave 1.5699999999999998).
 func seconds(d time.Duration) string {
-	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64) + "s"
+	whole, frac := d/time.Second, d%time.Second
+	if frac == 0 {
+		return strconv.FormatInt(int64(whole), 10) + "s"
+	}
+	return strconv.FormatInt(int64(whole), 10) + "." + strings.TrimRight(fmt.Sprintf("%09d", int64(frac)), "0") + "s"
 }

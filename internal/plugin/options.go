@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -50,7 +51,9 @@ func ParseDuration(s string) (time.Duration, error) {
 		if f > float64(365*24*time.Hour/time.Second) || f < -1e9 {
 			return 0, fmt.Errorf("invalid duration %q: out of range", s)
 		}
-		d = time.Duration(f * float64(time.Second))
+		// Rounded to the nanosecond: 1.57 * 1e9 is 1569999999.9999998 in
+		// float64, which truncation made 1.569999999s.
+		d = time.Duration(math.Round(f * float64(time.Second)))
 	} else {
 		var err error
 		d, err = time.ParseDuration(t)

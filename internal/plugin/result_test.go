@@ -139,6 +139,9 @@ func TestWorstAndDurations(t *testing.T) {
 			t.Errorf("ParseDuration(%q) err=%v, want ok=%v", in, err, ok)
 		}
 	}
+	if d, err := ParseDuration("1.57"); err != nil || d != 1570e6 {
+		t.Errorf("ParseDuration(1.57) = %v, %v; want 1.57s", d, err)
+	}
 	w, c := deadlines(10e9, 0)
 	if w != 9.5e9 || c != 8.5e9 {
 		t.Errorf("deadlines(10s, 0) = %v, %v", w, c)
