@@ -14,7 +14,8 @@
 // replset_client.go) gather for package replset, which holds their
 // verdicts. doc.go (reply documents, MissingError); startup.go (startup
 // warnings classified); redact.go (secrets out of every line); codes/
-// (MongoDB error codes, named once); sharding/ (the sharded-cluster
+// (MongoDB error codes, named once); bsondoc/ (reply documents decoded
+// without a driver panic); sharding/ (the sharded-cluster
 // modes' documents and verdicts, gathered by mode_shard.go).
 package mongodb
 

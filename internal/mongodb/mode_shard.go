@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
 
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 	"github.com/opschecks/opschecks/internal/mongodb/codes"
 	"github.com/opschecks/opschecks/internal/mongodb/sharding"
 	"github.com/opschecks/opschecks/internal/plugin"
@@ -236,7 +237,7 @@ func modeBalancer(ctx context.Context, s *Session, o *Options, _ plugin.Env) (*p
 	if err := s.RunAdmin(ctx, bson.D{{Key: "balancerStatus", Value: 1}}, &raw); err != nil {
 		return nil, shardError(s, "balancerStatus", err)
 	}
-	if err := bson.Unmarshal(raw, &b); err != nil {
+	if err := bsondoc.Unmarshal(raw, &b); err != nil {
 		return nil, fmt.Errorf("decoding balancerStatus: %v", err)
 	}
 	settings, err := configFind(ctx, s, "settings", bson.D{{Key: "_id", Value: "balancer"}}, nil)
@@ -291,7 +292,7 @@ func shardedCollections(ctx context.Context, s *Session, db, coll string) ([]sha
 	var out []sharding.Collection
 	for _, d := range docs {
 		var c sharding.Collection
-		if err := bson.Unmarshal(d, &c); err != nil {
+		if err := bsondoc.Unmarshal(d, &c); err != nil {
 			return nil, fmt.Errorf("decoding config.collections: %v", err)
 		}
 		switch {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 )
 
 type rawConfig struct {
@@ -25,7 +27,7 @@ type rawConfig struct {
 // arbiterOnly per member.
 func (st *Status) ApplyConfig(raw bson.Raw) error {
 	var rc rawConfig
-	if err := bson.Unmarshal(raw, &rc); err != nil {
+	if err := bsondoc.Unmarshal(raw, &rc); err != nil {
 		return fmt.Errorf("decoding replSetGetConfig: %v", err)
 	}
 	if len(rc.Config.Members) == 0 {

@@ -5,6 +5,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
+
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 )
 
 // Hello is the part of a hello (or isMaster) reply the replica-set modes
@@ -32,7 +34,7 @@ type Hello struct {
 // DecodeHello decodes a hello (or legacy isMaster) reply.
 func DecodeHello(raw bson.Raw) (*Hello, error) {
 	var h Hello
-	if err := bson.Unmarshal(raw, &h); err != nil {
+	if err := bsondoc.Unmarshal(raw, &h); err != nil {
 		return nil, fmt.Errorf("decoding hello: %v", err)
 	}
 	h.Writable = h.Writable || h.IsMaster

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
 )
@@ -28,7 +29,7 @@ func DecodeOplogEntry(raw bson.Raw) (t time.Time, ok bool, err error) {
 			FirstBatch []oplogEntry `bson:"firstBatch"`
 		} `bson:"cursor"`
 	}
-	if err := bson.Unmarshal(raw, &reply); err != nil {
+	if err := bsondoc.Unmarshal(raw, &reply); err != nil {
 		return time.Time{}, false, fmt.Errorf("decoding the oplog entry: %v", err)
 	}
 	if len(reply.Cursor.FirstBatch) == 0 {
@@ -69,7 +70,7 @@ func DecodeOplogSize(raw bson.Raw) (*OplogSize, error) {
 			} `bson:"firstBatch"`
 		} `bson:"cursor"`
 	}
-	if err := bson.Unmarshal(raw, &reply); err != nil {
+	if err := bsondoc.Unmarshal(raw, &reply); err != nil {
 		return nil, fmt.Errorf("decoding $collStats of local.oplog.rs: %v", err)
 	}
 	if len(reply.Cursor.FirstBatch) == 0 {

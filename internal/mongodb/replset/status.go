@@ -7,6 +7,8 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
+
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 )
 
 // MissingError says which field a reply lacks.
@@ -140,7 +142,7 @@ func optime(v bson.RawValue) time.Time {
 // shaped it (syncingTo next to syncSourceHost until 4.2).
 func DecodeStatus(raw bson.Raw) (*Status, error) {
 	var rs rawStatus
-	if err := bson.Unmarshal(raw, &rs); err != nil {
+	if err := bsondoc.Unmarshal(raw, &rs); err != nil {
 		return nil, fmt.Errorf("decoding replSetGetStatus: %v", err)
 	}
 	if rs.Set == "" {
@@ -160,7 +162,7 @@ func DecodeStatus(raw bson.Raw) (*Status, error) {
 	}
 	for i, mr := range rs.Members {
 		var m rawMember
-		if err := bson.Unmarshal(mr, &m); err != nil {
+		if err := bsondoc.Unmarshal(mr, &m); err != nil {
 			return nil, fmt.Errorf("decoding replSetGetStatus.members.%d: %v", i, err)
 		}
 		if m.Name == "" {

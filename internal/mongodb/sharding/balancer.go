@@ -8,6 +8,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
@@ -42,7 +43,7 @@ func DecodeSettings(raw bson.Raw, b *Balancer) error {
 			Stop  string `bson:"stop"`
 		} `bson:"activeWindow"`
 	}
-	if err := bson.Unmarshal(raw, &d); err != nil {
+	if err := bsondoc.Unmarshal(raw, &d); err != nil {
 		return fmt.Errorf("decoding config.settings: %v", err)
 	}
 	if d.ActiveWindow != nil {
@@ -63,7 +64,7 @@ func DecodeRound(raw bson.Raw) (Round, error) {
 			Errmsg   string `bson:"errmsg"`
 		} `bson:"details"`
 	}
-	if err := bson.Unmarshal(raw, &d); err != nil {
+	if err := bsondoc.Unmarshal(raw, &d); err != nil {
 		return Round{}, fmt.Errorf("decoding config.actionlog: %v", err)
 	}
 	failed := (d.Details.Occurred != nil && *d.Details.Occurred) || (d.Details.Occured != nil && *d.Details.Occured)

@@ -7,6 +7,7 @@ import (
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/bson/primitive"
 
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 	"github.com/opschecks/opschecks/internal/plugin"
 	"github.com/opschecks/opschecks/thresholds"
 )
@@ -94,7 +95,7 @@ func DecodeCounts(groups []bson.Raw, colls []Collection) (Counts, error) {
 			} `bson:"_id"`
 			N int64 `bson:"n"`
 		}
-		if err := bson.Unmarshal(g, &d); err != nil {
+		if err := bsondoc.Unmarshal(g, &d); err != nil {
 			return nil, fmt.Errorf("decoding the chunk counts: %v", err)
 		}
 		var ns string

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/bson"
 
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 	"github.com/opschecks/opschecks/internal/plugin"
 )
 
@@ -23,7 +24,7 @@ func DecodeShards(raw bson.Raw) ([]Shard, error) {
 	var reply struct {
 		Shards []Shard `bson:"shards"`
 	}
-	if err := bson.Unmarshal(raw, &reply); err != nil {
+	if err := bsondoc.Unmarshal(raw, &reply); err != nil {
 		return nil, fmt.Errorf("decoding listShards: %v", err)
 	}
 	return reply.Shards, nil
