@@ -41,6 +41,7 @@ func FuzzOutput(f *testing.F) {
 	f.Add("--bogus;", "", "a; b", "", 1.0, true)
 	f.Add("-vV", "0", "0", "", -3.0, true) // found by make test in CI: version inside a group
 	f.Add("-vh", "0", "0", "", 1.0, false)
+	f.Add("-w", "0", "\x91", strings.Repeat("\x0f", 3000), 0.5, false) // a label of 3000 marked characters
 	f.Fuzz(func(t *testing.T, flag, arg, text, part string, value float64, fail bool) {
 		var o fuzzOptions
 		check := func(ctx context.Context, env Env) (*Result, error) {
@@ -86,8 +87,11 @@ func FuzzOutput(f *testing.F) {
 		if m[1] != State(code).String() {
 			t.Fatalf("state %s with exit code %d", m[1], code)
 		}
-		if len(first) > 2*maxLine {
-			t.Fatalf("first line of %d bytes", len(first))
+		// The first line's length is the summary's, cut at maxLine, and the
+		// perfdata's, whose labels are bounded (maxLabel).
+		summary, _, _ := strings.Cut(strings.TrimPrefix(first, "FUZZ "+m[1]+" - "), " | ")
+		if len(summary) > maxLine+len("...") {
+			t.Fatalf("summary of %d bytes", len(summary))
 		}
 		seen := map[string]bool{}
 		for _, item := range strings.Fields(m[2]) {
@@ -95,6 +99,9 @@ func FuzzOutput(f *testing.F) {
 				t.Fatalf("perfdata item %q outside the scheme in %q", item, first)
 			}
 			l, _, _ := strings.Cut(item, "=")
+			if len(l) > maxLabel {
+				t.Fatalf("label of %d bytes: %q", len(l), l)
+			}
 			if seen[l] {
 				t.Fatalf("label %q twice in %q", l, first)
 			}

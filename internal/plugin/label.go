@@ -68,8 +68,9 @@ import (
 // Label joins the metric's name and the parts that identify the object
 // into a perfdata label, separated by '_'. The metric is written as it is
 // (a name the check chose, of the scheme); each part is written as the
-// scheme above says. Give a dotted name as Split(name, ".")... and an
-// endpoint as Endpoint(hostport)....
+// scheme above says; a label over maxLabel bytes is cut (bounded). Give
+// a dotted name as Split(name, ".")... and an endpoint as
+// Endpoint(hostport)....
 //
 //	Label("queue", Endpoint("0.0.0.0:8080")...)         queue_8080
 //	Label("queue", Endpoint("[::1]:8080")...)           queue_ip6--1_8080
@@ -82,15 +83,17 @@ import (
 // UNKNOWN rather than reach a consumer.
 func Label(metric string, parts ...string) string {
 	if len(parts) == 0 {
-		return metric
+		return bounded(metric)
 	}
-	return metric + "_" + Name(parts...)
+	return bounded(metric + "_" + name(parts))
 }
 
 // Name writes parts as Label writes them after the metric, for a label
 // made of an identity alone (check_mongodb's server-status labels its
 // metric by the serverStatus path: Name(Split(path, ".")...)).
-func Name(parts ...string) string {
+func Name(parts ...string) string { return bounded(name(parts)) }
+
+func name(parts []string) string {
 	var b strings.Builder
 	for i, p := range parts {
 		if i > 0 {
@@ -99,6 +102,27 @@ func Name(parts ...string) string {
 		b.WriteString(labelPart(p))
 	}
 	return b.String()
+}
+
+// maxLabel bounds a label's length in bytes. Graphite's carbon stores a
+// metric as a directory per path component, the label among them
+// (GraphiteWriter: <prefix>.perfdata.<label>.value), and PNP4Nagios, set
+// to one RRD file per metric, names it <service>_<label>.rrd; ext4 and
+// XFS refuse a name over 255 bytes (ENAMETOOLONG), so a longer label is a
+// metric that is never stored. Labels of ordinary identities fit; one of
+// an extraordinary identity (a namespace near MongoDB's 255-byte limit, a
+// long serverStatus path given with --field) is cut.
+const maxLabel = 200
+
+// bounded returns a label cut to maxLabel bytes: its first 193 bytes,
+// '-' and the hash of the whole label (partHash), so a cut label stays
+// as unique as the whole one was. A label is ASCII, so the cut never
+// splits a character.
+func bounded(l string) string {
+	if len(l) <= maxLabel {
+		return l
+	}
+	return l[:maxLabel-7] + "-" + partHash(l)
 }
 
 // Split returns the parts of a name separated by sep (a namespace or a
@@ -243,6 +267,9 @@ func addrParts(a netip.Addr) []string {
 func checkLabel(l string) error {
 	if l == "" {
 		return fmt.Errorf("perfdata label is empty")
+	}
+	if len(l) > maxLabel {
+		return fmt.Errorf("perfdata label %q is longer than %d bytes", l[:maxLabel]+"...", maxLabel)
 	}
 	if c := l[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
 		return fmt.Errorf("perfdata label %q does not start with a letter", l)

@@ -140,3 +140,42 @@ func TestCheckLabel(t *testing.T) {
 		}
 	}
 }
+
+// TestLabelBounded: a label over maxLabel bytes is cut to exactly
+// maxLabel, stays in the scheme, keeps its start, and two long labels
+// that differ only past the cut stay apart.
+func TestLabelBounded(t *testing.T) {
+	long := strings.Repeat("a", 300)
+	cases := []struct {
+		name string
+		got  string
+	}{
+		{"Label, exact parts", Label("chunks", long+"x", "rs0")},
+		{"Label, marked part", Label("lag", Endpoint(strings.Repeat("\x0f", 3000))...)},
+		{"Label, no parts", Label(long)},
+		{"Name", Name(Split(strings.Repeat("metrics.", 40)+"x", ".")...)},
+		{"Label of a Name", Label(Name(Split(strings.Repeat("metrics.", 40)+"x", ".")...), "rate")},
+	}
+	seen := map[string]string{}
+	for _, c := range cases {
+		if len(c.got) != maxLabel {
+			t.Errorf("%s: %d bytes, want %d: %q", c.name, len(c.got), maxLabel, c.got)
+		}
+		if err := checkLabel(c.got); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if prev, ok := seen[c.got]; ok {
+			t.Errorf("%s and %s share %q", prev, c.name, c.got)
+		}
+		seen[c.got] = c.name
+	}
+	if a, b := Label("chunks", long+"x", "rs0"), Label("chunks", long+"x", "rs1"); a == b || a[:maxLabel-7] != b[:maxLabel-7] {
+		t.Errorf("labels differing past the cut: %q and %q", a, b)
+	}
+	if got := Label("chunks", strings.Repeat("a", maxLabel-len("chunks_"))); len(got) != maxLabel || strings.Contains(got[len(got)-7:], "-") {
+		t.Errorf("a label of exactly %d bytes was changed: %q", maxLabel, got)
+	}
+	if err := checkLabel(long); err == nil {
+		t.Errorf("checkLabel accepted a label of %d bytes", len(long))
+	}
+}
