@@ -42,6 +42,17 @@ func FuzzOutput(f *testing.F) {
 	f.Add("-vV", "0", "0", "", -3.0, true) // found by make test in CI: version inside a group
 	f.Add("-vh", "0", "0", "", 1.0, false)
 	f.Add("-w", "0", "\x91", strings.Repeat("\x0f", 3000), 0.5, false) // a label of 3000 marked characters
+	// The watchdog ends the process when it fires before the check returns
+	// (rt.exit): with a short -t it does so at once, since deadlines counts
+	// -t from the process's start ('-t 1' in a worker started 0.8 s ago;
+	// the fuzzing worker died with exit status 3). Here the process is the
+	// fuzzing worker, so the exit ends nothing; run returns the code the
+	// watchdog printed, and its output is checked as any other.
+	savedExit := rt.exit
+	rt.exit = func(int) {}
+	defer func() { rt.exit = savedExit }()
+	f.Add("-t", "1", "0", "0", 66.5, true)     // the watchdog's exit, found by a 60 s run
+	f.Add("-t", "0.001", "0", "0", 66.5, true) // fires before the check returns
 	f.Fuzz(func(t *testing.T, flag, arg, text, part string, value float64, fail bool) {
 		var o fuzzOptions
 		check := func(ctx context.Context, env Env) (*Result, error) {

@@ -267,9 +267,13 @@ func run(spec Spec, opts Options, check CheckFunc, args []string) (code int) {
 	// and a select: its new stack, grown again by copying, and the hand-over
 	// cost every run 20-55 thousand instructions (callgrind) and 0.04-0.08
 	// ms (check_keepalive 1.97 -> 1.89 ms, check_numa 2.03 -> 1.99 ms,
-	// medians of 800 interleaved runs, 2026-12-06).
+	// medians of 800 interleaved runs, 2026-12-06). rt.exit is read once
+	// here, not in the watchdog's goroutine, which can run after run has
+	// returned (fired just before Stop) and must call the exit run was
+	// given (FuzzOutput swaps rt.exit around its calls).
+	exit := rt.exit
 	watchdog := time.AfterFunc(watchdogAt, func() {
-		rt.exit(pr.print(timedOut("without an answer"), int(tstate)))
+		exit(pr.print(timedOut("without an answer"), int(tstate)))
 	})
 	defer watchdog.Stop()
 	res, err := check(ctx, Env{Verbose: len(c.Verbose), Timeout: timeout})
