@@ -135,7 +135,9 @@ func TestHidepid(t *testing.T) {
 func TestThroughSudo(t *testing.T) {
 	uid, gid := testenv.UnprivilegedUser(t)
 	const secret = "Secr3t-31337"
-	files := t.TempDir() // root's files in a directory the user may enter
+	// Root's files in a directory the user may enter, so that the refusal
+	// comes from the file's own mode (t.TempDir's parent is root's 0700).
+	files := testenv.OwnedDir(t, 0, 0)
 	if err := os.Chmod(files, 0o755); err != nil {
 		t.Fatal(err)
 	}
