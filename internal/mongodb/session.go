@@ -11,6 +11,8 @@ import (
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 	"go.mongodb.org/mongo-driver/mongo/readpref"
+
+	"github.com/opschecks/opschecks/internal/mongodb/bsondoc"
 )
 
 // Session is a connected client and what the output says about the
@@ -86,16 +88,14 @@ func (s *Session) RunAdmin(ctx context.Context, cmd bson.D, out any) error {
 	return s.Run(ctx, "admin", cmd, out)
 }
 
-// Run runs cmd on database db and decodes the reply into out.
+// Run runs cmd on database db and decodes the reply into out, through
+// bsondoc (a malformed reply is an error, not the driver's panic).
 func (s *Session) Run(ctx context.Context, db string, cmd bson.D, out any) error {
-	r := s.Client.Database(db).RunCommand(ctx, cmd)
-	if err := r.Err(); err != nil {
+	raw, err := s.Client.Database(db).RunCommand(ctx, cmd).Raw()
+	if err != nil || out == nil {
 		return err
 	}
-	if out == nil {
-		return nil
-	}
-	return r.Decode(out)
+	return bsondoc.Unmarshal(raw, out)
 }
 
 // Redact replaces the secrets of this run (the password, in plain and
