@@ -82,6 +82,15 @@ func (f FS) asProc(fn func() error) error {
 	return privilege.Do(privilege.Proc, fn)
 }
 
+// procValue is asProc for a read that returns a value.
+func procValue[T any](f FS, fn func() (T, error)) (v T, err error) {
+	err = f.asProc(func() (err error) {
+		v, err = fn()
+		return err
+	})
+	return v, err
+}
+
 // ProcPath joins elements below the proc root.
 func (f FS) ProcPath(elem ...string) string {
 	return filepath.Join(append([]string{f.Proc}, elem...)...)

@@ -68,11 +68,7 @@ func parseLimit(s string) (uint64, bool) {
 // a process that is gone is ErrNoProcess.
 func (f FS) NoFileLimit(pid int) (Limit, error) {
 	path := f.ProcPath(strconv.Itoa(pid), "limits")
-	var b []byte
-	err := f.asProc(func() (err error) {
-		b, err = readFile(path)
-		return err
-	})
+	b, err := procValue(f, func() ([]byte, error) { return readFile(path) })
 	if err != nil {
 		return Limit{}, fileError(pid, path, err)
 	}
@@ -91,12 +87,8 @@ func (f FS) NoFileLimit(pid int) (Limit, error) {
 // CountFDs counts the open file descriptors of process pid (the entries
 // of /proc/PID/fd, not followed: cheaper than SocketInodes' readlink of
 // each); a process that is gone is ErrNoProcess.
-func (f FS) CountFDs(pid int) (n int, err error) {
-	err = f.asProc(func() (err error) {
-		n, err = f.countFDs(pid)
-		return err
-	})
-	return n, err
+func (f FS) CountFDs(pid int) (int, error) {
+	return procValue(f, func() (int, error) { return f.countFDs(pid) })
 }
 
 func (f FS) countFDs(pid int) (int, error) {

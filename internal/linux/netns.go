@@ -27,11 +27,7 @@ func (f FS) NetnsID(pid int) (string, error) {
 		who = strconv.Itoa(pid)
 	}
 	path := f.ProcPath(who, "ns", "net")
-	var id string
-	err := f.asProc(func() (err error) {
-		id, err = os.Readlink(path)
-		return err
-	})
+	id, err := procValue(f, func() (string, error) { return os.Readlink(path) })
 	if err != nil {
 		if pid != 0 && (errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM)) {
 			return "", fmt.Errorf("cannot read %s: %w, reading another user's network namespace needs root (CAP_SYS_PTRACE) or the sudoers rule in packaging/", path, ErrPermission)
@@ -60,11 +56,7 @@ func (f FS) OpenNetns(pid int) (*Netns, error) {
 		return &Netns{ID: id, PID: pid}, nil
 	}
 	path := f.ProcPath(strconv.Itoa(pid), "ns", "net")
-	var fd int
-	err = f.asProc(func() (err error) {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		return err
-	})
+	fd, err := procValue(f, func() (int, error) { return unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0) })
 	if err != nil {
 		return nil, Describe(path, err)
 	}

@@ -44,12 +44,8 @@ func noProcess(pid int) error {
 }
 
 // ReadProcess reads /proc/PID/stat and cmdline.
-func (f FS) ReadProcess(pid int) (p Process, err error) {
-	err = f.asProc(func() error {
-		p, err = f.readProcess(pid)
-		return err
-	})
-	return p, err
+func (f FS) ReadProcess(pid int) (Process, error) {
+	return procValue(f, func() (Process, error) { return f.readProcess(pid) })
 }
 
 func (f FS) readProcess(pid int) (Process, error) {
@@ -226,12 +222,8 @@ func (f FS) socketInodes(pid int, into map[uint64]bool) error {
 // OpenProcFile opens the file name of process pid (numa_maps) with the
 // privilege the sudoers rule is for (see asProc). Errors are the os
 // package's, for the caller to tell a process that is gone.
-func (f FS) OpenProcFile(pid int, name string) (file *os.File, err error) {
-	err = f.asProc(func() (err error) {
-		file, err = os.Open(f.ProcPath(strconv.Itoa(pid), name))
-		return err
-	})
-	return file, err
+func (f FS) OpenProcFile(pid int, name string) (*os.File, error) {
+	return procValue(f, func() (*os.File, error) { return os.Open(f.ProcPath(strconv.Itoa(pid), name)) })
 }
 
 // fileError is the error of reading path, a file of process pid: gone
