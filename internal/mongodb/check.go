@@ -72,7 +72,7 @@ func Check(ctx context.Context, o *Options, env plugin.Env) (res *plugin.Result,
 		if errors.As(err, &me) {
 			return nil, err
 		}
-		if ctx.Err() == nil && plugin.StateOf(err) == plugin.Unknown {
+		if plugin.StateOf(err) == plugin.Unknown {
 			if codes.Is(err, codes.Unauthorized) {
 				who := "pass --user and a password"
 				if s.User != "" {

@@ -67,13 +67,13 @@ type Session struct {
 
 	// What the check waits for and what answered (session_waits.go):
 	// commands sent and not answered, the one -t ran out on, the first
-	// bytes each server sent, the addresses a TCP connection reached,
+	// bytes each server sent, whether a TCP connection was made,
 	// the check's deadline, and whether a mongos answered (it answers
 	// for its config servers and shards).
 	pending    map[int64]pendingCmd
 	unanswered *pendingCmd
 	answers    map[string][]byte
-	dialed     map[string]bool
+	dialed     bool
 	deadline   time.Time
 	mongos     bool
 

@@ -85,7 +85,7 @@ func (s *Session) waitedFor() string {
 			hint = ", which a mongos answers from its config servers and shards: check that the config server replica set and each shard have a primary (--mode replset-state against them)"
 		}
 		return fmt.Sprintf("waiting for %s to answer %s%s", oldest.addr, oldest.what, hint)
-	case !s.healthy && len(s.dialed) == 0:
+	case !s.healthy && !s.dialed:
 		return fmt.Sprintf("waiting for %s to accept a TCP connection: nothing answered the connection request (a host that is down, a firewall that drops packets, or a listener whose accept queue is full)", s.Target)
 	case !s.healthy:
 		return fmt.Sprintf("waiting for %s to answer the MongoDB handshake (hello): %s, check that -H/-P or --uri name the port of a mongod or mongos (another service, such as an HTTP server, waits for a request it understands)", s.Target, s.silence())
@@ -142,10 +142,7 @@ func (d *sniffDialer) DialContext(ctx context.Context, network, addr string) (ne
 		return nil, err
 	}
 	d.s.mu.Lock()
-	if d.s.dialed == nil {
-		d.s.dialed = map[string]bool{}
-	}
-	d.s.dialed[addr] = true
+	d.s.dialed = true
 	d.s.mu.Unlock()
 	return &sniffConn{Conn: c, s: d.s, addr: addr}, nil
 }
