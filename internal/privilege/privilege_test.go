@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/opschecks/opschecks/internal/testenv"
@@ -20,44 +19,6 @@ const (
 	proc = "0000000000080004" // CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE
 	kept = "0000000000280004" // and CAP_SYS_ADMIN
 )
-
-var (
-	probeOnce sync.Once
-	probeBin  string
-	probeErr  string
-)
-
-// probe builds testdata/probe as the checks are built (CGO_ENABLED=0:
-// the test binary itself may use cgo, which AllThreadsSyscall refuses).
-func probe(t *testing.T) string {
-	t.Helper()
-	probeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "opschecks-probe-")
-		if err != nil {
-			probeErr = err.Error()
-			return
-		}
-		_ = os.Chmod(dir, 0o755)
-		probeBin = filepath.Join(dir, "probe")
-		cmd := exec.Command("go", "build", "-o", probeBin, "./testdata/probe")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			probeErr = fmt.Sprintf("building the probe: %v\n%s", err, out)
-		}
-	})
-	if probeErr != "" {
-		t.Fatal(probeErr)
-	}
-	return probeBin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if probeBin != "" {
-		os.RemoveAll(filepath.Dir(probeBin))
-	}
-	os.Exit(code)
-}
 
 // fixture is what the probe is pointed at: a process of root's, a file
 // only root may read, a network namespace.
@@ -91,7 +52,10 @@ func (f fixture) report(t *testing.T, env ...string) map[string]any {
 // parent, as sudo is a check's).
 func (f fixture) reportVia(t *testing.T, wrap []string, env ...string) map[string]any {
 	t.Helper()
-	argv := append(wrap, probe(t), f.pid, f.secret, f.netns)
+	// Built as the checks are (CGO_ENABLED=0: the test binary itself may
+	// use cgo, which AllThreadsSyscall refuses).
+	probe := testenv.BuildPackage(t, "probe", "./internal/privilege/testdata/probe")
+	argv := append(wrap, probe, f.pid, f.secret, f.netns)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Dir = "/"

@@ -62,6 +62,14 @@ func removeStaleBuildDirs() {
 // does: static, version set) and returns the binary's path.
 func BuildCheck(t testing.TB, name string) string {
 	t.Helper()
+	return BuildPackage(t, name, "./cmd/"+name)
+}
+
+// BuildPackage builds the main package pkg (a path from the module's
+// root) as BuildCheck builds a check, once per test process, into a
+// binary called name, and returns its path.
+func BuildPackage(t testing.TB, name, pkg string) string {
+	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if p, ok := built[name]; ok {
@@ -80,7 +88,7 @@ func BuildCheck(t testing.TB, name string) string {
 	out := filepath.Join(buildDir, name)
 	cmd := exec.Command("go", "build", "-trimpath",
 		"-ldflags", "-X github.com/opschecks/opschecks/internal/plugin.Version=test -X github.com/opschecks/opschecks/internal/plugin.Commit=test",
-		"-o", out, "./cmd/"+name)
+		"-o", out, pkg)
 	cmd.Dir = ModuleRoot(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
