@@ -8,7 +8,6 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,10 +61,8 @@ func privateState(t *testing.T) string {
 		return d.(string)
 	}
 	dir := t.TempDir()
-	if u, err := user.Lookup("nagios"); err == nil {
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		dir = testenv.OwnedDir(t, uint32(uid), uint32(gid))
+	if _, err := user.Lookup("nagios"); err == nil {
+		dir = nagiosDir(t)
 	}
 	stateDirs.Store(t, dir)
 	t.Cleanup(func() { stateDirs.Delete(t) })
@@ -180,8 +177,16 @@ func runIn(t *testing.T, ns *testenv.Netns, cred *syscall.Credential, argv []str
 }
 
 // runCmd runs cmd (argv names it in messages) with the test's private
-// state directory.
+// state directory (runPrivate) and splits its answer.
 func runCmd(t *testing.T, argv []string, cmd *exec.Cmd) result {
+	t.Helper()
+	r := runPrivate(t, argv, cmd)
+	return parseOutput(r.Code, r.Stdout)
+}
+
+// runPrivate runs cmd from / with the test's private state directory on
+// /var/lib/opschecks (privateState); anything on stderr is an error.
+func runPrivate(t *testing.T, argv []string, cmd *exec.Cmd) testenv.Run {
 	t.Helper()
 	cmd = testenv.PrivateStateDir(t, cmd, privateState(t))
 	cmd.Dir = "/"
@@ -189,7 +194,7 @@ func runCmd(t *testing.T, argv []string, cmd *exec.Cmd) result {
 	if r.Stderr != "" {
 		t.Errorf("%q wrote to stderr: %s", argv, r.Stderr)
 	}
-	return parseOutput(r.Code, r.Stdout)
+	return r
 }
 
 // splitWords splits a command line the way /bin/sh does for the plain

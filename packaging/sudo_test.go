@@ -47,18 +47,11 @@ func (s sudoer) direct(t *testing.T, check string, args ...string) testenv.Run {
 	return s.run(t, append([]string{pluginDir + check}, args...))
 }
 
-// run runs argv as the nagios user with the test's private state
-// directory on /var/lib/opschecks (privateState).
+// run runs argv as the nagios user (runPrivate).
 func (s sudoer) run(t *testing.T, argv []string) testenv.Run {
 	t.Helper()
 	full := asUser(t, s.cred, argv)
-	cmd := testenv.PrivateStateDir(t, exec.Command(full[0], full[1:]...), privateState(t))
-	cmd.Dir = "/"
-	r := testenv.RunCmd(t, cmd)
-	if r.Stderr != "" {
-		t.Errorf("%q wrote to stderr: %s", argv, r.Stderr)
-	}
-	return r
+	return runPrivate(t, argv, exec.Command(full[0], full[1:]...))
 }
 
 // refused asserts one UNKNOWN line that holds every part of want and
